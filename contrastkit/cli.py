@@ -1,0 +1,179 @@
+"""The `contrastkit` command: train, evaluate, embed, datasets, methods."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from contrastkit.errors import ContrastkitError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Contrastive and self-supervised representation learning.",
+)
+
+Opt = typer.Option
+
+
+def _overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
+    from contrastkit.config import parse_override
+
+    out = {key: value for key, value in flags.items() if value is not None}
+    for text in pairs or []:
+        key, value = parse_override(text)
+        out[key] = value
+    return out
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, Opt("--config", "-c", help="YAML recipe")] = None,
+    dataset: Annotated[str | None, Opt(help="fashion-mnist, digits or an image folder")] = None,
+    data_dir: Annotated[str | None, Opt(help="where the dataset's files are")] = None,
+    image_size: Annotated[int | None, Opt(help="resize folder images to this size")] = None,
+    backbone: Annotated[str | None, Opt(help="compact_cnn, resnet18, resnet50")] = None,
+    batch_size: Annotated[int | None, Opt(help="items per step")] = None,
+    epochs: Annotated[float | None, Opt(help="budget in epochs")] = None,
+    steps: Annotated[int | None, Opt(help="budget in optimiser steps")] = None,
+    max_time: Annotated[str | None, Opt(help="wall-clock budget: 90s, 10m, 1h")] = None,
+    optimizer: Annotated[str | None, Opt(help="sgd, lars or adamw")] = None,
+    lr: Annotated[float | None, Opt(help="peak learning rate")] = None,
+    temperature: Annotated[float | None, Opt(help="InfoNCE temperature")] = None,
+    precision: Annotated[str | None, Opt(help="auto, fp32, bf16, fp16")] = None,
+    seed: Annotated[int | None, Opt(help="random seed")] = None,
+    threads: Annotated[int | None, Opt(help="CPU threads")] = None,
+    run_dir: Annotated[
+        str | None, Opt(help="run folder (default runs/<method>-<data>-<time>)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
+    ] = None,
+    resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
+    evaluate: Annotated[bool, Opt(help="print the evaluation table at the end")] = True,
+    progress: Annotated[bool, Opt(help="show a progress bar")] = True,
+) -> None:
+    """Train an encoder without labels (SimCLR), then evaluate it against baselines."""
+    from contrastkit.config import load_config
+    from contrastkit.pipeline.train_run import train as run_train
+
+    if resume is not None:
+        result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)  # type: ignore[arg-type]
+    else:
+        cfg = load_config(
+            config,
+            _overrides(
+                set_,
+                **{
+                    "data.dataset": dataset,
+                    "data.data_dir": data_dir,
+                    "data.image_size": image_size,
+                    "model.backbone": backbone,
+                    "train.batch_size": batch_size,
+                    "train.epochs": epochs,
+                    "train.steps": steps,
+                    "train.max_time": max_time,
+                    "optim.optimizer": optimizer,
+                    "optim.lr": lr,
+                    "method.temperature": temperature,
+                    "train.precision": precision,
+                    "train.seed": seed,
+                    "train.threads": threads,
+                    "train.run_dir": run_dir,
+                },
+            ),
+        )
+        result, out_dir = run_train(cfg, progress=progress)
+    knn = "" if result.knn_accuracy is None else f", monitor kNN {100 * result.knn_accuracy:.1f}%"
+    typer.echo(
+        f"trained {result.steps} steps ({result.epochs:.2f} epochs) "
+        f"in {result.train_seconds:.0f} s, "
+        f"{result.items_per_second:.0f} items/s, final loss {result.final_loss:.3f}{knn}"
+    )
+    typer.echo(f"run folder: {out_dir}")
+    if evaluate:
+        _print_evaluation(out_dir, baselines=True, linear=True)
+
+
+def _print_evaluation(run_dir: Path, baselines: bool, linear: bool) -> None:
+    from contrastkit.evaluate.report import format_table
+    from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
+
+    try:
+        rows = run_evaluate(run_dir, baselines=baselines, linear=linear)
+    except ContrastkitError as exc:
+        typer.echo(f"no evaluation: {exc}")
+        return
+    typer.echo(format_table(rows))
+    typer.echo(f"written: {run_dir / 'eval.json'}")
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder from `contrastkit train`")],
+    baselines: Annotated[bool, Opt(help="also score raw pixels and a random-init encoder")] = True,
+    linear: Annotated[bool, Opt(help="also fit a linear probe")] = True,
+) -> None:
+    """kNN and linear-probe accuracy of a trained encoder on the test split, with baselines."""
+    from contrastkit.evaluate.report import format_table
+    from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
+
+    rows = run_evaluate(run_dir, baselines=baselines, linear=linear)
+    typer.echo(format_table(rows))
+    typer.echo(f"written: {run_dir / 'eval.json'}")
+
+
+@app.command()
+def embed(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder from `contrastkit train`")],
+    output: Annotated[Path, Opt("--output", "-o", help="file to write (.npz)")],
+    dataset: Annotated[
+        str | None, Opt(help="dataset name or image folder (default: the run's)")
+    ] = None,
+    split: Annotated[str, Opt(help="train or test (named datasets)")] = "train",
+) -> None:
+    """Write embeddings and item ids (and labels, if any) to an .npz file."""
+    from contrastkit.pipeline.embed_run import embed as run_embed
+
+    n, dim = run_embed(run_dir, output, dataset=dataset, split=split)
+    typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
+
+
+@app.command()
+def datasets() -> None:
+    """List the named datasets."""
+    from contrastkit.data.registry import DATASETS
+
+    for name, text in DATASETS.items():
+        typer.echo(f"{name:15s} {text}")
+    typer.echo(f"{'<folder>':15s} a folder of PNG/JPEG images, flat or one subfolder per class")
+
+
+@app.command()
+def methods() -> None:
+    """List the training methods."""
+    from contrastkit.methods import METHODS
+
+    for name, cls in METHODS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        typer.echo(f"{name:10s} {doc}")
+
+
+def main() -> None:
+    """Entry point: user mistakes print one sentence and exit with status 2."""
+    try:
+        app()
+    except ContrastkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: a checkpoint was saved; continue with --resume RUN_DIR", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The in-memory image dataset every reader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class ImageDataset:
+    """Images decoded once into a uint8 tensor, with optional labels.
+
+    Attributes:
+        images: (N, C, H, W) uint8 tensor, C is 1 (grayscale) or 3 (RGB).
+        labels: (N,) int64 class indices, or None for unlabelled data.
+        ids: N stable item ids (file paths relative to the folder, or "split/index").
+        classes: class names indexed by label, or None.
+        name: a short name for logs and reports.
+        skipped: files that could not be read, as (path, reason) pairs.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    ids: list[str]
+    classes: list[str] | None = None
+    name: str = "images"
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(
+                f"images must be a (N, C, H, W) uint8 tensor, got {tuple(self.images.shape)} "
+                f"{self.images.dtype}"
+            )
+        n = self.images.shape[0]
+        if self.labels is not None and self.labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {tuple(self.labels.shape)}")
+        if len(self.ids) != n:
+            raise ValueError(f"ids must have {n} entries, got {len(self.ids)}")
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.images.shape[2], self.images.shape[3]
+
+    def subset(self, index: torch.Tensor | list[int]) -> ImageDataset:
+        """The items at `index` (a 1-D tensor or list of positions), as a new dataset."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        return ImageDataset(
+            images=self.images[index],
+            labels=None if self.labels is None else self.labels[index],
+            ids=[self.ids[i] for i in index.tolist()],
+            classes=self.classes,
+            name=self.name,
+        )

@@ -1,0 +1,196 @@
+"""A folder of image files (flat, or one subfolder per class) decoded into one uint8 tensor."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+_WARN_NAMES = 5  # how many skipped files the warning names
+
+
+def _is_image(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _walk_images(folder: Path) -> list[Path]:
+    """Image files under `folder`, recursively, skipping hidden files and folders."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += [Path(dirpath, f) for f in filenames if _is_image(f)]
+    return found
+
+
+def _find_files(root: Path) -> tuple[list[Path], list[int] | None, list[str] | None]:
+    """Image paths sorted by relative path, with class indices and names for class subfolders.
+
+    Class subfolders are the non-hidden subfolders of `root` that hold at least one image
+    file (searched recursively). Without any, the layout is flat: the images directly in
+    `root`, unlabelled.
+    """
+    entries = sorted(root.iterdir())
+    top_files = [p for p in entries if p.is_file() and _is_image(p.name)]
+    subdirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+    per_class = {d.name: files for d in subdirs if (files := _walk_images(d))}
+    if not per_class:
+        return top_files, None, None
+    if top_files:
+        shown = ", ".join(p.name for p in top_files[:3])
+        raise DataFormatError(
+            f"{root} mixes {len(top_files)} image file(s) at the top level ({shown}) with class "
+            f"subfolders ({', '.join(sorted(per_class)[:5])}); move the loose files into a class "
+            f"subfolder, or point to a folder with one layout"
+        )
+    classes = sorted(per_class)
+    pairs = [(p, label) for label, c in enumerate(classes) for p in per_class[c]]
+    pairs.sort(key=lambda pair: pair[0].relative_to(root).as_posix())
+    return [p for p, _ in pairs], [label for _, label in pairs], classes
+
+
+def _decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray:
+    """One image as (H, W) or (H, W, 3) uint8: mode "L"/"RGB", or None for the file's own."""
+    with Image.open(path) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        if img.mode.startswith("I;16") and mode != "RGB":
+            img = Image.fromarray((np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8))
+        target = mode or ("L" if img.mode in _GRAY_MODES else "RGB")
+        if img.mode != target:
+            img = img.convert(target)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.uint8)
+
+
+def _try_decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray | str:
+    """The decoded array, or the reason it could not be read."""
+    try:
+        return _decode(path, mode, size)
+    except Exception as e:  # any decoder failure means "skip this file", never a crash
+        return f"{type(e).__name__}: {e}"
+
+
+def parse_image_options(
+    image_size: int | tuple[int, int] | None, channels: int | None
+) -> tuple[tuple[int, int] | None, int | None]:
+    """Validate `image_size` (int or (height, width)) and `channels` (1, 3 or None).
+
+    Returns:
+        (height, width) or None, and channels unchanged.
+
+    Raises:
+        ConfigError: a value out of range, naming the argument.
+    """
+    if channels not in (None, 1, 3):
+        raise ConfigError(f"channels must be None, 1 or 3, got {channels!r}")
+    if image_size is None:
+        return None, channels
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        raise ConfigError(
+            f"image_size must be a positive int or (height, width), got {image_size!r}"
+        )
+    return (size[0], size[1]), channels
+
+
+def load_image_folder(
+    path: str | Path,
+    image_size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> ImageDataset:
+    """Decode every PNG, JPEG, BMP or WebP image in a folder into one uint8 tensor.
+
+    Two layouts are understood: image files directly in `path` (unlabelled), or one
+    subfolder per class (searched recursively; labels index the sorted subfolder names).
+    Extensions are matched case-insensitively; hidden files and folders are ignored. Files
+    that cannot be decoded are skipped, listed in `dataset.skipped` and summarised in one
+    warning.
+
+    Args:
+        path: the folder.
+        image_size: resize (stretch) every image to this size, an int for a square or
+            (height, width). None keeps the size, which all images must then share.
+        channels: 1 (grayscale) or 3 (RGB). None picks RGB if any image is stored in a
+            colour mode, else grayscale.
+
+    Returns:
+        ImageDataset with images (N, C, H, W) uint8, labels (N,) int64 or None, ids the
+        file paths relative to `path` with forward slashes in sorted order, classes the
+        subfolder names or None, and name the folder's name.
+
+    Raises:
+        DatasetNotFoundError: `path` does not exist.
+        DataFormatError: `path` is not a folder, holds no readable image, mixes loose
+            images with class subfolders, or holds images of different sizes while
+            `image_size` is None.
+        ConfigError: invalid `image_size` or `channels`.
+
+    Example:
+        >>> data = load_image_folder("photos/", image_size=64, channels=3)
+        >>> data.images.shape  # (N, 3, 64, 64)
+    """
+    size, channels = parse_image_options(image_size, channels)
+    mode = None if channels is None else ("L" if channels == 1 else "RGB")
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetNotFoundError(f"image folder not found: {root}")
+    if not root.is_dir():
+        raise DataFormatError(f"{root} is a file, not a folder of images")
+    files, labels, classes = _find_files(root)
+    exts = ", ".join(sorted(IMAGE_EXTENSIONS))
+    if not files:
+        raise DataFormatError(f"no image files ({exts}) found in {root}")
+
+    workers = min(8, os.cpu_count() or 1, len(files))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda p: _try_decode(p, mode, size), files))
+
+    ids = [p.relative_to(root).as_posix() for p in files]
+    kept = [i for i, r in enumerate(results) if not isinstance(r, str)]
+    skipped = [(ids[i], r) for i, r in enumerate(results) if isinstance(r, str)]
+    if not kept:
+        raise DataFormatError(
+            f"none of the {len(files)} image files in {root} could be read "
+            f"(first: {skipped[0][0]}: {skipped[0][1]})"
+        )
+    if skipped:
+        names = ", ".join(name for name, _ in skipped[:_WARN_NAMES])
+        more = f" and {len(skipped) - _WARN_NAMES} more" if len(skipped) > _WARN_NAMES else ""
+        warnings.warn(
+            f"skipped {len(skipped)} unreadable image file(s) in {root}: {names}{more} "
+            f"(reasons in dataset.skipped)",
+            stacklevel=2,
+        )
+
+    arrays = [results[i] for i in kept]
+    h, w = arrays[0].shape[:2]
+    for i, a in zip(kept, arrays, strict=True):
+        if a.shape[:2] != (h, w):
+            raise DataFormatError(
+                f"{root / ids[i]} is {a.shape[1]}x{a.shape[0]} (WxH) but {ids[kept[0]]} is "
+                f"{w}x{h}; pass image_size (--image-size) to resize all images to one size"
+            )
+    c = 3 if any(a.ndim == 3 for a in arrays) else 1
+    images = np.empty((len(arrays), c, h, w), dtype=np.uint8)
+    for j, a in enumerate(arrays):
+        images[j] = a.transpose(2, 0, 1) if a.ndim == 3 else a  # grayscale broadcasts to C
+
+    return ImageDataset(
+        images=torch.from_numpy(images),
+        labels=None if labels is None else torch.tensor([labels[i] for i in kept]),
+        ids=[ids[i] for i in kept],
+        classes=classes,
+        name=root.resolve().name or str(root),
+        skipped=skipped,
+    )

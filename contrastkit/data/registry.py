@@ -1,0 +1,124 @@
+"""Named datasets and image folders behind one `load_dataset` call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.digits import load_digits
+from contrastkit.data.folder import load_image_folder, parse_image_options
+from contrastkit.data.idx import load_fashion_mnist
+from contrastkit.errors import DatasetNotFoundError
+
+DATASETS: dict[str, str] = {
+    "fashion-mnist": "Fashion-MNIST: 70,000 28x28 grayscale clothing images, 10 classes "
+    "(Debian package dataset-fashion-mnist)",
+    "digits": "scikit-learn digits: 1,797 8x8 grayscale handwritten digits, 10 classes "
+    "(bundled, stratified 80/20 split)",
+}
+_ALIASES = {"fashion_mnist": "fashion-mnist", "fmnist": "fashion-mnist"}
+_WITH_TEST_SPLIT = frozenset({"fashion-mnist", "digits"})
+_CHUNK = 4096  # images resized per interpolate call, to bound float memory
+
+
+def _canonical(name: str) -> str | None:
+    """The registry name for `name` or one of its aliases, else None."""
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    return key if key in DATASETS else None
+
+
+def has_test_split(name: str) -> bool:
+    """Whether `name` is a named dataset with a held-out "test" split (folders have none)."""
+    return _canonical(name) in _WITH_TEST_SPLIT
+
+
+def _adapt(
+    data: ImageDataset, image_size: int | tuple[int, int] | None, channels: int | None
+) -> ImageDataset:
+    """Resize (bilinear, antialiased) and convert channels of an already decoded dataset."""
+    size, channels = parse_image_options(image_size, channels)
+    images = data.images
+    if channels is not None and channels != images.shape[1]:
+        if channels == 3:
+            images = images.expand(-1, 3, -1, -1).contiguous()
+        else:  # ITU-R 601-2 luma, as Pillow's convert("L")
+            weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            images = (images.float() * weights).sum(1, keepdim=True).round().to(torch.uint8)
+    if size is not None and tuple(images.shape[2:]) != size:
+        chunks = [
+            F.interpolate(c.float(), size=size, mode="bilinear", antialias=True)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+            for c in images.split(_CHUNK)
+        ]
+        images = torch.cat(chunks)
+    if images is data.images:
+        return data
+    return ImageDataset(
+        images=images,
+        labels=data.labels,
+        ids=data.ids,
+        classes=data.classes,
+        name=data.name,
+        skipped=data.skipped,
+    )
+
+
+def load_dataset(
+    name_or_path: str,
+    split: str = "train",
+    *,
+    data_dir: str | Path | None = None,
+    image_size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> ImageDataset:
+    """Load a named dataset (see `DATASETS`) or a folder of images.
+
+    Names win over folders: to load a folder called "digits", pass "./digits".
+
+    Args:
+        name_or_path: "fashion-mnist" (aliases "fashion_mnist", "fmnist"), "digits", or the
+            path of an image folder (see `load_image_folder`).
+        split: "train" or "test" ("all" too for digits). Ignored for folders, which have
+            no splits: the whole folder is returned.
+        data_dir: where the named dataset's files are (fashion-mnist only; the default is
+            its usual install location). Ignored for digits and folders.
+        image_size: resize to this size, an int for a square or (height, width). Folders
+            are resized while decoding; named datasets with bilinear antialiased
+            interpolation. None keeps the native size.
+        channels: 1 or 3 to force grayscale or RGB; None keeps the data's own.
+
+    Returns:
+        ImageDataset with images (N, C, H, W) uint8.
+
+    Raises:
+        DatasetNotFoundError: not a known name and no folder at that path (the message
+            lists the known names), or the named dataset's files are missing.
+        ConfigError: unknown split, invalid `image_size` or `channels`.
+        DataFormatError: the files are malformed.
+
+    Example:
+        >>> train = load_dataset("fmnist", "train", image_size=32, channels=3)
+        >>> train.images.shape
+        torch.Size([60000, 3, 32, 32])
+    """
+    name = _canonical(name_or_path)
+    if name == "fashion-mnist":
+        data = load_fashion_mnist(split, root=data_dir)
+    elif name == "digits":
+        data = load_digits(split)
+    else:
+        path = Path(name_or_path).expanduser()
+        if not path.exists():
+            known = ", ".join(sorted([*DATASETS, *_ALIASES]))
+            raise DatasetNotFoundError(
+                f"unknown dataset {name_or_path!r}: not a known name ({known}) and no folder "
+                f"at {path}"
+            )
+        return load_image_folder(path, image_size=image_size, channels=channels)
+    return _adapt(data, image_size, channels)

@@ -1,0 +1,19 @@
+"""Encoders: backbones that map inputs to (B, D) features."""
+
+from contrastkit.encoders.vision import (
+    VISION_BACKBONES,
+    CompactCNN,
+    as_encoder,
+    build_vision_encoder,
+    infer_output_dim,
+    resnet,
+)
+
+__all__ = [
+    "VISION_BACKBONES",
+    "CompactCNN",
+    "as_encoder",
+    "build_vision_encoder",
+    "infer_output_dim",
+    "resnet",
+]

@@ -1,0 +1,154 @@
+"""Vision encoders: a compact CNN for small images and torchvision ResNets.
+
+Every encoder maps (B, C, H, W) images to (B, output_dim) features and carries an
+`output_dim` attribute; `as_encoder` wraps any user nn.Module the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
+    return [
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class CompactCNN(nn.Module):
+    """A VGG-style CNN for small images (28x28 to 64x64) that trains fast on a CPU.
+
+    Each stage is `blocks` 3x3 conv-BN-ReLU layers; stages after the first start with
+    2x2 max-pooling; global average pooling gives the representation.
+
+    Args:
+        in_channels: image channels (1 for grayscale, 3 for RGB).
+        widths: channels of each stage; the last one is `output_dim`.
+        blocks: conv layers per stage (an int for all stages, or one per stage).
+
+    Shapes: (B, in_channels, H, W) -> (B, widths[-1]).
+
+    Example:
+        >>> enc = CompactCNN(in_channels=1)
+        >>> enc(torch.randn(2, 1, 28, 28)).shape
+        torch.Size([2, 256])
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        widths: Sequence[int] = (32, 64, 128, 256),
+        blocks: int | Sequence[int] = 1,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1:
+            raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+        if not widths or min(widths) < 1:
+            raise ValueError(f"widths must be a non-empty list of positive ints, got {widths}")
+        per_stage = [blocks] * len(widths) if isinstance(blocks, int) else list(blocks)
+        if len(per_stage) != len(widths) or min(per_stage) < 1:
+            raise ValueError(
+                f"blocks must be >= 1 for each of the {len(widths)} stages, got {blocks}"
+            )
+        layers: list[nn.Module] = []
+        c = in_channels
+        for i, (width, n) in enumerate(zip(widths, per_stage, strict=True)):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2, ceil_mode=True))
+            for _ in range(n):
+                layers += _conv_bn_relu(c, width)
+                c = width
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.output_dim = c
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pool(self.features(x))
+
+
+def resnet(name: str = "resnet18", in_channels: int = 3, small_input: bool = False) -> nn.Module:
+    """A torchvision ResNet without its classifier, randomly initialised.
+
+    Args:
+        name: "resnet18", "resnet34" or "resnet50".
+        in_channels: image channels; the stem is rebuilt when it is not 3.
+        small_input: replace the 7x7 stride-2 stem and max-pool by a 3x3 stride-1 conv
+            (the CIFAR variant of SimCLR [1], appendix B.9), for images under ~64 px.
+
+    Shapes: (B, in_channels, H, W) -> (B, 512) for resnet18/34, (B, 2048) for resnet50.
+
+    [1] Chen et al., ICML 2020.
+    """
+    import torchvision.models as tvm
+
+    builders = {"resnet18": tvm.resnet18, "resnet34": tvm.resnet34, "resnet50": tvm.resnet50}
+    if name not in builders:
+        raise ValueError(f"name must be one of {sorted(builders)}, got {name!r}")
+    model = builders[name](weights=None)
+    if small_input:
+        model.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    elif in_channels != 3:
+        model.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+    model.output_dim = model.fc.in_features
+    model.fc = nn.Identity()
+    return model
+
+
+def infer_output_dim(module: nn.Module, input_shape: Sequence[int]) -> int:
+    """Run one dummy batch of shape (2, *input_shape) in eval mode and read the feature size."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            param = next(module.parameters(), None)
+            device = param.device if param is not None else "cpu"
+            out = module(torch.zeros(2, *input_shape, device=device))
+    finally:
+        module.train(was_training)
+    if not isinstance(out, Tensor) or out.ndim != 2:
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise ValueError(f"an encoder must return (B, D) features, this one returned {shape}")
+    return out.shape[1]
+
+
+def as_encoder(module: nn.Module, input_shape: Sequence[int] | None = None) -> nn.Module:
+    """Accept any nn.Module mapping (B, ...) inputs to (B, D) features as an encoder.
+
+    Sets `module.output_dim` from a dummy forward pass on `input_shape` (C, H, W) unless
+    the module already has it.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"an encoder must be a torch.nn.Module, got {type(module).__name__}")
+    if getattr(module, "output_dim", None) is None:
+        if input_shape is None:
+            raise ValueError("input_shape is needed to infer the output_dim of a custom encoder")
+        module.output_dim = infer_output_dim(module, input_shape)
+    return module
+
+
+VISION_BACKBONES = ("compact_cnn", "resnet18", "resnet34", "resnet50")
+
+
+def build_vision_encoder(
+    name: str,
+    in_channels: int,
+    *,
+    small_input: bool = True,
+    widths: Sequence[int] = (32, 64, 128, 256),
+    blocks: int | Sequence[int] = 1,
+) -> nn.Module:
+    """Build a backbone by name: "compact_cnn" or a torchvision ResNet."""
+    if name == "compact_cnn":
+        return CompactCNN(in_channels, widths, blocks)
+    if name in VISION_BACKBONES:
+        return resnet(name, in_channels, small_input)
+    raise ValueError(f"backbone must be one of {list(VISION_BACKBONES)}, got {name!r}")

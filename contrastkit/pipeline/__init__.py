@@ -1,0 +1,1 @@
+"""Glue between a configuration and the library's parts: build, train, evaluate, embed."""

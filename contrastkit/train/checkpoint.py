@@ -1,0 +1,113 @@
+"""Checkpoints written atomically, loaded without executing pickled code; safetensors export."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from contrastkit.errors import ContrastkitError
+
+_CKPT = re.compile(r"^step_(\d+)\.pt$")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call `write(tmp_path)` on a temporary file next to `path`, fsync, then rename over
+    `path`: a crash mid-write leaves the previous file intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(state: dict[str, Any], directory: Path, step: int, keep: int = 2) -> Path:
+    """Write `state` to directory/step_<step>.pt atomically and keep the newest `keep` files."""
+    path = Path(directory) / f"step_{step:08d}.pt"
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoint files in `directory`, oldest step first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _CKPT.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint with `weights_only=True`: tensors and plain containers only, so a
+    file crafted to run code on unpickling is refused.
+
+    Raises:
+        ContrastkitError: the file is unreadable, truncated or holds non-weight objects.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError...
+        raise ContrastkitError(f"cannot load checkpoint {path}: {exc}".splitlines()[0]) from exc
+
+
+def latest_checkpoint(directory: Path) -> tuple[Path, dict[str, Any]]:
+    """The newest checkpoint in `directory` that loads, skipping damaged ones.
+
+    Raises:
+        ContrastkitError: no loadable checkpoint exists.
+    """
+    errors = []
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            return path, load_checkpoint(path)
+        except ContrastkitError as exc:
+            errors.append(str(exc))
+    detail = f" ({'; '.join(errors)})" if errors else ""
+    raise ContrastkitError(f"no loadable checkpoint in {directory}{detail}")
+
+
+def save_weights(module: nn.Module, path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Export a module's state dict as safetensors (atomic write)."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def load_weights(module: nn.Module, path: Path) -> nn.Module:
+    """Load safetensors weights into `module`; mismatched keys are named in the error.
+
+    Raises:
+        ContrastkitError: the file is missing or its keys or shapes do not match the module.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ContrastkitError(f"weights file {path} does not exist")
+    state = load_file(str(path))
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape", wrong)):
+            if keys:
+                parts.append(f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}")
+        raise ContrastkitError(
+            f"weights in {path} do not match the model architecture ({'; '.join(parts)})"
+        )
+    module.load_state_dict(state)
+    return module

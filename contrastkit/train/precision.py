@@ -1,0 +1,39 @@
+"""Mixed precision: which autocast dtype a device supports."""
+
+from __future__ import annotations
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU has native bf16 matmul instructions (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for float32.
+
+    "auto" picks bf16 on a CPU with native bf16 instructions and on a CUDA device that
+    supports it, fp16 on older CUDA devices, float32 otherwise.
+
+    Raises:
+        ValueError: unknown precision, or fp16 on a CPU (slow and unsupported for training).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ValueError("precision='fp16' needs a CUDA device; use bf16 or fp32 on a CPU")
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None

@@ -1,0 +1,354 @@
+"""The training loop: budgets, schedule, precision, checkpoints, resume, logs, kNN monitor.
+
+The trainer knows nothing of a method's internals: it draws a batch, makes views, calls
+`method.training_step(batch)`, steps the optimiser and calls `method.on_step_end(progress)`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.errors import ContrastkitError
+from contrastkit.methods.base import Batch, Method
+from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
+from contrastkit.train.metrics_log import CsvLog
+from contrastkit.train.monitor import KnnMonitor
+from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
+from contrastkit.train.precision import autocast_dtype
+from contrastkit.views.pipeline import ImageViews
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class FitResult:
+    """Summary of a finished (or paused) fit."""
+
+    steps: int
+    epochs: float
+    train_seconds: float
+    items_per_second: float
+    final_loss: float
+    knn_accuracy: float | None = None
+    run_dir: Path | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainer:
+    """Train a `Method` on an `ImageDataset` with batched tensor views.
+
+    Args:
+        method: the method (owns encoder, heads, loss).
+        views: turns a uint8 batch into the method's views.
+        optimizer: "sgd", "lars" or "adamw".
+        lr: peak learning rate (after warmup).
+        weight_decay: applied to conv/linear weights, not to biases and norms.
+        momentum: for SGD and LARS.
+        warmup: fraction of the budget spent in linear warmup.
+        final_lr_ratio: lr at the end of the cosine decay, as a fraction of `lr`.
+        batch_size: items per step (each gives `views.n_views` views).
+        epochs, steps, max_time: budgets; training stops at the first one reached. The
+            schedule follows the furthest of them (max_time in seconds of training,
+            excluding monitoring and checkpoint writing).
+        precision: "auto", "fp32", "bf16", "fp16" (CUDA only).
+        channels_last: feed convolutional encoders channels-last tensors (faster on CPU).
+        seed: seeds the weights' RNG use, the data order and the views.
+        device: "cpu" or "cuda".
+        run_dir: folder for metrics.csv, checkpoints/ and weights; None keeps nothing.
+        checkpoint_every: steps between checkpoints (one is always written at the end).
+        keep_checkpoints: how many checkpoint files to keep.
+        monitor: optional kNN monitor run every `monitor_every` epochs and at the end.
+        log_every: steps between metrics.csv rows.
+        progress: show a progress bar.
+        config: resolved configuration stored in checkpoints (plain dict).
+    """
+
+    def __init__(
+        self,
+        method: Method,
+        views: ImageViews,
+        *,
+        optimizer: str = "sgd",
+        lr: float = 0.3,
+        weight_decay: float = 1e-4,
+        momentum: float = 0.9,
+        warmup: float = 0.05,
+        final_lr_ratio: float = 0.0,
+        batch_size: int = 256,
+        epochs: float | None = None,
+        steps: int | None = None,
+        max_time: float | None = None,
+        precision: str = "auto",
+        channels_last: bool = False,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        run_dir: str | Path | None = None,
+        checkpoint_every: int = 500,
+        keep_checkpoints: int = 2,
+        monitor: KnnMonitor | None = None,
+        monitor_every: int = 1,
+        log_every: int = 10,
+        progress: bool = True,
+        config: dict | None = None,
+    ) -> None:
+        if epochs is None and steps is None and max_time is None:
+            raise ValueError("set at least one budget: epochs, steps or max_time")
+        for name, value in (("epochs", epochs), ("steps", steps), ("max_time", max_time)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        self.device = torch.device(device)
+        self.method = method.to(self.device)
+        if channels_last:
+            self.method.to(memory_format=torch.channels_last)
+        self.views = views
+        self.optimizer = build_optimizer(method, optimizer, lr, weight_decay, momentum)
+        self.base_lr, self.warmup, self.final_lr_ratio = lr, warmup, final_lr_ratio
+        self.batch_size = batch_size
+        self.epochs, self.steps, self.max_time = epochs, steps, max_time
+        self.amp_dtype = autocast_dtype(precision, self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.channels_last = channels_last
+        self.seed = seed
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.checkpoint_every, self.keep_checkpoints = checkpoint_every, keep_checkpoints
+        self.monitor, self.monitor_every = monitor, monitor_every
+        self.log_every, self.progress = log_every, progress
+        self.config = config or {}
+        self.views_rng = torch.Generator(device=self.device).manual_seed(seed)
+        self.step = 0
+        self.elapsed = 0.0
+        self.history: list[dict] = []
+
+    # ---- budget and schedule -------------------------------------------------------------
+    def total_steps(self, steps_per_epoch: int) -> int | None:
+        candidates = []
+        if self.steps is not None:
+            candidates.append(self.steps)
+        if self.epochs is not None:
+            candidates.append(math.ceil(self.epochs * steps_per_epoch))
+        return min(candidates) if candidates else None
+
+    def progress_fraction(self, total_steps: int | None) -> float:
+        parts = [self.step / total_steps] if total_steps else []
+        if self.max_time is not None:
+            parts.append(self.elapsed / self.max_time)
+        return min(max(parts), 1.0)
+
+    def _done(self, total_steps: int | None) -> bool:
+        return (total_steps is not None and self.step >= total_steps) or (
+            self.max_time is not None and self.elapsed >= self.max_time
+        )
+
+    def _order(self, epoch: int, n: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(n, generator=g)
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "method": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "views_rng": self.views_rng.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": self.config,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ContrastkitError(
+                f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}"
+            )
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.views_rng.set_state(state["views_rng"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def save(self) -> Path | None:
+        if self.run_dir is None:
+            return None
+        return save_checkpoint(
+            self.state_dict(), self.run_dir / "checkpoints", self.step, self.keep_checkpoints
+        )
+
+    def resume(self) -> Path:
+        """Load the newest loadable checkpoint of `run_dir`; return its path."""
+        if self.run_dir is None:
+            raise ContrastkitError("resume needs a run_dir")
+        path, state = latest_checkpoint(self.run_dir / "checkpoints")
+        self.load_state_dict(state)
+        return path
+
+    # ---- the loop ------------------------------------------------------------------------
+    def _run_monitor(self, log: CsvLog | None, epoch: float) -> float | None:
+        if self.monitor is None:
+            return None
+        self.method.eval()
+        try:
+            acc = self.monitor(self.method.embed, self.device, self.amp_dtype, self.channels_last)
+        finally:
+            self.method.train()
+        row = {"step": self.step, "epoch": round(epoch, 4), "knn_top1": acc}
+        self.history.append(row)
+        if log is not None:
+            log.append(row)
+        return acc
+
+    def _train_step(self, batch: Batch, lr_factor: float) -> dict[str, float]:
+        lr = set_lr(self.optimizer, self.base_lr, lr_factor)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        ):
+            out = self.method.training_step(batch)
+        if not torch.isfinite(out.loss.detach()):
+            raise ContrastkitError(
+                f"non-finite loss {out.loss.item()} at step {self.step}; lower optim.lr or "
+                "use precision=fp32"
+            )
+        self.scaler.scale(out.loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {**out.metrics, "lr": lr}
+
+    def fit(
+        self, data: ImageDataset, *, resume: bool = False, stop_at_step: int | None = None
+    ) -> FitResult:
+        """Train until the budget (or `stop_at_step`) is reached.
+
+        Args:
+            data: training images (labels are not used).
+            resume: continue from the newest checkpoint in `run_dir`.
+            stop_at_step: pause after this step (checkpoint written), keeping the schedule of
+                the full budget; a later `fit(resume=True)` continues exactly.
+        """
+        n = len(data)
+        steps_per_epoch = n // self.batch_size
+        if steps_per_epoch < 1:
+            raise ContrastkitError(
+                f"the dataset has {n} items, fewer than one batch of {self.batch_size}; "
+                "lower train.batch_size"
+            )
+        if resume:
+            self.resume()
+        total = self.total_steps(steps_per_epoch)
+        log = None
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            log = CsvLog(self.run_dir / "metrics.csv")
+            log.truncate_after(self.step)
+
+        bar = tqdm(
+            total=total if total is not None else int(self.max_time),
+            initial=self.step if total is not None else int(self.elapsed),
+            unit="step" if total is not None else "s",
+            disable=not self.progress,
+            dynamic_ncols=True,
+            mininterval=1.0,
+        )
+        self.method.train()
+        window: list[dict[str, float]] = []
+        last_loss, knn = float("nan"), None
+        rate_items, rate_time = 0, 0.0
+        start_step = self.step
+        try:
+            while not self._done(total):
+                epoch, pos = divmod(self.step, steps_per_epoch)
+                order = self._order(epoch, n)
+                while pos < steps_per_epoch and not self._done(total):
+                    t0 = time.perf_counter()
+                    idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+                    x = data.images[idx].to(self.device, non_blocking=True)
+                    views = self.views(x, self.views_rng)
+                    if self.channels_last:
+                        views = [v.contiguous(memory_format=torch.channels_last) for v in views]
+                    labels = data.labels[idx] if data.labels is not None else None
+                    metrics = self._train_step(
+                        Batch(views, labels, idx),
+                        warmup_cosine(
+                            self.progress_fraction(total), self.warmup, self.final_lr_ratio
+                        ),
+                    )
+                    self.step += 1
+                    pos += 1
+                    self.method.on_step_end(self.progress_fraction(total))
+                    dt = time.perf_counter() - t0
+                    self.elapsed += dt
+                    rate_items += len(idx)
+                    rate_time += dt
+                    window.append(metrics)
+                    last_loss = metrics["loss"]
+                    if self.step % self.log_every == 0 or self._done(total):
+                        row = _mean_row(window)
+                        row.update(
+                            step=self.step,
+                            epoch=round(self.step / steps_per_epoch, 4),
+                            elapsed=round(self.elapsed, 2),
+                            items_per_s=rate_items / max(rate_time, 1e-9),
+                        )
+                        self.history.append(row)
+                        if log is not None:
+                            log.append(row)
+                        bar.set_postfix(
+                            loss=f"{row['loss']:.3f}",
+                            lr=f"{row['lr']:.3g}",
+                            items_s=f"{row['items_per_s']:.0f}",
+                            knn="-" if knn is None else f"{100 * knn:.1f}",
+                            refresh=False,
+                        )
+                        window, rate_items, rate_time = [], 0, 0.0
+                    bar.update(1 if total is not None else int(self.elapsed) - bar.n)
+                    if self.step % self.checkpoint_every == 0:
+                        self.save()
+                    if stop_at_step is not None and self.step >= stop_at_step:
+                        break
+                if stop_at_step is not None and self.step >= stop_at_step:
+                    break
+                if (
+                    pos == steps_per_epoch
+                    and self.monitor_every
+                    and (epoch + 1) % self.monitor_every == 0
+                    and not self._done(total)
+                ):
+                    knn = self._run_monitor(log, self.step / steps_per_epoch)
+        except KeyboardInterrupt:
+            self.save()
+            bar.close()
+            raise
+        bar.close()
+        paused = stop_at_step is not None and not self._done(total)
+        if not paused and self.step > start_step:
+            knn = self._run_monitor(log, self.step / steps_per_epoch) if self.monitor else knn
+        self.save()
+        if self.run_dir is not None and not paused:
+            save_weights(self.method.encoder, self.run_dir / "encoder.safetensors")
+            save_weights(self.method, self.run_dir / "method.safetensors")
+        return FitResult(
+            steps=self.step,
+            epochs=self.step / steps_per_epoch,
+            train_seconds=self.elapsed,
+            items_per_second=(self.step * self.batch_size) / max(self.elapsed, 1e-9),
+            final_loss=last_loss,
+            knn_accuracy=knn,
+            run_dir=self.run_dir,
+            history=self.history,
+        )
+
+
+def _mean_row(rows: list[dict[str, float]]) -> dict[str, float]:
+    keys = rows[0].keys() if rows else []
+    return {k: sum(r[k] for r in rows) / len(rows) for k in keys}
