@@ -1,0 +1,29 @@
+"""Evaluation of frozen embeddings: weighted kNN, linear probe, feature extraction, reports."""
+
+from __future__ import annotations
+
+from contrastkit.evaluate.features import extract_features, raw_features
+from contrastkit.evaluate.knn import knn_accuracy, knn_predict
+from contrastkit.evaluate.linear import ClassificationReport, classification_report, linear_probe
+from contrastkit.evaluate.report import (
+    EvalRow,
+    evaluate_features,
+    format_table,
+    print_table,
+    rows_to_records,
+)
+
+__all__ = [
+    "ClassificationReport",
+    "EvalRow",
+    "classification_report",
+    "evaluate_features",
+    "extract_features",
+    "format_table",
+    "knn_accuracy",
+    "knn_predict",
+    "linear_probe",
+    "print_table",
+    "raw_features",
+    "rows_to_records",
+]

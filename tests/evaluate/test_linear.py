@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from contrastkit.evaluate import ClassificationReport, classification_report, linear_probe
+
+
+def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(6, 20, generator=torch.Generator().manual_seed(99)) * 6 + 50
+    y = torch.randint(0, 6, (n,), generator=g)
+    return centres[y] + torch.randn(n, 20, generator=g), y
+
+
+def test_separable_blobs_are_perfect():
+    x, y = blobs(600, 0)
+    xt, yt = blobs(300, 1)
+    report = linear_probe(x, y, xt, yt)
+    assert report.accuracy == 1.0
+    assert report.macro_f1 == 1.0
+    assert report.confusion.shape == (6, 6)
+    assert report.confusion.trace() == 300
+
+
+def test_deterministic():
+    x, y = blobs(300, 2)
+    xt, yt = blobs(100, 3)
+    x = x + torch.randn(x.shape, generator=torch.Generator().manual_seed(4)) * 8
+    first = linear_probe(x, y, xt, yt)
+    second = linear_probe(x, y, xt, yt)
+    assert first.to_dict() == second.to_dict()
+
+
+def test_digits_matches_sklearn():
+    features, labels = load_digits(return_X_y=True)
+    x, xt, y, yt = train_test_split(
+        features, labels, test_size=0.3, random_state=0, stratify=labels
+    )
+    scaler = StandardScaler().fit(x)
+    sklearn_model = LogisticRegression(max_iter=2000).fit(scaler.transform(x), y)
+    sklearn_acc = sklearn_model.score(scaler.transform(xt), yt)
+    report = linear_probe(
+        torch.tensor(x, dtype=torch.float32),
+        torch.tensor(y),
+        torch.tensor(xt, dtype=torch.float32),
+        torch.tensor(yt),
+    )
+    assert report.accuracy >= 0.95
+    assert abs(report.accuracy - sklearn_acc) <= 0.01
+
+
+def test_classification_report_matches_sklearn():
+    y_true = np.array([0, 0, 1, 1, 2, 2, 2, 1])
+    y_pred = np.array([0, 1, 1, 1, 2, 0, 2, 2])
+    report = classification_report(torch.from_numpy(y_true), y_pred, num_classes=5)
+    assert isinstance(report, ClassificationReport)
+    assert report.accuracy == pytest.approx(5 / 8)
+    assert report.macro_precision == pytest.approx(precision_score(y_true, y_pred, average="macro"))
+    assert report.macro_recall == pytest.approx(recall_score(y_true, y_pred, average="macro"))
+    assert report.macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert report.num_classes == 5
+    assert report.confusion.dtype == np.int64
+    np.testing.assert_array_equal(report.confusion[:3, :3], [[1, 1, 0], [0, 2, 1], [1, 0, 2]])
+    assert report.confusion[3:].sum() == 0 and report.confusion[:, 3:].sum() == 0
+    record = report.to_dict()
+    assert record["confusion"][1] == [0, 2, 1, 0, 0]
+    assert set(record) == {"accuracy", "macro_precision", "macro_recall", "macro_f1", "confusion"}
+
+
+def test_classification_report_validates():
+    with pytest.raises(ValueError, match="equal length"):
+        classification_report(np.array([0, 1]), np.array([0]), 2)
+    with pytest.raises(ValueError, match=r"y_pred must lie in \[0, 2\)"):
+        classification_report(np.array([0, 1]), np.array([0, 2]), 2)
+
+
+def test_probe_validates():
+    x, y = blobs(50, 5)
+    with pytest.raises(ValueError, match="test_features must be"):
+        linear_probe(x, y, x[:, :3], y)
+    with pytest.raises(ValueError, match="test_labels must be"):
+        linear_probe(x, y, x, y[:10])
+    with pytest.raises(ValueError, match="train_labels must be"):
+        linear_probe(x, y.float(), x, y)
+    with pytest.raises(ValueError, match="num_classes must exceed"):
+        linear_probe(x, y, x, y, num_classes=3)
+    with pytest.raises(ValueError, match="weight_decay must"):
+        linear_probe(x, y, x, y, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="max_iter must"):
+        linear_probe(x, y, x, y, max_iter=0)
