@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from contrastkit.evaluate.geometry import normalized_std as embedding_std
+
+__all__ = ["Batch", "Method", "Output", "embedding_std"]
 
 
 @dataclass
@@ -62,15 +65,3 @@ class Method(nn.Module):
     def embed(self, x: Tensor) -> Tensor:
         """Frozen representation for downstream use: (B, ...) -> (B, D) encoder features."""
         return self.encoder(x)
-
-
-@torch.no_grad()
-def embedding_std(z: Tensor) -> float:
-    """Mean per-dimension std of L2-normalised embeddings, times sqrt(D).
-
-    About 1 for embeddings spread over the sphere, 0 for collapse to one point [1].
-
-    [1] Chen and He, "Exploring Simple Siamese Representation Learning", CVPR 2021, sec. 4.
-    """
-    z = F.normalize(z.detach().float(), dim=1)
-    return float(z.std(dim=0).mean() * z.shape[1] ** 0.5)

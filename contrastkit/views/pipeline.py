@@ -150,13 +150,16 @@ class ImageViews:
 
     @classmethod
     def simclr(cls, size: int = 32, **overrides) -> ImageViews:
-        """SimCLR's augmentations [1]: crop (0.08-1 of the area) + flip, colour jitter
-        (p 0.8; brightness, contrast, saturation 0.4, hue 0.1: LightlySSL's default
-        strength 0.5), grayscale (p 0.2), Gaussian blur (p 0.5, sigma 0.1-2).
+        """SimCLR's augmentations [1] at the strength the paper uses for CIFAR-10.
+
+        Crop 8-100% of the area and resize, horizontal flip (p 0.5), colour jitter
+        (p 0.8; brightness, contrast, saturation 0.4, hue 0.1: strength s = 0.5),
+        grayscale (p 0.2), Gaussian blur (p 0.5, sigma 0.1-2). Keyword overrides take any
+        `ViewSettings` field.
 
         "We sequentially apply three simple augmentations: random cropping followed by
         resize back to the original size, random color distortions, and random Gaussian
-        blur." [1], section 3.
+        blur." [1], section 3; the colour strength 0.5 for CIFAR-10 is from appendix B.9.
 
         [1] Chen et al., ICML 2020.
         """

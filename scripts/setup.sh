@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything contrastkit needs on a fresh Debian/Ubuntu machine:
+# the Debian package with Fashion-MNIST, PyTorch (CPU-capable build), and contrastkit itself.
+# Idempotent: what is already installed is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "setup: installing Debian package dataset-fashion-mnist"
+  $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null
+  }
+fi
+
+# torch first, pinned: an unpinned 'torch' can pull a multi-GB build on some machines.
+if ! $PY -c "import torch, torchvision" >/dev/null 2>&1; then
+  echo "setup: installing torch and torchvision"
+  $PY -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+fi
+echo "setup: installing contrastkit with its test extras"
+$PY -m pip install -q -e ".[dev]"
