@@ -36,6 +36,7 @@ class ModelConfig(_Section):
     small_input: bool = True
     widths: list[int] = Field(default_factory=lambda: [32, 64, 128, 256], min_length=1)
     blocks: int | list[int] = 1
+    pool_size: int = Field(1, ge=1, le=8, description="compact_cnn: final avg-pool grid side")
     proj_hidden_dim: int = Field(2048, ge=1)
     proj_dim: int = Field(128, ge=1)
 
@@ -49,7 +50,13 @@ class ModelConfig(_Section):
 
 class ViewsConfig(_Section):
     size: int | None = Field(None, ge=4, le=1024, description="view size (default: image size)")
+    eval_size: int | None = Field(
+        None, ge=4, le=1024, description="resize for embedding (default: keep the image size)"
+    )
     n_views: int = Field(2, ge=2, le=16)
+    local_views: int = Field(0, ge=0, le=16, description="extra small multi-crop views")
+    local_size: int = Field(12, ge=4, le=1024)
+    local_crop_scale: tuple[float, float] = (0.05, 0.4)
     crop_scale: tuple[float, float] = (0.08, 1.0)
     crop_ratio: tuple[float, float] = (0.75, 4 / 3)
     flip_p: float = Field(0.5, ge=0, le=1)
@@ -65,7 +72,7 @@ class ViewsConfig(_Section):
     mean: list[float] | None = Field(None, description="per-channel mean; None: from the data")
     std: list[float] | None = Field(None, description="per-channel std; None: from the data")
 
-    @field_validator("crop_scale")
+    @field_validator("crop_scale", "local_crop_scale")
     @classmethod
     def _scale(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not 0 < v[0] <= v[1] <= 1:

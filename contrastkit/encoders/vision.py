@@ -24,14 +24,17 @@ class CompactCNN(nn.Module):
     """A VGG-style CNN for small images (28x28 to 64x64) that trains fast on a CPU.
 
     Each stage is `blocks` 3x3 conv-BN-ReLU layers; stages after the first start with
-    2x2 max-pooling; global average pooling gives the representation.
+    2x2 max-pooling; average pooling to a `pool_size` x `pool_size` grid, flattened, gives
+    the representation. `pool_size=1` is global average pooling; 2 keeps a coarse layout
+    (top/bottom, left/right), which helps on aligned images such as Fashion-MNIST.
 
     Args:
         in_channels: image channels (1 for grayscale, 3 for RGB).
-        widths: channels of each stage; the last one is `output_dim`.
+        widths: channels of each stage.
         blocks: conv layers per stage (an int for all stages, or one per stage).
+        pool_size: side of the final average-pooling grid.
 
-    Shapes: (B, in_channels, H, W) -> (B, widths[-1]).
+    Shapes: (B, in_channels, H, W) -> (B, widths[-1] * pool_size**2) = (B, output_dim).
 
     Example:
         >>> enc = CompactCNN(in_channels=1)
@@ -44,8 +47,11 @@ class CompactCNN(nn.Module):
         in_channels: int = 1,
         widths: Sequence[int] = (32, 64, 128, 256),
         blocks: int | Sequence[int] = 1,
+        pool_size: int = 1,
     ) -> None:
         super().__init__()
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1, got {pool_size}")
         if in_channels < 1:
             raise ValueError(f"in_channels must be >= 1, got {in_channels}")
         if not widths or min(widths) < 1:
@@ -64,8 +70,8 @@ class CompactCNN(nn.Module):
                 layers += _conv_bn_relu(c, width)
                 c = width
         self.features = nn.Sequential(*layers)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.output_dim = c
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(pool_size), nn.Flatten())
+        self.output_dim = c * pool_size * pool_size
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -145,10 +151,11 @@ def build_vision_encoder(
     small_input: bool = True,
     widths: Sequence[int] = (32, 64, 128, 256),
     blocks: int | Sequence[int] = 1,
+    pool_size: int = 1,
 ) -> nn.Module:
     """Build a backbone by name: "compact_cnn" or a torchvision ResNet."""
     if name == "compact_cnn":
-        return CompactCNN(in_channels, widths, blocks)
+        return CompactCNN(in_channels, widths, blocks, pool_size)
     if name in VISION_BACKBONES:
         return resnet(name, in_channels, small_input)
     raise ValueError(f"backbone must be one of {list(VISION_BACKBONES)}, got {name!r}")

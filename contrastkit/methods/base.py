@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -9,7 +10,7 @@ from torch import Tensor, nn
 
 from contrastkit.evaluate.geometry import normalized_std as embedding_std
 
-__all__ = ["Batch", "Method", "Output", "embedding_std"]
+__all__ = ["Batch", "Method", "Output", "embedding_std", "encode_views"]
 
 
 @dataclass
@@ -65,3 +66,24 @@ class Method(nn.Module):
     def embed(self, x: Tensor) -> Tensor:
         """Frozen representation for downstream use: (B, ...) -> (B, D) encoder features."""
         return self.encoder(x)
+
+
+def encode_views(fn: Callable[[Tensor], Tensor], views: list[Tensor]) -> list[Tensor]:
+    """Apply `fn` to every view, batching views of the same shape into one call.
+
+    Args:
+        fn: network, (B, ...) -> (B, D).
+        views: V tensors (N, ...); multi-crop views may have a different size.
+
+    Returns:
+        V tensors (N, D) in the order of `views`.
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, v in enumerate(views):
+        groups.setdefault(tuple(v.shape), []).append(i)
+    out: list[Tensor | None] = [None] * len(views)
+    for index in groups.values():
+        z = fn(torch.cat([views[i] for i in index], dim=0))
+        for i, chunk in zip(index, z.chunk(len(index)), strict=True):
+            out[i] = chunk
+    return out  # type: ignore[return-value]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from contrastkit.losses.info_nce import check_temperature, nt_xent
-from contrastkit.methods.base import Batch, Method, Output, embedding_std
+from contrastkit.methods.base import Batch, Method, Output, embedding_std, encode_views
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
@@ -15,8 +14,9 @@ class SimCLR(Method):
     """SimCLR [1].
 
     For a batch of N items with V views: encode all V*N views in one pass (BatchNorm
-    statistics over all views), project with an MLP head, and pull each item's views
-    together against all other views in the batch with NT-Xent.
+    statistics over all views; multi-crop views of another size in a second pass),
+    project with an MLP head, and pull each item's views together against all other
+    views in the batch with NT-Xent.
 
     Args:
         encoder: backbone with an `output_dim` attribute, (B, C, H, W) -> (B, output_dim).
@@ -63,6 +63,6 @@ class SimCLR(Method):
         views = batch.views
         if len(views) < 2:
             raise ValueError(f"SimCLR needs at least 2 views per item, got {len(views)}")
-        z = self.head(self.encoder(torch.cat(views, dim=0)))
-        loss = nt_xent(*z.chunk(len(views)), temperature=self.temperature, gather=self.gather)
-        return Output(loss, {"loss": float(loss.detach()), "z_std": embedding_std(z)})
+        z = encode_views(lambda x: self.head(self.encoder(x)), views)
+        loss = nt_xent(*z, temperature=self.temperature, gather=self.gather)
+        return Output(loss, {"loss": float(loss.detach()), "z_std": embedding_std(z[0])})

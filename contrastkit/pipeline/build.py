@@ -65,8 +65,11 @@ def channel_stats(images: torch.Tensor, max_items: int = 10000) -> tuple[list[fl
 def resolve(cfg: Config, train: ImageDataset) -> Config:
     """Fill data-dependent defaults (view size, normalisation) into a copy of `cfg`."""
     cfg = cfg.model_copy(deep=True)
+    height, width = train.image_size
+    if cfg.data.image_size is None and height == width:
+        cfg.data.image_size = int(height)  # other data embedded later is resized to match
     if cfg.views.size is None:
-        cfg.views.size = int(train.image_size[0])
+        cfg.views.size = int(height)
     if cfg.views.mean is None or cfg.views.std is None:
         cfg.views.mean, cfg.views.std = channel_stats(train.images)
     if len(cfg.views.mean) != train.channels or len(cfg.views.std) != train.channels:
@@ -96,6 +99,10 @@ def build_views(cfg: Config) -> ImageViews:
         mean=tuple(v.mean) if v.mean else None,
         std=tuple(v.std) if v.std else None,
         n_views=v.n_views,
+        local_views=v.local_views,
+        local_size=v.local_size,
+        local_crop_scale=tuple(v.local_crop_scale),
+        eval_size=v.eval_size,
     )
     return ImageViews.from_settings(settings)
 
@@ -103,7 +110,12 @@ def build_views(cfg: Config) -> ImageViews:
 def build_encoder(cfg: Config, in_channels: int) -> torch.nn.Module:
     m = cfg.model
     return build_vision_encoder(
-        m.backbone, in_channels, small_input=m.small_input, widths=m.widths, blocks=m.blocks
+        m.backbone,
+        in_channels,
+        small_input=m.small_input,
+        widths=m.widths,
+        blocks=m.blocks,
+        pool_size=m.pool_size,
     )
 
 

@@ -18,18 +18,17 @@ def embed(
     """Embed `dataset` (default: the run's) and write embeddings (N, D) float32, ids (N,)
     and labels (N,) when known to `output` (.npz). Returns (N, D).
 
-    Images are resized to the run's image size and converted to its channel count.
+    Images are resized to the run's training image size and converted to its channel count.
     """
     output = Path(output)
     if output.suffix != ".npz":
         raise ContrastkitError(f"output {output} must end in .npz")
     cfg = read_config(run_dir)
-    size = cfg.views.size
     data = load_dataset(
         dataset or cfg.data.dataset,
         split,
         data_dir=cfg.data.data_dir if dataset is None else None,
-        image_size=size,
+        image_size=cfg.data.image_size,
         channels=len(cfg.views.mean or [1]),
     )
     encoder = load_trained_encoder(run_dir, cfg, data.channels)

@@ -87,6 +87,10 @@ class ViewSettings:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     n_views: int = 2
+    local_views: int = 0
+    local_size: int = 12
+    local_crop_scale: tuple[float, float] = (0.05, 0.4)
+    eval_size: int | None = None
 
 
 class ImageViews:
@@ -132,8 +136,19 @@ class ImageViews:
 
     @classmethod
     def from_settings(cls, s: ViewSettings) -> ImageViews:
-        """Build the crop/flip, jitter, grayscale, blur, solarize, normalise pipeline."""
-        steps: list[Transform] = [RandomResizedCrop(s.size, s.crop_scale, s.crop_ratio, s.flip_p)]
+        """Build the crop/flip, jitter, grayscale, blur, solarize, normalise pipeline:
+        `n_views` global views of `size`, then `local_views` small crops of `local_size`
+        (multi-crop, Caron et al. 2020) with the same colour augmentations."""
+        global_view = cls._pipeline(s, s.size, s.crop_scale)
+        transforms = [global_view] * s.n_views
+        if s.local_views > 0:
+            local_view = cls._pipeline(s, s.local_size, s.local_crop_scale)
+            transforms += [local_view] * s.local_views
+        return cls(transforms, preprocess=EvalPreprocess(s.eval_size, s.mean, s.std))
+
+    @staticmethod
+    def _pipeline(s: ViewSettings, size: int, crop_scale: tuple[float, float]) -> Compose:
+        steps: list[Transform] = [RandomResizedCrop(size, crop_scale, s.crop_ratio, s.flip_p)]
         if s.jitter_p > 0:
             steps.append(ColorJitter(s.brightness, s.contrast, s.saturation, s.hue, s.jitter_p))
         if s.grayscale_p > 0:
@@ -144,9 +159,7 @@ class ImageViews:
             steps.append(RandomSolarize(p=s.solarize_p))
         if s.mean is not None and s.std is not None:
             steps.append(Normalize(s.mean, s.std))
-        return cls(
-            Compose(steps), n_views=s.n_views, preprocess=EvalPreprocess(s.size, s.mean, s.std)
-        )
+        return Compose(steps)
 
     @classmethod
     def simclr(cls, size: int = 32, **overrides) -> ImageViews:
