@@ -51,7 +51,10 @@ class ImageDataset:
         return self.images.shape[2], self.images.shape[3]
 
     def subset(self, index: torch.Tensor | list[int]) -> ImageDataset:
-        """The items at `index` (a 1-D tensor or list of positions), as a new dataset."""
+        """The items at `index` (a 1-D tensor or list of positions), as a new dataset.
+
+        `skipped` is carried over: it describes the source the items were read from.
+        """
         index = torch.as_tensor(index, dtype=torch.long)
         return ImageDataset(
             images=self.images[index],
@@ -59,4 +62,5 @@ class ImageDataset:
             ids=[self.ids[i] for i in index.tolist()],
             classes=self.classes,
             name=self.name,
+            skipped=list(self.skipped),  # files lost while reading the source, kept for reports
         )
