@@ -36,6 +36,7 @@ def train(
     dataset: Annotated[str | None, Opt(help="fashion-mnist, digits or an image folder")] = None,
     data_dir: Annotated[str | None, Opt(help="where the dataset's files are")] = None,
     image_size: Annotated[int | None, Opt(help="resize folder images to this size")] = None,
+    method: Annotated[str | None, Opt(help="training method (see `contrastkit methods`)")] = None,
     backbone: Annotated[str | None, Opt(help="compact_cnn, resnet18, resnet50")] = None,
     batch_size: Annotated[int | None, Opt(help="items per step")] = None,
     epochs: Annotated[float | None, Opt(help="budget in epochs")] = None,
@@ -43,7 +44,7 @@ def train(
     max_time: Annotated[str | None, Opt(help="wall-clock budget: 90s, 10m, 1h")] = None,
     optimizer: Annotated[str | None, Opt(help="sgd, lars or adamw")] = None,
     lr: Annotated[float | None, Opt(help="peak learning rate")] = None,
-    temperature: Annotated[float | None, Opt(help="InfoNCE temperature")] = None,
+    temperature: Annotated[float | None, Opt(help="temperature, for methods that have one")] = None,
     precision: Annotated[str | None, Opt(help="auto, fp32, bf16, fp16")] = None,
     seed: Annotated[int | None, Opt(help="random seed")] = None,
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,
@@ -57,7 +58,8 @@ def train(
     evaluate: Annotated[bool, Opt(help="print the evaluation table at the end")] = True,
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
 ) -> None:
-    """Train an encoder without labels (SimCLR), then evaluate it against baselines."""
+    """Train an encoder (SimCLR by default; --method picks another), then evaluate it
+    against baselines."""
     from contrastkit.config import load_config
     from contrastkit.pipeline.train_run import train as run_train
 
@@ -72,6 +74,7 @@ def train(
                     "data.dataset": dataset,
                     "data.data_dir": data_dir,
                     "data.image_size": image_size,
+                    "method.name": method,
                     "model.backbone": backbone,
                     "train.batch_size": batch_size,
                     "train.epochs": epochs,
@@ -154,13 +157,19 @@ def datasets() -> None:
 
 
 @app.command()
-def methods() -> None:
-    """List the training methods."""
+def methods(
+    keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
+) -> None:
+    """List the training methods, one line each."""
     from contrastkit.methods import METHODS
+    from contrastkit.methods.params import method_params
 
     for name, cls in METHODS.items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0]
-        typer.echo(f"{name:10s} {doc}")
+        labels = " [uses labels]" if cls.needs_labels else ""
+        typer.echo(f"{name:12s} {cls.summary}{labels}")
+        if keys:
+            for key, (_, default) in method_params(name).items():
+                typer.echo(f"{'':14s}method.{key} = {default!r}")
 
 
 def main() -> None:

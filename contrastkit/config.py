@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contrastkit.errors import ConfigError
+from contrastkit.methods.params import validate_method_params
 
 
 class _Section(BaseModel):
@@ -87,9 +88,17 @@ class ViewsConfig(_Section):
         return v
 
 
-class MethodConfig(_Section):
-    name: Literal["simclr"] = "simclr"
-    temperature: float = Field(0.2, gt=0, le=10)
+class MethodConfig(BaseModel):
+    """`name` picks the method; every other key is one of its arguments (see
+    `contrastkit methods`), checked against the method by `validate_config`."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    name: str = "simclr"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The method's arguments (the section without `name`)."""
+        return dict(self.model_extra or {})
 
 
 class OptimConfig(_Section):
@@ -207,23 +216,50 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def read_recipe(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML recipe as a nested dict. A top-level `extends: other.yaml` (relative to the
+    file) starts from that recipe and overrides it key by key; a `method` section replaces
+    the base's whole (its keys belong to one method).
+
+    Raises:
+        ConfigError: missing or unreadable file, not a mapping, or an `extends` cycle.
+    """
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    if path.resolve() in _seen:
+        raise ConfigError(f"config file {path} extends itself (through {_seen[-1]})")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections")
+    parent = tree.pop("extends", None)
+    if parent is None:
+        return tree
+    base = read_recipe(path.parent / str(parent), (*_seen, path.resolve()))
+    if "method" in tree:
+        base.pop("method", None)
+    return _merge(base, tree)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Read a YAML recipe (optional), apply dotted-key overrides, validate.
 
     Raises:
         ConfigError: unreadable file, unknown key, wrong type or out-of-range value.
     """
-    tree: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-        if not isinstance(tree, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections")
+    tree: dict[str, Any] = read_recipe(Path(path)) if path is not None else {}
     for key, value in (overrides or {}).items():
         if value is not None:
             set_dotted(tree, key, value)
@@ -233,9 +269,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 def validate_config(tree: dict[str, Any]) -> Config:
     """Validate a nested dict into a `Config`, raising `ConfigError` with key names."""
     try:
-        return Config.model_validate(tree)
+        cfg = Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
+    params = validate_method_params(cfg.method.name, cfg.method.params)
+    cfg.method = MethodConfig(name=cfg.method.name, **params)
+    return cfg
 
 
 def dump_config(cfg: Config) -> str:

@@ -67,8 +67,10 @@ def test_methods_lists_every_method_with_its_summary() -> None:
     assert result.exit_code == 0, result.output
     for name, cls in METHODS.items():
         assert name in result.output
-        assert (cls.__doc__ or "").strip().splitlines()[0] in result.output
-    assert "simclr" in result.output
+        assert cls.summary and cls.summary in result.output
+    assert len(result.output.strip().splitlines()) == len(METHODS)  # one line each
+    result = runner.invoke(app, ["methods", "--keys"])
+    assert "method.queue_size = 4096" in result.output
 
 
 def test_help_lists_the_verbs() -> None:

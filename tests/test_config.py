@@ -49,7 +49,16 @@ BAD_CONFIGS = [
     pytest.param({**STEPS, "model.widths": [16, 0]}, "model.widths", id="widths"),
     pytest.param({**STEPS, "model.pool_size": 9}, "model.pool_size", id="pool-size"),
     pytest.param({**STEPS, "method.temperature": 0}, "method.temperature", id="temperature-0"),
-    pytest.param({**STEPS, "method.name": "byol"}, "method.name", id="method"),
+    pytest.param({**STEPS, "method.name": "nope"}, "method.name", id="method"),
+    pytest.param({**STEPS, "method.queue_size": 8}, "method.queue_size", id="key-of-other-method"),
+    pytest.param(
+        {**STEPS, "method.name": "moco", "method.queue_size": "many"},
+        "method.queue_size",
+        id="method-type",
+    ),
+    pytest.param(
+        {**STEPS, "method.name": "moco", "method.momentum": 1.5}, "method.momentum", id="range"
+    ),
     pytest.param({**STEPS, "train.threads": 0}, "train.threads", id="threads-0"),
     pytest.param({**STEPS, "data.channels": 2}, "data.channels", id="channels"),
     pytest.param({**STEPS, "data.holdout": -1}, "data.holdout", id="holdout"),
@@ -249,3 +258,24 @@ def test_exponent_override_is_read_as_a_number() -> None:
     """PyYAML reads '1e-4' as a string; the config still takes it as a float."""
     key, value = parse_override("optim.weight_decay=1e-4")
     assert load_config(None, {**STEPS, key: value}).optim.weight_decay == 1e-4
+
+
+def test_recipe_extends_a_base_and_replaces_its_method_section(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(
+        "train: {steps: 7, batch_size: 32}\nmethod: {name: simclr, temperature: 0.3}\n"
+    )
+    (tmp_path / "child.yaml").write_text(
+        "extends: base.yaml\ntrain: {batch_size: 64}\nmethod: {name: moco, queue_size: 256}\n"
+    )
+    cfg = load_config(tmp_path / "child.yaml")
+    assert cfg.train.steps == 7 and cfg.train.batch_size == 64
+    assert cfg.method.name == "moco" and cfg.method.params["queue_size"] == 256
+    assert "temperature" in cfg.method.params  # moco's own default, not simclr's 0.3
+    assert cfg.method.params["temperature"] == 0.2
+
+
+def test_recipe_extends_cycle_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_config(tmp_path / "a.yaml")

@@ -31,3 +31,27 @@ def normalized_std(z: Tensor) -> float:
     spread over the sphere, 0 when collapsed to a point (SimSiam, sec. 4)."""
     z = F.normalize(z.detach().float(), dim=1)
     return float(z.std(dim=0).mean() * z.shape[1] ** 0.5)
+
+
+@torch.no_grad()
+def alignment(z1: Tensor, z2: Tensor, alpha: float = 2.0) -> float:
+    """Alignment [1]: mean ||f(x) - f(y)||^alpha over positive pairs (rows of z1, z2: (N, D)),
+    on L2-normalised embeddings. 0 when the views of an item map to the same point; 4 is the
+    largest possible (alpha 2).
+
+    [1] Wang and Isola, "Understanding Contrastive Representation Learning through
+        Alignment and Uniformity on the Hypersphere", ICML 2020.
+    """
+    a = F.normalize(z1.detach().float(), dim=1)
+    b = F.normalize(z2.detach().float(), dim=1)
+    return float((a - b).norm(dim=1).pow(alpha).mean())
+
+
+@torch.no_grad()
+def uniformity(z: Tensor, t: float = 2.0) -> float:
+    """Uniformity [1]: log mean over distinct pairs of exp(-t ||f(x) - f(y)||^2), on
+    L2-normalised embeddings (N, D). 0 for a collapsed point; lower is more uniform
+    (about -3.9 for uniform points on a high-dimensional sphere with t = 2)."""
+    x = F.normalize(z.detach().float(), dim=1)
+    d2 = torch.pdist(x).pow(2)
+    return float(torch.logsumexp(-t * d2, dim=0) - torch.log(torch.tensor(float(d2.numel()))))

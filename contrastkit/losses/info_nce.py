@@ -204,6 +204,40 @@ def info_nce(
     return loss
 
 
+def queue_info_nce(
+    query: Tensor, key: Tensor, queue: Tensor, *, temperature: float | Tensor = 0.2
+) -> Tensor:
+    """MoCo's InfoNCE [1]: each query against its own key (positive) and the rows of a
+    queue (negatives) only; the other keys of the batch take no part.
+
+    Args:
+        query: (N, D) queries (normalised here).
+        key: (N, D) keys, row i the positive of query i (normalised here; no gradient is
+            needed, MoCo's keys come from the momentum encoder).
+        queue: (K, D) negatives, assumed L2-normalised (they were keys).
+        temperature: tau > 0.
+
+    Returns:
+        Scalar float32 loss, mean over i of
+        -log(exp(q_i.k_i / tau) / (exp(q_i.k_i / tau) + sum_j exp(q_i.n_j / tau))).
+
+    [1] He et al., "Momentum Contrast for Unsupervised Visual Representation Learning",
+        CVPR 2020, algorithm 1.
+    """
+    _check_rows("query", query)
+    _check_rows("key", key, query)
+    if queue.ndim != 2 or queue.shape[1] != query.shape[1]:
+        raise ValueError(f"queue must be (K, {query.shape[1]}), got {tuple(queue.shape)}")
+    check_temperature(temperature)
+    with torch.autocast(query.device.type, enabled=False):
+        q = F.normalize(query.float(), dim=1)
+        k = F.normalize(key.float(), dim=1)
+        positive = (q * k).sum(dim=1, keepdim=True)  # (N, 1)
+        negative = q @ queue.float().T  # (N, K)
+        logits = torch.cat([positive, negative], dim=1) / temperature
+        return torch.logsumexp(logits, dim=1).mean() - logits[:, 0].mean()
+
+
 class NTXentLoss(nn.Module):
     """Module form of `nt_xent` holding the temperature and the gather flag.
 

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from contrastkit.evaluate.geometry import normalized_std as embedding_std
 
-__all__ = ["Batch", "Method", "Output", "embedding_std", "encode_views"]
+__all__ = ["Batch", "Method", "Output", "embedding_std", "encode_views", "encoder_dim"]
 
 
 @dataclass
@@ -35,20 +35,35 @@ class Output:
     Attributes:
         loss: scalar tensor to back-propagate.
         metrics: floats to log (loss terms, collapse indicators); computed without grad.
+        embeddings: encoder representations (B, D) of two views of the same items, for the
+            trainer's collapse monitor (std, effective rank, alignment, uniformity).
     """
 
     loss: Tensor
     metrics: dict[str, float] = field(default_factory=dict)
+    embeddings: tuple[Tensor, Tensor] | None = None
 
 
 class Method(nn.Module):
     """Base class of self-supervised methods.
 
     A method owns its encoder (the network whose features are kept after training),
-    heads, momentum copies and queues. Subclasses implement `training_step`.
+    heads, momentum copies and queues (as submodules and buffers, so checkpoints hold
+    them). Subclasses implement `training_step`; `on_step_end` runs after each optimiser
+    step. Constructor arguments after `encoder` are keyword-only; the typed ones are the
+    keys of the `method` config section.
+
+    Class attributes:
+        name: the name `contrastkit train --method` takes.
+        summary: one line for `contrastkit methods`.
+        needs_labels: the method uses `batch.labels` (supervised).
+        min_views: views per item the method needs.
     """
 
     name: str = "method"
+    summary: str = ""
+    needs_labels: bool = False
+    min_views: int = 2
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
@@ -59,6 +74,16 @@ class Method(nn.Module):
     def training_step(self, batch: Batch) -> Output:
         raise NotImplementedError
 
+    def check_batch(self, batch: Batch) -> None:
+        """Raise a clear error when the batch lacks what the method needs."""
+        if len(batch.views) < self.min_views:
+            raise ValueError(
+                f"{type(self).__name__} needs at least {self.min_views} views per item, "
+                f"got {len(batch.views)}"
+            )
+        if self.needs_labels and batch.labels is None:
+            raise ValueError(f"{type(self).__name__} is supervised: the batch has no labels")
+
     def on_step_end(self, progress: float) -> None:
         """Called after each optimiser step with training progress in [0, 1] (EMA updates)."""
 
@@ -66,6 +91,16 @@ class Method(nn.Module):
     def embed(self, x: Tensor) -> Tensor:
         """Frozen representation for downstream use: (B, ...) -> (B, D) encoder features."""
         return self.encoder(x)
+
+
+def encoder_dim(encoder: nn.Module) -> int:
+    """The encoder's `output_dim` (its representation size), or a clear error."""
+    dim = getattr(encoder, "output_dim", None)
+    if not isinstance(dim, int):
+        raise ValueError(
+            "encoder has no integer output_dim; wrap it with contrastkit.encoders.as_encoder()"
+        )
+    return dim
 
 
 def encode_views(fn: Callable[[Tensor], Tensor], views: list[Tensor]) -> list[Tensor]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from torch import nn
 
 from contrastkit.losses.info_nce import check_temperature, nt_xent
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encode_views
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
@@ -36,11 +43,13 @@ class SimCLR(Method):
     """
 
     name = "simclr"
+    summary = "two views, one encoder, NT-Xent against every other view in the batch"
 
     def __init__(
         self,
         encoder: nn.Module,
         head: nn.Module | None = None,
+        *,
         temperature: float = 0.2,
         gather: bool = False,
         proj_hidden_dim: int = 2048,
@@ -50,19 +59,14 @@ class SimCLR(Method):
         check_temperature(temperature)
         if gather:
             require_distributed()
-        if head is None:
-            dim = getattr(encoder, "output_dim", None)
-            if dim is None:
-                raise ValueError("encoder has no output_dim; wrap it with as_encoder() first")
-            head = ProjectionHead(dim, proj_hidden_dim, proj_dim)
-        self.head = head
+        self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
         self.temperature = temperature
         self.gather = gather
 
     def training_step(self, batch: Batch) -> Output:
-        views = batch.views
-        if len(views) < 2:
-            raise ValueError(f"SimCLR needs at least 2 views per item, got {len(views)}")
-        z = encode_views(lambda x: self.head(self.encoder(x)), views)
+        self.check_batch(batch)
+        h = encode_views(self.encoder, batch.views)
+        z = encode_views(self.head, h)
         loss = nt_xent(*z, temperature=self.temperature, gather=self.gather)
-        return Output(loss, {"loss": float(loss.detach()), "z_std": embedding_std(z[0])})
+        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
+        return Output(loss, metrics, embeddings=(h[0], h[1]))

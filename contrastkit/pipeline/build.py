@@ -11,9 +11,8 @@ from contrastkit.config import Config, DataConfig
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.registry import has_test_split, load_dataset
 from contrastkit.encoders.vision import build_vision_encoder
-from contrastkit.errors import ContrastkitError
+from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods import METHODS, Method
-from contrastkit.nn.heads import ProjectionHead
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.trainer import Trainer
 from contrastkit.views.pipeline import ImageViews, ViewSettings
@@ -120,10 +119,35 @@ def build_encoder(cfg: Config, in_channels: int) -> torch.nn.Module:
 
 
 def build_method(cfg: Config, in_channels: int, gather: bool = False) -> Method:
+    """The configured method around a new encoder; heads sized by the model section."""
     encoder = build_encoder(cfg, in_channels)
-    head = ProjectionHead(encoder.output_dim, cfg.model.proj_hidden_dim, cfg.model.proj_dim)
-    method_cls = METHODS[cfg.method.name]
-    return method_cls(encoder, head=head, temperature=cfg.method.temperature, gather=gather)
+    return METHODS[cfg.method.name](
+        encoder,
+        proj_hidden_dim=cfg.model.proj_hidden_dim,
+        proj_dim=cfg.model.proj_dim,
+        gather=gather,
+        **cfg.method.params,
+    )
+
+
+def check_method_fits_data(cfg: Config, train: ImageDataset) -> None:
+    """Reject, before any work, a method the data or the views cannot feed.
+
+    Raises:
+        ConfigError: a supervised method on unlabelled data, or too few views.
+    """
+    cls = METHODS[cfg.method.name]
+    if (cls.needs_labels or cfg.method.params.get("use_labels")) and train.labels is None:
+        raise ConfigError(
+            f"config key 'method.name': {cfg.method.name} uses labels, but the dataset "
+            f"{cfg.data.dataset!r} has none (a folder needs one subfolder per class)"
+        )
+    views = cfg.views.n_views + cfg.views.local_views
+    if views < cls.min_views:
+        raise ConfigError(
+            f"config key 'views.n_views': {cfg.method.name} needs {cls.min_views} views per "
+            f"item, the views section makes {views}"
+        )
 
 
 def build_monitor(cfg: Config, splits: Splits, views: ImageViews) -> KnnMonitor | None:

@@ -13,6 +13,7 @@ from contrastkit.pipeline.build import (
     build_monitor,
     build_trainer,
     build_views,
+    check_method_fits_data,
     load_splits,
     resolve,
 )
@@ -41,6 +42,7 @@ def train(
         torch.set_num_threads(cfg.train.threads)
     splits = load_splits(cfg.data, cfg.train.seed)
     cfg = resolve(cfg, splits.train)
+    check_method_fits_data(cfg, splits.train)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:

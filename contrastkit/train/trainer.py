@@ -18,6 +18,7 @@ from contrastkit.data.dataset import ImageDataset
 from contrastkit.errors import ContrastkitError
 from contrastkit.methods.base import Batch, Method
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
+from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
@@ -37,6 +38,7 @@ class FitResult:
     items_per_second: float
     final_loss: float
     knn_accuracy: float | None = None
+    collapsed_at_step: int | None = None
     run_dir: Path | None = None
     history: list[dict] = field(default_factory=list)
 
@@ -127,6 +129,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.history: list[dict] = []
+        self.collapse = CollapseWatch()
 
     # ---- budget and schedule -------------------------------------------------------------
     def total_steps(self, steps_per_epoch: int) -> int | None:
@@ -208,7 +211,7 @@ class Trainer:
             log.append(row)
         return acc
 
-    def _train_step(self, batch: Batch, lr_factor: float) -> dict[str, float]:
+    def _train_step(self, batch: Batch, lr_factor: float, watch: bool) -> dict[str, float]:
         lr = set_lr(self.optimizer, self.base_lr, lr_factor)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(
@@ -223,7 +226,12 @@ class Trainer:
         self.scaler.scale(out.loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return {**out.metrics, "lr": lr}
+        metrics = {**out.metrics, "lr": lr}
+        if watch and out.embeddings is not None:
+            stats = collapse_stats(*out.embeddings)
+            metrics.update(stats)
+            metrics["collapsed"] = float(self.collapse.update(stats, self.step + 1))
+        return metrics
 
     def fit(
         self, data: ImageDataset, *, resume: bool = False, stop_at_step: int | None = None
@@ -282,6 +290,7 @@ class Trainer:
                         warmup_cosine(
                             self.progress_fraction(total), self.warmup, self.final_lr_ratio
                         ),
+                        watch=(self.step + 1) % self.log_every == 0,
                     )
                     self.step += 1
                     pos += 1
@@ -344,11 +353,17 @@ class Trainer:
             items_per_second=(self.step * self.batch_size) / max(self.elapsed, 1e-9),
             final_loss=last_loss,
             knn_accuracy=knn,
+            collapsed_at_step=self.collapse.collapsed_at,
             run_dir=self.run_dir,
             history=self.history,
         )
 
 
 def _mean_row(rows: list[dict[str, float]]) -> dict[str, float]:
-    keys = rows[0].keys() if rows else []
-    return {k: sum(r[k] for r in rows) / len(rows) for k in keys}
+    """Mean of each key over the rows that have it (collapse stats come every log step)."""
+    keys = dict.fromkeys(k for r in rows for k in r)
+    out = {}
+    for k in keys:
+        values = [r[k] for r in rows if k in r]
+        out[k] = sum(values) / len(values)
+    return out

@@ -1,0 +1,122 @@
+"""Every method on Fashion-MNIST with the same backbone and wall-clock budget, one table.
+
+Each method trains from its recipe configs/<method>_fashion_mnist.yaml (all extend
+configs/fashion_mnist.yaml: same CompactCNN backbone, views, batch size and precision) on
+the 60,000 training images for `--budget` seconds, then is scored on the 10,000 test
+images: weighted kNN (k=200, t=0.1; the training set as bank), linear probe, effective
+rank of the test features, training items/s and whether the collapse monitor fired.
+Raw pixels and the randomly initialised encoder are the baselines. SupCon uses the
+labels (marked); every other method sees images only.
+
+Usage:
+    python -m benchmarks.methods [--budget 120] [--methods simclr,byol] [--output methods]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.common import write_results
+from contrastkit.config import load_config
+from contrastkit.evaluate.features import raw_features
+from contrastkit.evaluate.geometry import effective_rank
+from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
+from contrastkit.methods import METHODS
+from contrastkit.pipeline.build import build_encoder, load_splits, resolve
+from contrastkit.pipeline.evaluate_run import embed_images, evaluation_data
+from contrastkit.pipeline.runs import load_trained_encoder
+from contrastkit.pipeline.train_run import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _recipe(name: str, budget: float, run_dir: Path):
+    cfg = load_config(
+        ROOT / "configs" / f"{name}_fashion_mnist.yaml",
+        {
+            "train.max_time": budget,
+            "train.monitor_every": 0,
+            "data.holdout": 0,
+            "train.run_dir": str(run_dir),
+        },
+    )
+    cfg.train.epochs = cfg.train.steps = None
+    return cfg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=120.0, help="training seconds each")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated names")
+    parser.add_argument("--output", default="methods", help="results/<output>.json")
+    parser.add_argument("--run-root", default=str(ROOT / "runs" / "bench-methods"))
+    args = parser.parse_args()
+    names = [n.strip() for n in args.methods.split(",") if n.strip()]
+
+    base = _recipe("simclr", args.budget, Path(args.run_root) / "base")
+    train_set, test_set = evaluation_data(base)
+    base = resolve(base, load_splits(base.data, base.train.seed).train)
+    rows: list[EvalRow] = []
+
+    def score(name: str, encoder, cfg, extra: dict) -> None:
+        start = time.perf_counter()
+        if encoder is None:
+            f_train, f_test = raw_features(train_set.images), raw_features(test_set.images)
+        else:
+            f_train = embed_images(encoder, train_set.images, cfg)
+            f_test = embed_images(encoder, test_set.images, cfg)
+        row = evaluate_features(
+            name,
+            f_train,
+            train_set.labels,
+            f_test,
+            test_set.labels,
+            k=cfg.eval.knn_k,
+            temperature=cfg.eval.knn_temperature,
+        )
+        row.extra.update(extra, effective_rank=effective_rank(f_test))
+        row.extra["eval_seconds"] = time.perf_counter() - start
+        rows.append(row)
+        print(format_table([row]), flush=True)
+
+    score("raw pixels", None, base, {})
+    torch.manual_seed(base.train.seed)
+    score("random-init encoder", build_encoder(base, train_set.channels), base, {})
+
+    for name in names:
+        cfg = _recipe(name, args.budget, Path(args.run_root) / name)
+        result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
+        label = name + (" (uses labels)" if METHODS[name].needs_labels else "")
+        score(
+            label,
+            load_trained_encoder(run_dir, cfg, train_set.channels),
+            cfg,
+            {
+                "items_per_s": result.items_per_second,
+                "epochs": result.epochs,
+                "steps": result.steps,
+                "train_seconds": result.train_seconds,
+                "collapsed": result.collapsed_at_step is not None,
+            },
+        )
+
+    print()
+    print(format_table(rows))
+    print()
+    print(f"{'system':28s} {'eff. rank':>9s} {'items/s':>8s} {'epochs':>6s} collapsed")
+    for r in rows:
+        e = r.extra
+        print(
+            f"{r.system:28s} {e['effective_rank']:9.1f} {e.get('items_per_s', float('nan')):8.0f} "
+            f"{e.get('epochs', float('nan')):6.2f} {e.get('collapsed', '-')}"
+        )
+    path = write_results(args.output, rows_to_records(rows), budget_seconds=args.budget)
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

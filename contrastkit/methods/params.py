@@ -1,0 +1,93 @@
+"""The `method` config section: each method's keyword arguments, validated before training."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from typing import Any
+
+from pydantic import ConfigDict, ValidationError, create_model
+from torch import Tensor, nn
+
+from contrastkit.errors import ConfigError
+from contrastkit.methods.registry import METHODS
+
+# Constructor arguments that come from elsewhere (the model section, the launcher).
+NOT_CONFIGURABLE = frozenset({"self", "encoder", "head", "gather", "proj_hidden_dim", "proj_dim"})
+
+
+class _ProbeEncoder(nn.Module):
+    """A stand-in encoder to construct a method once for validating its arguments."""
+
+    output_dim = 8
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(1)[:, : self.output_dim]
+
+
+def method_params(name: str) -> dict[str, tuple[Any, Any]]:
+    """{argument: (type, default)} of the configurable arguments of method `name`."""
+    cls = _method_class(name)
+    hints = typing.get_type_hints(cls.__init__)
+    params = {}
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in NOT_CONFIGURABLE or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        params[p.name] = (hints.get(p.name, Any), p.default)
+    return params
+
+
+def validate_method_params(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Type-check `values` against method `name`'s arguments, then construct the method
+    once on a probe encoder so its own range checks run; return every argument with
+    defaults filled in.
+
+    Raises:
+        ConfigError: unknown method, unknown key, wrong type or a value the method rejects;
+            the message names the key as `method.<argument>`.
+    """
+    params = method_params(name)
+    model = create_model(  # type: ignore[call-overload]
+        f"{name}_params", __config__=ConfigDict(extra="forbid"), **params
+    )
+    try:
+        validated = model.model_validate(values).model_dump()
+    except ValidationError as exc:
+        raise ConfigError(_describe(name, exc, list(params))) from None
+    try:
+        METHODS[name](_ProbeEncoder(), proj_hidden_dim=8, proj_dim=8, **validated)
+    except (ValueError, TypeError) as exc:
+        key = _mentioned_key(str(exc), list(params))
+        raise ConfigError(f"config key 'method.{key}': {exc}") from None
+    return validated
+
+
+def _method_class(name: str) -> type:
+    if name not in METHODS:
+        raise ConfigError(
+            f"config key 'method.name': unknown method {name!r}; choose one of "
+            f"{', '.join(sorted(METHODS))}"
+        )
+    return METHODS[name]
+
+
+def _describe(name: str, exc: ValidationError, known: list[str]) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(
+                f"unknown config key 'method.{key}' for method {name!r}; its keys are: name, "
+                f"{', '.join(known)}"
+            )
+        else:
+            lines.append(f"config key 'method.{key}': {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(lines)
+
+
+def _mentioned_key(message: str, keys: list[str]) -> str:
+    for key in sorted(keys, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}\b", message):
+            return key
+    return "name"
