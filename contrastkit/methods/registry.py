@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+from contrastkit.methods.barlow_twins import BarlowTwins
 from contrastkit.methods.base import Method
+from contrastkit.methods.byol import BYOL
+from contrastkit.methods.dcl import DCL
+from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.simclr import SimCLR
+from contrastkit.methods.simsiam import SimSiam
+from contrastkit.methods.supcon import SupCon
+from contrastkit.methods.swav import SwAV
+from contrastkit.methods.vicreg import VICReg
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (SimCLR, MoCo, MoCoV3)}
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls
+    for cls in (
+        SimCLR,
+        MoCo,
+        MoCoV3,
+        BYOL,
+        SimSiam,
+        SwAV,
+        BarlowTwins,
+        VICReg,
+        SupCon,
+        DCL,
+        PairContrastive,
+        Triplet,
+    )
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from contrastkit.losses.hard_negative import hard_negative_nt_xent
 from contrastkit.losses.info_nce import check_temperature, nt_xent
 from contrastkit.methods.base import (
     Batch,
@@ -30,6 +31,9 @@ class SimCLR(Method):
         head: projection head; default `ProjectionHead(output_dim, proj_hidden_dim, proj_dim)`.
         temperature: NT-Xent temperature (SimCLR: 0.5 for small batches, 0.1 for large).
         gather: take negatives from every process (torch.distributed), with gradients.
+        hard_negative_beta: concentration beta of hard-negative weighting [2]: negatives
+            weighted by exp(beta * similarity / temperature) (normalised to mean 1), so
+            harder negatives count more; 0 gives plain NT-Xent. Two views only.
         proj_hidden_dim: hidden width of the default head.
         proj_dim: output size of the default head (128 in the paper).
 
@@ -40,6 +44,7 @@ class SimCLR(Method):
 
     [1] Chen et al., "A Simple Framework for Contrastive Learning of Visual
         Representations", ICML 2020.
+    [2] Robinson et al., "Contrastive Learning with Hard Negative Samples", ICLR 2021.
     """
 
     name = "simclr"
@@ -52,21 +57,36 @@ class SimCLR(Method):
         *,
         temperature: float = 0.2,
         gather: bool = False,
+        hard_negative_beta: float = 0.0,
         proj_hidden_dim: int = 2048,
         proj_dim: int = 128,
     ) -> None:
         super().__init__(encoder)
         check_temperature(temperature)
+        if hard_negative_beta < 0:
+            raise ValueError(f"hard_negative_beta must be >= 0, got {hard_negative_beta}")
         if gather:
             require_distributed()
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
         self.temperature = temperature
         self.gather = gather
+        self.hard_negative_beta = hard_negative_beta
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
         h = encode_views(self.encoder, batch.views)
         z = encode_views(self.head, h)
-        loss = nt_xent(*z, temperature=self.temperature, gather=self.gather)
+        if self.hard_negative_beta > 0:
+            if len(z) != 2:
+                raise ValueError(f"hard_negative_beta > 0 works with 2 views, got {len(z)} views")
+            loss = hard_negative_nt_xent(
+                z[0],
+                z[1],
+                temperature=self.temperature,
+                beta=self.hard_negative_beta,
+                gather=self.gather,
+            )
+        else:
+            loss = nt_xent(*z, temperature=self.temperature, gather=self.gather)
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
         return Output(loss, metrics, embeddings=(h[0], h[1]))

@@ -1,0 +1,63 @@
+"""SimSiam: a siamese network with a predictor and a stop-gradient, no momentum, no negatives."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from contrastkit.losses.negative_cosine import negative_cosine
+from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.nn.heads import ProjectionHead
+
+
+class SimSiam(Method):
+    """SimSiam [1], algorithm 1.
+
+    z1, z2 = projector(encoder(x1, x2)); p1, p2 = predictor(z1, z2);
+    loss = D(p1, stopgrad(z2)) / 2 + D(p2, stopgrad(z1)) / 2 with D the negative cosine.
+    The stop-gradient is what prevents collapse (sec. 4 of [1]).
+
+    Args:
+        encoder: backbone with `output_dim`.
+        proj_hidden_dim, proj_dim: the projector is a 3-layer MLP with BatchNorm on every
+            layer including the output (2048-2048-2048 in [1]); the predictor a 2-layer
+            bottleneck MLP proj_dim -> pred_hidden_dim -> proj_dim (512 in [1]).
+        pred_hidden_dim: the predictor's bottleneck; default proj_dim // 4.
+
+    [1] Chen and He, "Exploring Simple Siamese Representation Learning", CVPR 2021.
+    """
+
+    name = "simsiam"
+    summary = "SimSiam: predictor + stop-gradient on a siamese network, no negatives"
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        head: nn.Module | None = None,
+        *,
+        pred_hidden_dim: int | None = None,
+        gather: bool = False,
+        proj_hidden_dim: int = 2048,
+        proj_dim: int = 2048,
+    ) -> None:
+        super().__init__(encoder)
+        self.head = head or ProjectionHead(
+            encoder_dim(encoder), proj_hidden_dim, proj_dim, num_layers=3, batch_norm_last=True
+        )
+        out = getattr(self.head, "output_dim", proj_dim)
+        hidden = pred_hidden_dim or max(out // 4, 1)
+        self.predictor = ProjectionHead(out, hidden, out)
+        self.gather = gather  # the loss is per item: nothing to gather
+
+    def training_step(self, batch: Batch) -> Output:
+        self.check_batch(batch)
+        x1, x2 = batch.views[0], batch.views[1]
+        n = x1.shape[0]
+        h = self.encoder(torch.cat([x1, x2]))
+        z = self.head(h)
+        p1, p2 = self.predictor(z).split(n)
+        z1, z2 = z.split(n)
+        loss = negative_cosine(p1, z2) / 2 + negative_cosine(p2, z1) / 2
+        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z1)}
+        h1, h2 = h.split(n)
+        return Output(loss, metrics, embeddings=(h1, h2))
