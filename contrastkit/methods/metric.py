@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -25,24 +27,34 @@ class _MetricMethod(Method):
     (self-supervised, like SimCLR but with a margin loss).
     """
 
+    loss_fn: Callable[..., Tensor]  # (embeddings, labels, margin, metric, miner) -> loss
+
     def __init__(
         self,
         encoder: nn.Module,
         head: nn.Module | None,
+        *,
+        margin: float,
+        metric: str,
+        miner: str,
         use_labels: bool,
+        gather: bool,
         proj_hidden_dim: int,
         proj_dim: int,
-        gather: bool,
     ) -> None:
         super().__init__(encoder)
         if gather:
             raise ValueError(f"gather=True is not supported by {type(self).__name__} yet")
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        type(self).loss_fn(torch.zeros(2, 2), torch.tensor([0, 1]), margin, metric, miner)
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
+        self.margin, self.metric, self.miner = margin, metric, miner
         self.use_labels = use_labels
         self.needs_labels = use_labels
 
     def _loss(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        raise NotImplementedError
+        return type(self).loss_fn(embeddings, labels, self.margin, self.metric, self.miner)
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
@@ -74,6 +86,7 @@ class Triplet(_MetricMethod):
     """
 
     name = "triplet"
+    loss_fn = staticmethod(triplet_loss)
     summary = "triplet loss with batch-all / batch-hard / semi-hard mining"
 
     def __init__(
@@ -89,14 +102,17 @@ class Triplet(_MetricMethod):
         proj_hidden_dim: int = 2048,
         proj_dim: int = 128,
     ) -> None:
-        super().__init__(encoder, head, use_labels, proj_hidden_dim, proj_dim, gather)
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
-        self.margin, self.metric, self.miner = margin, metric, miner
-        triplet_loss(torch.zeros(2, 2), torch.tensor([0, 1]), margin, metric, miner)  # validate
-
-    def _loss(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return triplet_loss(embeddings, labels, self.margin, self.metric, self.miner)
+        super().__init__(
+            encoder,
+            head,
+            margin=margin,
+            metric=metric,
+            miner=miner,
+            use_labels=use_labels,
+            gather=gather,
+            proj_hidden_dim=proj_hidden_dim,
+            proj_dim=proj_dim,
+        )
 
 
 class PairContrastive(_MetricMethod):
@@ -115,6 +131,7 @@ class PairContrastive(_MetricMethod):
     """
 
     name = "contrastive"
+    loss_fn = staticmethod(contrastive_loss)
     summary = "margin-based pair contrastive loss (Hadsell et al.) with pair mining"
 
     def __init__(
@@ -130,11 +147,14 @@ class PairContrastive(_MetricMethod):
         proj_hidden_dim: int = 2048,
         proj_dim: int = 128,
     ) -> None:
-        super().__init__(encoder, head, use_labels, proj_hidden_dim, proj_dim, gather)
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0, got {margin}")
-        self.margin, self.metric, self.miner = margin, metric, miner
-        contrastive_loss(torch.zeros(2, 2), torch.tensor([0, 1]), margin, metric, miner)
-
-    def _loss(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return contrastive_loss(embeddings, labels, self.margin, self.metric, self.miner)
+        super().__init__(
+            encoder,
+            head,
+            margin=margin,
+            metric=metric,
+            miner=miner,
+            use_labels=use_labels,
+            gather=gather,
+            proj_hidden_dim=proj_hidden_dim,
+            proj_dim=proj_dim,
+        )
