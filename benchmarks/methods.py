@@ -22,6 +22,7 @@ import torch
 
 from benchmarks.common import write_results
 from contrastkit.config import load_config
+from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
@@ -61,6 +62,7 @@ def main() -> None:
     train_set, test_set = evaluation_data(base)
     base = resolve(base, load_splits(base.data, base.train.seed).train)
     rows: list[EvalRow] = []
+    failures: dict[str, str] = {}
 
     def score(name: str, encoder, cfg, extra: dict) -> None:
         start = time.perf_counter()
@@ -89,8 +91,13 @@ def main() -> None:
 
     for name in names:
         cfg = _recipe(name, args.budget, Path(args.run_root) / name)
-        result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
         label = name + (" (uses labels)" if METHODS[name].needs_labels else "")
+        try:
+            result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
+        except ContrastkitError as exc:  # e.g. a diverging recipe: report it, go on
+            print(f"{label}: training failed: {exc}", flush=True)
+            failures[label] = str(exc)
+            continue
         score(
             label,
             load_trained_encoder(run_dir, cfg, train_set.channels),
@@ -114,7 +121,13 @@ def main() -> None:
             f"{r.system:28s} {e['effective_rank']:9.1f} {e.get('items_per_s', float('nan')):8.0f} "
             f"{e.get('epochs', float('nan')):6.2f} {e.get('collapsed', '-')}"
         )
-    path = write_results(args.output, rows_to_records(rows), budget_seconds=args.budget)
+    for label, reason in failures.items():
+        print(f"{label}: FAILED ({reason})")
+    records = rows_to_records(rows) + [
+        {"system": label, "metric": "failed", "value": 1, "error": reason}
+        for label, reason in failures.items()
+    ]
+    path = write_results(args.output, records, budget_seconds=args.budget)
     print(f"written {path}")
 
 
