@@ -84,6 +84,14 @@ def main() -> None:
         row.extra["eval_seconds"] = time.perf_counter() - start
         rows.append(row)
         print(format_table([row]), flush=True)
+        save(complete=False)  # a run cut short still leaves its finished rows
+
+    def save(complete: bool) -> Path:
+        records = rows_to_records(rows) + [
+            {"system": label, "metric": "failed", "value": 1, "error": reason}
+            for label, reason in failures.items()
+        ]
+        return write_results(args.output, records, budget_seconds=args.budget, complete=complete)
 
     score("raw pixels", None, base, {})
     torch.manual_seed(base.train.seed)
@@ -123,12 +131,7 @@ def main() -> None:
         )
     for label, reason in failures.items():
         print(f"{label}: FAILED ({reason})")
-    records = rows_to_records(rows) + [
-        {"system": label, "metric": "failed", "value": 1, "error": reason}
-        for label, reason in failures.items()
-    ]
-    path = write_results(args.output, records, budget_seconds=args.budget)
-    print(f"written {path}")
+    print(f"written {save(complete=True)}")
 
 
 if __name__ == "__main__":

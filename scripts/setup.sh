@@ -17,6 +17,14 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   }
 fi
 
+if [ ! -f /usr/share/wordnet/data.noun ]; then
+  echo "setup: installing Debian package wordnet-base (text views and the WordNet task)"
+  $SUDO apt-get install -y -q wordnet-base >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q wordnet-base >/dev/null
+  }
+fi
+
 # torch first, pinned: an unpinned 'torch' can pull a multi-GB build on some machines.
 if ! $PY -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "setup: installing torch and torchvision"

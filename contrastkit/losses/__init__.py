@@ -18,6 +18,7 @@ from contrastkit.losses.negative_cosine import (
     byol_loss,
     negative_cosine,
 )
+from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
 from contrastkit.losses.swav import SwAVLoss, sinkhorn, swav_loss
 from contrastkit.losses.vicreg import VICRegLoss, VICRegTerms, vicreg_loss
@@ -29,6 +30,7 @@ __all__ = [
     "DCLLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
+    "MultipleNegativesRankingLoss",
     "NTXentLoss",
     "NegativeCosineLoss",
     "SupConLoss",
@@ -45,6 +47,7 @@ __all__ = [
     "instance_labels",
     "mine_pairs",
     "mine_triplets",
+    "multiple_negatives_ranking",
     "negative_cosine",
     "nt_xent",
     "pairwise_distance",

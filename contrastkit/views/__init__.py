@@ -1,4 +1,4 @@
-"""Views: batched, per-sample random augmentations on tensors."""
+"""Views: batched, per-sample random augmentations on tensors; word-level text views."""
 
 from contrastkit.views.image import (
     ColorJitter,
@@ -10,6 +10,7 @@ from contrastkit.views.image import (
     grayscale,
 )
 from contrastkit.views.pipeline import Compose, EvalPreprocess, ImageViews, ViewSettings, to_float
+from contrastkit.views.text import TextViews
 
 __all__ = [
     "ColorJitter",
@@ -21,6 +22,7 @@ __all__ = [
     "RandomGrayscale",
     "RandomResizedCrop",
     "RandomSolarize",
+    "TextViews",
     "ViewSettings",
     "grayscale",
     "to_float",
