@@ -1,4 +1,4 @@
-"""The `contrastkit` command: train, evaluate, embed, datasets, methods."""
+"""The `contrastkit` command: train, evaluate, embed, train-text, embed-text, datasets, methods."""
 
 from __future__ import annotations
 
@@ -146,6 +146,91 @@ def embed(
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 
+def _columns(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        role, sep, name = part.partition("=")
+        if not sep:
+            raise ContrastkitError(
+                f"--columns {text!r}: expected role=name pairs, e.g. anchor=query"
+            )
+        out[role.strip()] = name.strip()
+    return out
+
+
+@app.command("train-text")
+def train_text(
+    data: Annotated[Path, typer.Argument(help=".txt (one text per line), .csv/.tsv or .jsonl")],
+    run_dir: Annotated[Path, Opt("--run-dir", "-o", help="run folder to write")],
+    model: Annotated[str, Opt(help="minilm, scratch or a local model folder")] = "minilm",
+    method: Annotated[str, Opt(help="simcse, mnrl or text_triplet")] = "mnrl",
+    columns: Annotated[
+        str | None, Opt(help="map roles to columns: anchor=query,positive=doc")
+    ] = None,
+    batch_size: Annotated[int, Opt(help="texts (or pairs) per step")] = 32,
+    steps: Annotated[int | None, Opt(help="budget in optimiser steps")] = None,
+    epochs: Annotated[float | None, Opt(help="budget in epochs")] = None,
+    max_time: Annotated[str | None, Opt(help="wall-clock budget: 90s, 10m, 1h")] = None,
+    lr: Annotated[float | None, Opt(help="peak lr (default 2e-5, scratch 5e-4)")] = None,
+    temperature: Annotated[float | None, Opt(help="loss temperature (default 0.05)")] = None,
+    precision: Annotated[str, Opt(help="auto, fp32, bf16")] = "auto",
+    max_length: Annotated[int, Opt(help="tokens kept per text")] = 128,
+    holdout: Annotated[int, Opt(help="pairs held out to score retrieval before/after")] = 500,
+    seed: Annotated[int, Opt(help="random seed")] = 0,
+    resume: Annotated[bool, Opt(help="continue the run in --run-dir")] = False,
+    progress: Annotated[bool, Opt(help="show a progress bar")] = True,
+) -> None:
+    """Train a sentence encoder on texts or pairs; export it for sentence-transformers."""
+    from contrastkit.pipeline.text_run import TextRunSettings, parse_budget, train_text_run
+
+    settings = TextRunSettings(
+        data=str(data),
+        model=model,
+        method=method,
+        columns=_columns(columns),
+        batch_size=batch_size,
+        lr=lr,
+        steps=steps,
+        epochs=epochs,
+        max_time=parse_budget(max_time),
+        precision=precision,
+        max_length=max_length,
+        holdout=holdout,
+        temperature=temperature,
+        seed=seed,
+    )
+    summary = train_text_run(settings, run_dir, resume=resume, progress=progress)
+    typer.echo(
+        f"trained {summary['steps']} steps in {summary['train_seconds']:.0f} s, "
+        f"{summary['pairs_per_s']:.1f} items/s, final loss {summary['final_loss']:.3f}"
+    )
+    for when in ("before", "after"):
+        m = summary[f"holdout_{when}"]
+        if m:
+            typer.echo(
+                f"held-out retrieval {when:6s}: recall@1 {m['recall@1']:.3f}  "
+                f"recall@10 {m['recall@10']:.3f}  MRR@10 {m['mrr@10']:.3f}"
+            )
+    typer.echo(f"model (sentence-transformers folder): {run_dir / 'model'}")
+
+
+@app.command("embed-text")
+def embed_text(
+    data: Annotated[Path, typer.Argument(help="text file (.txt, .csv/.tsv, .jsonl)")],
+    output: Annotated[Path, Opt("--output", "-o", help="file to write (.npz)")],
+    model: Annotated[str, Opt(help="minilm, a model folder or a train-text run")] = "minilm",
+    column: Annotated[str | None, Opt(help="column holding the texts")] = None,
+) -> None:
+    """Write embeddings, row ids and texts of a text file to an .npz file."""
+    from contrastkit.pipeline.text_run import embed_texts
+
+    extra = {"anchor": column} if column else {}
+    n, dim = embed_texts(model, data, output, **extra)
+    typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
+
+
 @app.command()
 def datasets() -> None:
     """List the named datasets."""
@@ -161,7 +246,7 @@ def methods(
     keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
 ) -> None:
     """List the training methods, one line each."""
-    from contrastkit.methods import METHODS
+    from contrastkit.methods import METHODS, TEXT_METHODS
     from contrastkit.methods.params import method_params
 
     for name, cls in METHODS.items():
@@ -170,6 +255,8 @@ def methods(
         if keys:
             for key, (_, default) in method_params(name).items():
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
+    for name, cls in TEXT_METHODS.items():
+        typer.echo(f"{name:12s} {cls.summary} [text: contrastkit train-text]")
 
 
 def main() -> None:

@@ -25,6 +25,11 @@ if [ ! -f /usr/share/wordnet/data.noun ]; then
   }
 fi
 
+if [ -z "$(apt-get indextargets -o Acquire::Languages=en --format '$(FILENAME)' 'Identifier: Translations' 2>/dev/null)" ]; then
+  echo "setup: fetching apt's English package descriptions (text benchmark and tests)"
+  $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
+fi
+
 # torch first, pinned: an unpinned 'torch' can pull a multi-GB build on some machines.
 if ! $PY -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "setup: installing torch and torchvision"

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from contrastkit.cli import app
 from contrastkit.data.digits import load_digits
 from contrastkit.data.registry import DATASETS
-from contrastkit.methods import METHODS
+from contrastkit.methods import METHODS, TEXT_METHODS
 
 runner = CliRunner()
 
@@ -68,7 +68,7 @@ def test_methods_lists_every_method_with_its_summary() -> None:
     for name, cls in METHODS.items():
         assert name in result.output
         assert cls.summary and cls.summary in result.output
-    assert len(result.output.strip().splitlines()) == len(METHODS)  # one line each
+    assert len(result.output.strip().splitlines()) == len(METHODS) + len(TEXT_METHODS)
     result = runner.invoke(app, ["methods", "--keys"])
     assert "method.queue_size = 4096" in result.output
 

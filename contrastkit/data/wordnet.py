@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from contrastkit.data.text import TextData
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
-__all__ = ["WORDNET_DIR", "Synset", "load_wordnet", "synonym_table"]
+__all__ = ["WORDNET_DIR", "Synset", "gloss_example_pairs", "load_wordnet", "synonym_table"]
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 POS_FILES = {"n": "data.noun", "v": "data.verb", "a": "data.adj", "r": "data.adv"}
@@ -120,3 +121,34 @@ def synonym_table(synsets: list[Synset]) -> dict[str, tuple[str, ...]]:
         for w in words:
             table.setdefault(w, set()).update(words - {w})
     return {w: tuple(sorted(syn)) for w, syn in table.items()}
+
+
+def _mask_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word matches of any lemma, with inflections: "respire" also masks "respiring"."""
+    stems = []
+    for w in sorted(words, key=len, reverse=True):
+        stem = w[:-1] if len(w) > 3 and w.endswith("e") else w
+        stems.append(re.escape(stem).replace(r"\ ", r"[\s_-]+") + r"\w*")
+    return re.compile(r"\b(?:" + "|".join(stems) + r")\b", re.IGNORECASE)
+
+
+def gloss_example_pairs(synsets: list[Synset], mask: str = "___") -> TextData:
+    """(example with the word masked, definition) pairs: one per synset with a usable example.
+
+    A synset's first example in which one of its lemmas (or an inflection) occurs gives the
+    anchor, with every occurrence replaced by `mask`; the definition is the positive.
+    Label: the synset's lexicographer file number (a coarse semantic class).
+    """
+    anchors, positives, labels = [], [], []
+    for s in synsets:
+        if not s.examples or not s.definition:
+            continue
+        pattern = _mask_pattern(s.words)
+        for example in s.examples:
+            masked, hits = pattern.subn(mask, example)
+            if hits:
+                anchors.append(masked)
+                positives.append(s.definition)
+                labels.append(str(s.lexfile))
+                break
+    return TextData(anchors, positives, label=labels, source="wordnet gloss vs masked example")

@@ -1,4 +1,7 @@
-"""Encoders: backbones that map inputs to (B, D) features."""
+"""Encoders: backbones that map inputs to (B, D) features.
+
+Text encoders (`contrastkit.encoders.text`) import transformers lazily: the `text` extra.
+"""
 
 from contrastkit.encoders.vision import (
     VISION_BACKBONES,

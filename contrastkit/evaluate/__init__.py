@@ -1,4 +1,4 @@
-"""Evaluation of frozen embeddings: weighted kNN, linear probe, feature extraction, reports."""
+"""Evaluation of frozen embeddings: kNN, linear probe, retrieval, scored-pair similarity."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from contrastkit.evaluate.report import (
     print_table,
     rows_to_records,
 )
+from contrastkit.evaluate.retrieval import rank_corpus, retrieval_metrics
+from contrastkit.evaluate.similarity import similarity_correlation
 
 __all__ = [
     "ClassificationReport",
@@ -24,6 +26,9 @@ __all__ = [
     "knn_predict",
     "linear_probe",
     "print_table",
+    "rank_corpus",
     "raw_features",
+    "retrieval_metrics",
     "rows_to_records",
+    "similarity_correlation",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -18,12 +19,13 @@ class Batch:
     """One training batch.
 
     Attributes:
-        views: V tensors (B, ...) of views, row i of each from item i.
+        views: V tensors (B, ...) of views, row i of each from item i; for text, V dicts
+            of token tensors (B, L) (columns of pairs and triplets, or SimCSE copies).
         labels: (B,) int64 labels when the data has them (unused by self-supervised methods).
         index: (B,) int64 positions of the items in the dataset (for logs and debugging).
     """
 
-    views: list[Tensor]
+    views: list[Tensor] | list[dict[str, Tensor]]
     labels: Tensor | None = None
     index: Tensor | None = None
 
@@ -58,12 +60,14 @@ class Method(nn.Module):
         summary: one line for `contrastkit methods`.
         needs_labels: the method uses `batch.labels` (supervised).
         min_views: views per item the method needs.
+        modality: "image" for tensor views, "text" for token-dict views (`TextBatches`).
     """
 
     name: str = "method"
     summary: str = ""
     needs_labels: bool = False
     min_views: int = 2
+    modality: str = "image"
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
@@ -103,22 +107,32 @@ def encoder_dim(encoder: nn.Module) -> int:
     return dim
 
 
-def encode_views(fn: Callable[[Tensor], Tensor], views: list[Tensor]) -> list[Tensor]:
+def encode_views(
+    fn: Callable[[Any], Tensor], views: Sequence[Tensor] | Sequence[Mapping[str, Tensor]]
+) -> list[Tensor]:
     """Apply `fn` to every view, batching views of the same shape into one call.
 
     Args:
         fn: network, (B, ...) -> (B, D).
-        views: V tensors (N, ...); multi-crop views may have a different size.
+        views: V tensors (N, ...) (multi-crop views may have a different size), or V
+            dicts of token tensors {"input_ids": (N, L), ...} (texts; L may differ).
 
     Returns:
         V tensors (N, D) in the order of `views`.
     """
-    groups: dict[tuple[int, ...], list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
     for i, v in enumerate(views):
-        groups.setdefault(tuple(v.shape), []).append(i)
+        key = (
+            tuple((k, tuple(t.shape)) for k, t in v.items()) if isinstance(v, Mapping) else v.shape
+        )
+        groups.setdefault(tuple(key), []).append(i)
     out: list[Tensor | None] = [None] * len(views)
     for index in groups.values():
-        z = fn(torch.cat([views[i] for i in index], dim=0))
+        first = views[index[0]]
+        if isinstance(first, Mapping):
+            z = fn({k: torch.cat([views[i][k] for i in index], dim=0) for k in first})
+        else:
+            z = fn(torch.cat([views[i] for i in index], dim=0))
         for i, chunk in zip(index, z.chunk(len(index)), strict=True):
             out[i] = chunk
     return out  # type: ignore[return-value]

@@ -10,9 +10,11 @@ from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.simclr import SimCLR
+from contrastkit.methods.simcse import SimCSE
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
 from contrastkit.methods.swav import SwAV
+from contrastkit.methods.text_pairs import MultipleNegativesRanking, TextTriplet
 from contrastkit.methods.vicreg import VICReg
 
 METHODS: dict[str, type[Method]] = {
@@ -31,4 +33,9 @@ METHODS: dict[str, type[Method]] = {
         PairContrastive,
         Triplet,
     )
+}
+
+# Methods for text encoders (views are token dicts): `contrastkit train-text --method`.
+TEXT_METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (SimCSE, MultipleNegativesRanking, TextTriplet)
 }

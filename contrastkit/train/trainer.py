@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.errors import ContrastkitError
 from contrastkit.methods.base import Batch, Method
+from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.metrics_log import CsvLog
@@ -44,11 +45,13 @@ class FitResult:
 
 
 class Trainer:
-    """Train a `Method` on an `ImageDataset` with batched tensor views.
+    """Train a `Method` on an `ImageDataset` with batched tensor views, or on any
+    `BatchSource` (texts: `TextBatches`).
 
     Args:
         method: the method (owns encoder, heads, loss).
-        views: turns a uint8 batch into the method's views.
+        views: turns a uint8 image batch into the method's views (None when `fit` gets a
+            `BatchSource`, which makes its own views).
         optimizer: "sgd", "lars" or "adamw".
         lr: peak learning rate (after warmup).
         weight_decay: applied to conv/linear weights, not to biases and norms.
@@ -75,7 +78,7 @@ class Trainer:
     def __init__(
         self,
         method: Method,
-        views: ImageViews,
+        views: ImageViews | None = None,
         *,
         optimizer: str = "sgd",
         lr: float = 0.3,
@@ -150,10 +153,6 @@ class Trainer:
         return (total_steps is not None and self.step >= total_steps) or (
             self.max_time is not None and self.elapsed >= self.max_time
         )
-
-    def _order(self, epoch: int, n: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(n, generator=g)
 
     # ---- checkpoints ---------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -233,18 +232,30 @@ class Trainer:
             metrics["collapsed"] = float(self.collapse.update(stats, self.step + 1))
         return metrics
 
+    def _source(self, data: ImageDataset | BatchSource) -> BatchSource:
+        if isinstance(data, BatchSource):
+            return data
+        if self.views is None:
+            raise ValueError("Trainer(views=...) is needed to train on an ImageDataset")
+        return ImageBatches(data, self.views, device=self.device, channels_last=self.channels_last)
+
     def fit(
-        self, data: ImageDataset, *, resume: bool = False, stop_at_step: int | None = None
+        self,
+        data: ImageDataset | BatchSource,
+        *,
+        resume: bool = False,
+        stop_at_step: int | None = None,
     ) -> FitResult:
         """Train until the budget (or `stop_at_step`) is reached.
 
         Args:
-            data: training images (labels are not used).
+            data: training images (labels only for supervised methods), or a `BatchSource`.
             resume: continue from the newest checkpoint in `run_dir`.
             stop_at_step: pause after this step (checkpoint written), keeping the schedule of
                 the full budget; a later `fit(resume=True)` continues exactly.
         """
-        n = len(data)
+        source = self._source(data)
+        n = len(source)
         steps_per_epoch = n // self.batch_size
         if steps_per_epoch < 1:
             raise ContrastkitError(
@@ -276,17 +287,12 @@ class Trainer:
         try:
             while not self._done(total):
                 epoch, pos = divmod(self.step, steps_per_epoch)
-                order = self._order(epoch, n)
+                order = source.order(self.seed * 1_000_003 + epoch, self.batch_size)
                 while pos < steps_per_epoch and not self._done(total):
                     t0 = time.perf_counter()
                     idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
-                    x = data.images[idx].to(self.device, non_blocking=True)
-                    views = self.views(x, self.views_rng)
-                    if self.channels_last:
-                        views = [v.contiguous(memory_format=torch.channels_last) for v in views]
-                    labels = data.labels[idx] if data.labels is not None else None
                     metrics = self._train_step(
-                        Batch(views, labels, idx),
+                        source.batch(idx, self.views_rng),
                         warmup_cosine(
                             self.progress_fraction(total), self.warmup, self.final_lr_ratio
                         ),

