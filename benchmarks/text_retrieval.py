@@ -62,33 +62,39 @@ def run_task(name: str, args: argparse.Namespace, rows: list[dict]) -> None:
             flush=True,
         )
 
-    record("TF-IDF", tfidf_scores(train_texts, test))
+    systems = set(args.systems.split(","))
+    if "tfidf" in systems:
+        record("TF-IDF", tfidf_scores(train_texts, test))
     minilm = TextEncoder.from_pretrained(minilm_path(), max_length=args.max_length)
-    record("MiniLM-L6 pretrained", encoder_scores(minilm, test))
+    if "minilm" in systems:
+        record("MiniLM-L6 pretrained", encoder_scores(minilm, test))
+    if "finetune" in systems:
+        fit = train_text(
+            minilm,
+            train,
+            seconds=args.finetune_seconds,
+            batch_size=args.batch_size,
+            lr=2e-5,
+            precision=args.precision,
+        )
+        record(
+            f"MiniLM-L6 fine-tuned, contrastkit ({fit['steps']} steps)",
+            encoder_scores(minilm, test),
+            train_pairs_per_s=fit["pairs_per_s"],
+            train_steps=fit["steps"],
+        )
 
-    fit = train_text(
-        minilm,
-        train,
-        seconds=args.finetune_seconds,
-        batch_size=args.batch_size,
-        lr=2e-5,
-        precision=args.precision,
-    )
-    record(
-        f"MiniLM-L6 fine-tuned, contrastkit ({fit['steps']} steps)",
-        encoder_scores(minilm, test),
-        train_pairs_per_s=fit["pairs_per_s"],
-        train_steps=fit["steps"],
-    )
-
-    for method, texts in (("simcse", TextData(train_texts)), ("mnrl", train)):
+    scratch_runs = (("simcse", TextData(train_texts)), ("mnrl", train))
+    for method, texts in scratch_runs:
+        if f"scratch_{method}" not in systems:
+            continue
         scratch = TextEncoder.from_scratch(
             train_texts,
             vocab_size=16000,
-            dim=256,
-            layers=4,
+            dim=args.scratch_dim,
+            layers=args.scratch_layers,
             heads=4,
-            max_length=args.max_length,
+            max_length=args.scratch_max_length,
             seed=args.seed,
         )
         fit = train_text(
@@ -101,8 +107,9 @@ def run_task(name: str, args: argparse.Namespace, rows: list[dict]) -> None:
             precision=args.precision,
         )
         label = "unsupervised SimCSE" if method == "simcse" else "supervised SimCSE (pairs)"
+        size = f"{args.scratch_layers}x{args.scratch_dim}, {args.scratch_max_length} tokens"
         record(
-            f"from scratch, {label} ({fit['steps']} steps)",
+            f"from scratch {size}, {label} ({fit['steps']} steps)",
             encoder_scores(scratch, test),
             train_pairs_per_s=fit["pairs_per_s"],
             train_steps=fit["steps"],
@@ -151,6 +158,14 @@ def main() -> None:
     parser.add_argument("--scratch-batch-size", type=int, default=128)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precision", default="bf16", help="training precision (fp32/bf16)")
+    parser.add_argument(
+        "--systems",
+        default="tfidf,minilm,finetune,scratch_simcse,scratch_mnrl",
+        help="which systems to run on each task",
+    )
+    parser.add_argument("--scratch-dim", type=int, default=256)
+    parser.add_argument("--scratch-layers", type=int, default=4)
+    parser.add_argument("--scratch-max-length", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="text_retrieval")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""The `contrastkit` command: train, evaluate, embed, train-text, embed-text, datasets, methods."""
+"""The `contrastkit` command: train, evaluate, embed, train-text, datasets, methods."""
 
 from __future__ import annotations
 
@@ -132,17 +132,27 @@ def evaluate(
 
 @app.command()
 def embed(
-    run_dir: Annotated[Path, typer.Argument(help="a run folder from `contrastkit train`")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="a run folder (train or train-text), a model folder or minilm")
+    ],
     output: Annotated[Path, Opt("--output", "-o", help="file to write (.npz)")],
     dataset: Annotated[
-        str | None, Opt(help="dataset name or image folder (default: the run's)")
+        str | None,
+        Opt(help="dataset name or image folder (default: the run's); a text file for text"),
     ] = None,
     split: Annotated[str, Opt(help="train or test (named datasets)")] = "train",
+    column: Annotated[str | None, Opt(help="text files: the column holding the texts")] = None,
 ) -> None:
-    """Write embeddings and item ids (and labels, if any) to an .npz file."""
+    """Write embeddings and item ids (and labels or texts) to an .npz file."""
     from contrastkit.pipeline.embed_run import embed as run_embed
+    from contrastkit.pipeline.text_run import embed_texts, is_text_model
 
-    n, dim = run_embed(run_dir, output, dataset=dataset, split=split)
+    if is_text_model(run_dir):
+        if dataset is None:
+            raise ContrastkitError("a text model embeds a text file: pass --dataset FILE")
+        n, dim = embed_texts(run_dir, dataset, output, **({"anchor": column} if column else {}))
+    else:
+        n, dim = run_embed(run_dir, output, dataset=dataset, split=split)
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 
@@ -178,6 +188,8 @@ def train_text(
     precision: Annotated[str, Opt(help="auto, fp32, bf16")] = "auto",
     max_length: Annotated[int, Opt(help="tokens kept per text")] = 128,
     holdout: Annotated[int, Opt(help="pairs held out to score retrieval before/after")] = 500,
+    delete_p: Annotated[float, Opt(help="text views: word deletion probability")] = 0.0,
+    synonym_p: Annotated[float, Opt(help="text views: WordNet synonym probability")] = 0.0,
     seed: Annotated[int, Opt(help="random seed")] = 0,
     resume: Annotated[bool, Opt(help="continue the run in --run-dir")] = False,
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
@@ -199,6 +211,8 @@ def train_text(
         max_length=max_length,
         holdout=holdout,
         temperature=temperature,
+        delete_p=delete_p,
+        synonym_p=synonym_p,
         seed=seed,
     )
     summary = train_text_run(settings, run_dir, resume=resume, progress=progress)
@@ -214,21 +228,6 @@ def train_text(
                 f"recall@10 {m['recall@10']:.3f}  MRR@10 {m['mrr@10']:.3f}"
             )
     typer.echo(f"model (sentence-transformers folder): {run_dir / 'model'}")
-
-
-@app.command("embed-text")
-def embed_text(
-    data: Annotated[Path, typer.Argument(help="text file (.txt, .csv/.tsv, .jsonl)")],
-    output: Annotated[Path, Opt("--output", "-o", help="file to write (.npz)")],
-    model: Annotated[str, Opt(help="minilm, a model folder or a train-text run")] = "minilm",
-    column: Annotated[str | None, Opt(help="column holding the texts")] = None,
-) -> None:
-    """Write embeddings, row ids and texts of a text file to an .npz file."""
-    from contrastkit.pipeline.text_run import embed_texts
-
-    extra = {"anchor": column} if column else {}
-    n, dim = embed_texts(model, data, output, **extra)
-    typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`contrastkit train-text` / `embed-text` end to end on a small pairs file (scratch model)."""
+"""`contrastkit train-text` then `embed` end to end on a small pairs file (scratch model)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def test_train_text_writes_a_sentence_transformers_model_and_resumes(pairs_file,
         "20",
         "--precision",
         "fp32",
+        "--delete-p",
+        "0.1",
         "--no-progress",
     ]
     with pytest.warns(UserWarning, match="skipped 1 bad row"):
@@ -54,6 +56,7 @@ def test_train_text_writes_a_sentence_transformers_model_and_resumes(pairs_file,
     assert "held-out retrieval after" in result.output
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["skipped_rows"][0][0] == 122
+    assert json.loads((run / "settings.json").read_text())["delete_p"] == 0.1
     enc = TextEncoder.from_pretrained(run / "model")
     assert enc.encode(["red cat"]).shape == (1, 256)
     assert (run / "init" / "tokenizer.json").is_file()
@@ -72,7 +75,7 @@ def test_train_text_writes_a_sentence_transformers_model_and_resumes(pairs_file,
     out = tmp_path / "emb.npz"
     with pytest.warns(UserWarning):
         result = runner.invoke(
-            app, ["embed-text", str(pairs_file), "-o", str(out), "--model", str(run)]
+            app, ["embed", str(run), "-o", str(out), "--dataset", str(pairs_file)]
         )
     assert result.exit_code == 0, result.output
     saved = np.load(out)

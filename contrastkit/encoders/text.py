@@ -142,7 +142,8 @@ class TextEncoder(nn.Module):
         pairs. The tokenizer is trained with Hugging Face tokenizers, whose trainer breaks
         ties between equally frequent merges in hash order: two fits on one corpus can give
         different vocabularies. `save` the encoder to reuse it exactly (`train-text` keeps
-        the starting encoder in its run folder for resumes); `seed` fixes the weights.
+        the starting encoder in its run folder for resumes); `seed` fixes the weights for a
+        given vocabulary size.
         """
         tf = require_transformers()
         tokenizer = _fit_wordpiece(corpus, vocab_size, max_length)

@@ -17,14 +17,16 @@ import torch
 
 from contrastkit.config import parse_duration
 from contrastkit.data.text import TextData, load_texts
+from contrastkit.data.wordnet import load_wordnet, synonym_table
 from contrastkit.encoders.text import TextEncoder, minilm_path
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.methods import TEXT_METHODS
 from contrastkit.train.batches import TextBatches
 from contrastkit.train.trainer import Trainer
+from contrastkit.views.text import TextViews
 
-__all__ = ["TextRunSettings", "embed_texts", "train_text_run"]
+__all__ = ["TextRunSettings", "embed_texts", "is_text_model", "train_text_run"]
 
 
 @dataclass
@@ -44,6 +46,8 @@ class TextRunSettings:
     max_length: int = 128
     holdout: int = 500
     temperature: float | None = None
+    delete_p: float = 0.0  # word deletion probability of the text views
+    synonym_p: float = 0.0  # WordNet synonym replacement probability of the text views
     seed: int = 0
 
     def validate(self) -> None:
@@ -57,6 +61,9 @@ class TextRunSettings:
             raise ConfigError(f"batch_size must be >= 2, got {self.batch_size}")
         if self.holdout < 0:
             raise ConfigError(f"holdout must be >= 0, got {self.holdout}")
+        for name in ("delete_p", "synonym_p"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision}")
 
@@ -82,6 +89,14 @@ def _initial_encoder(s: TextRunSettings, train: TextData, init_dir: Path) -> Tex
         enc = TextEncoder.from_pretrained(path, max_length=s.max_length)
     enc.save(init_dir)
     return enc
+
+
+def _views(s: TextRunSettings) -> TextViews | None:
+    """Word-level views when asked (deletion, WordNet synonyms); None: the texts as they are."""
+    if s.delete_p == 0 and s.synonym_p == 0:
+        return None
+    synonyms = synonym_table(load_wordnet()) if s.synonym_p > 0 else None
+    return TextViews.eda(p_delete=s.delete_p, synonyms=synonyms, p_synonym=s.synonym_p)
 
 
 def _score(encoder: TextEncoder, test: TextData | None) -> dict[str, float] | None:
@@ -135,7 +150,9 @@ def train_text_run(
         run_dir=run_dir,
         progress=progress,
     )
-    result = trainer.fit(TextBatches(train, encoder.tokenize), resume=resume)
+    result = trainer.fit(
+        TextBatches(train, encoder.tokenize, views=_views(settings)), resume=resume
+    )
     encoder.save(run_dir / "model")
     summary = {
         "steps": result.steps,
@@ -149,6 +166,14 @@ def train_text_run(
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def is_text_model(path: str | Path) -> bool:
+    """A train-text run, a transformers / sentence-transformers folder, or "minilm"."""
+    path = Path(path)
+    return str(path) == "minilm" or any(
+        (path / name).is_file() for name in ("settings.json", "config.json", "model/config.json")
+    )
 
 
 def embed_texts(model: str | Path, path: str | Path, output: str | Path, **columns) -> tuple:
