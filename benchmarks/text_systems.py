@@ -17,8 +17,8 @@ from contrastkit.data.text import TextData
 from contrastkit.encoders.text import TextEncoder
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.methods import TEXT_METHODS
+from contrastkit.pipeline.text_run import text_trainer
 from contrastkit.train.batches import TextBatches
-from contrastkit.train.trainer import Trainer
 from contrastkit.views.text import TextViews
 
 __all__ = ["encoder_scores", "st_train", "tfidf_scores", "train_text"]
@@ -66,12 +66,9 @@ def train_text(
 ) -> dict:
     """Train `encoder` in place with a contrastkit text method; wall-clock pairs/s."""
     torch.manual_seed(seed)
-    trainer = Trainer(
+    trainer = text_trainer(
         TEXT_METHODS[method](encoder, **method_args),
-        optimizer="adamw",
         lr=lr,
-        weight_decay=0.01,
-        warmup=0.1,
         batch_size=batch_size,
         steps=steps,
         max_time=seconds,

@@ -195,7 +195,14 @@ def train_text(
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
 ) -> None:
     """Train a sentence encoder on texts or pairs; export it for sentence-transformers."""
-    from contrastkit.pipeline.text_run import TextRunSettings, parse_budget, train_text_run
+    from contrastkit.config import parse_duration
+    from contrastkit.errors import ConfigError
+    from contrastkit.pipeline.text_run import TextRunSettings, train_text_run
+
+    try:
+        budget = None if max_time is None else parse_duration(max_time)
+    except ValueError as exc:
+        raise ConfigError(f"--max-time: {exc}") from None
 
     settings = TextRunSettings(
         data=str(data),
@@ -206,7 +213,7 @@ def train_text(
         lr=lr,
         steps=steps,
         epochs=epochs,
-        max_time=parse_budget(max_time),
+        max_time=budget,
         precision=precision,
         max_length=max_length,
         holdout=holdout,

@@ -107,3 +107,13 @@ def test_train_text_rejects_a_method_the_data_cannot_feed(tmp_path):
         ["train-text", str(path), "-o", str(tmp_path / "r"), "--method", "byol", "--steps", "2"],
     )
     assert "not a text method" in str(result.exception)
+
+
+def test_train_text_rejects_a_bad_budget(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text("one sentence\nanother sentence\n")
+    args = ["train-text", str(path), "-o", str(tmp_path / "r"), "--max-time", "soon"]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert "--max-time: must be a duration" in str(result.exception)
+    assert not (tmp_path / "r").exists()  # rejected before anything was written

@@ -61,6 +61,7 @@ class Method(nn.Module):
         needs_labels: the method uses `batch.labels` (supervised).
         min_views: views per item the method needs.
         modality: "image" for tensor views, "text" for token-dict views (`TextBatches`).
+        text_data: for text methods, the rows it trains on: "texts", "pairs" or "triplets".
     """
 
     name: str = "method"
@@ -68,6 +69,7 @@ class Method(nn.Module):
     needs_labels: bool = False
     min_views: int = 2
     modality: str = "image"
+    text_data: str = "texts"
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()

@@ -33,6 +33,7 @@ class MultipleNegativesRanking(Method):
     name = "mnrl"
     summary = "supervised SimCSE: (anchor, positive[, hard negative]) with in-batch negatives"
     modality = "text"
+    text_data = "pairs"
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class TextTriplet(Method):
     name = "text_triplet"
     summary = "triplet margin loss on given (anchor, positive, negative) texts"
     modality = "text"
+    text_data = "triplets"
     min_views = 3
 
     def __init__(self, encoder: nn.Module, *, margin: float = 0.3, metric: str = "cosine") -> None:

@@ -15,18 +15,17 @@ from pathlib import Path
 
 import torch
 
-from contrastkit.config import parse_duration
 from contrastkit.data.text import TextData, load_texts
 from contrastkit.data.wordnet import load_wordnet, synonym_table
 from contrastkit.encoders.text import TextEncoder, minilm_path
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.methods import TEXT_METHODS
+from contrastkit.methods import TEXT_METHODS, Method
 from contrastkit.train.batches import TextBatches
 from contrastkit.train.trainer import Trainer
 from contrastkit.views.text import TextViews
 
-__all__ = ["TextRunSettings", "embed_texts", "is_text_model", "train_text_run"]
+__all__ = ["TextRunSettings", "embed_texts", "is_text_model", "text_trainer", "train_text_run"]
 
 
 @dataclass
@@ -66,6 +65,17 @@ class TextRunSettings:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision}")
+
+
+def text_trainer(method: Method, *, lr: float, **budget_and_run) -> Trainer:
+    """The trainer for text encoders: AdamW (weight decay 0.01), 10% warmup, then cosine.
+
+    `budget_and_run` are the other `Trainer` arguments (batch_size, steps, epochs,
+    max_time, precision, seed, run_dir, progress, ...).
+    """
+    return Trainer(
+        method, optimizer="adamw", lr=lr, weight_decay=0.01, warmup=0.1, **budget_and_run
+    )
 
 
 def _split(data: TextData, holdout: int, seed: int) -> tuple[TextData, TextData | None]:
@@ -116,15 +126,14 @@ def train_text_run(
     settings.validate()
     data = load_texts(settings.data, columns=settings.columns)
     method_cls = TEXT_METHODS[settings.method]
-    needed = {"simcse": "texts", "mnrl": "pairs", "text_triplet": "triplets"}[settings.method]
-    if (needed == "pairs" and data.positive is None) or (
-        needed == "triplets" and data.negative is None
-    ):
+    has = {"texts": True, "pairs": data.positive is not None, "triplets": data.negative is not None}
+    if not has[method_cls.text_data]:
         raise ContrastkitError(
-            f"{settings.data}: method {settings.method} needs {needed}, the file has {data.kind}"
+            f"{settings.data}: method {settings.method} needs {method_cls.text_data}, "
+            f"the file has {data.kind}"
         )
     train, test = _split(data, settings.holdout, settings.seed)
-    if settings.method == "simcse":
+    if method_cls.text_data == "texts":  # every text of the file is one item
         texts = train.anchor + (train.positive or [])
         train = TextData(texts, source=train.source)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -135,12 +144,9 @@ def train_text_run(
     args = {} if settings.temperature is None else {"temperature": settings.temperature}
     torch.manual_seed(settings.seed)
     lr = settings.lr or (5e-4 if settings.model == "scratch" else 2e-5)
-    trainer = Trainer(
+    trainer = text_trainer(
         method_cls(encoder, **args),
-        optimizer="adamw",
         lr=lr,
-        weight_decay=0.01,
-        warmup=0.1,
         batch_size=settings.batch_size,
         steps=settings.steps,
         epochs=settings.epochs,
@@ -192,8 +198,3 @@ def embed_texts(model: str | Path, path: str | Path, output: str | Path, **colum
     output.parent.mkdir(parents=True, exist_ok=True)
     np.savez(output, embeddings=z, ids=np.arange(len(data)), texts=np.array(data.anchor))
     return z.shape
-
-
-def parse_budget(value: str | None) -> float | None:
-    """'10m' -> 600.0 (None stays None)."""
-    return None if value is None else parse_duration(value)
