@@ -1,4 +1,5 @@
-"""The `contrastkit` command: train, evaluate, embed, train-text, datasets, methods."""
+"""The `contrastkit` command: train, evaluate, embed, train-text, datasets, methods, and the
+index commands (see cli_index.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from contrastkit.cli_index import register as register_index_commands
+from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.errors import ContrastkitError
 
 app = typer.Typer(
@@ -263,6 +266,10 @@ def methods(
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
     for name, cls in TEXT_METHODS.items():
         typer.echo(f"{name:12s} {cls.summary} [text: contrastkit train-text]")
+
+
+register_index_commands(app)
+register_recommend_commands(app)
 
 
 def main() -> None:

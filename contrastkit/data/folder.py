@@ -81,6 +81,26 @@ def _try_decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> n
         return f"{type(e).__name__}: {e}"
 
 
+def load_image_file(
+    path: str | Path, image_size: int | tuple[int, int] | None = None, channels: int = 1
+) -> torch.Tensor:
+    """One image file -> (C, H, W) uint8, converted to `channels` and resized if asked.
+
+    Raises:
+        DatasetNotFoundError: no such file.
+        DataFormatError: the file is not a readable image (names the file and the reason).
+    """
+    size, channels = parse_image_options(image_size, channels)
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DatasetNotFoundError(f"image file not found: {path}")
+    result = _try_decode(path, "L" if channels == 1 else "RGB", size)
+    if isinstance(result, str):
+        raise DataFormatError(f"{path} is not a readable image: {result}")
+    array = result[:, :, None] if result.ndim == 2 else result
+    return torch.from_numpy(array.transpose(2, 0, 1).copy())
+
+
 def parse_image_options(
     image_size: int | tuple[int, int] | None, channels: int | None
 ) -> tuple[tuple[int, int] | None, int | None]:
