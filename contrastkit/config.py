@@ -30,6 +30,10 @@ class DataConfig(_Section):
         1000, ge=0, description="labelled training items held out as kNN-monitor queries"
     )
     monitor_bank: int = Field(10000, ge=0, description="labelled items in the kNN-monitor bank")
+    exclude_classes: list[int] = Field(
+        default_factory=list,
+        description="labels left out of training (e.g. to train on 'normal' classes only)",
+    )
 
 
 class ModelConfig(_Section):

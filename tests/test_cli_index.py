@@ -142,3 +142,13 @@ def test_text_index_and_search_with_minilm(tmp_path) -> None:
     out = json.loads(_ok("search", str(tmp_path / "tidx"), "--text", query, "-k", "3", "--json"))
     assert out[0]["text"] == query and out[0]["score"] == pytest.approx(1.0, abs=1e-4)
     assert "holds texts" in _fails("search", str(tmp_path / "tidx"), "--image", str(lines))
+
+
+def test_empty_inputs_are_clear_errors(tmp_path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert "empty.txt" in _fails("index", "minilm", "--data", str(empty), "-o", str(tmp_path / "i"))
+    assert not (tmp_path / "i").exists()
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("user,item,time\n")
+    assert "no usable rows" in _fails("train-recommender", str(ratings), "-o", str(tmp_path / "r"))

@@ -41,6 +41,13 @@ def load_splits(cfg: DataConfig, seed: int = 0) -> Splits:
         order = torch.randperm(len(train), generator=g)
         n_test = max(1, len(train) // 5)
         test, train = train.subset(order[:n_test]), train.subset(order[n_test:])
+    if cfg.exclude_classes:
+        if train.labels is None:
+            raise ContrastkitError("data.exclude_classes needs labelled data")
+        keep = ~torch.isin(train.labels, torch.tensor(cfg.exclude_classes))
+        if not keep.any():
+            raise ContrastkitError(f"data.exclude_classes={cfg.exclude_classes} leaves no item")
+        train = train.subset(torch.nonzero(keep).squeeze(1))
     queries = None
     if train.labels is not None and cfg.holdout > 0:
         if cfg.holdout >= len(train):

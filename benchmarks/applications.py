@@ -1,0 +1,341 @@
+"""Applications on learned embeddings, one table: search, duplicates, anomalies, clustering,
+recommendation and index speed (issue 5).
+
+Sections (pick with --sections):
+  search     Fashion-MNIST test images as queries against the 60k training images (flat
+             index), mAP@100 with same-class results relevant.
+  dedup      1,000 near-copies of test images (shift <= 2 px, horizontal flip half the time,
+             brightness x0.9-1.1, pixel noise) mixed into the 10k test set; precision and
+             recall of `find_duplicates` at its default threshold, over pairs (planted pairs
+             plus pixel-identical pairs already in the set count as true).
+  textdedup  Debian long descriptions (a seeded sample) embedded by MiniLM; truth = pairs
+             whose descriptions are identical after lower-casing and dropping digits and
+             punctuation.
+  anomaly    per class c: train the encoder on the other nine classes (--anomaly-budget s),
+             index their training images, score every test image by its mean cosine
+             distance to its 10 nearest neighbours, AUROC with class c as the anomaly;
+             averaged over the ten hold-outs; raw pixels and random-init as baselines.
+  cluster    k-means (k=10) on the test embeddings: NMI and ARI against the classes.
+  recommend  MovieLens, each user's latest 20% held out: two-tower vs most popular, item-kNN.
+  index      1M random unit vectors (dim 128), 1,000 queries: queries/s of exact and
+             approximate indexes, recall@10 of the approximate ones.
+
+Image encoders: raw pixels, the CompactCNN with random weights, and a trained SimCLR
+encoder (--run DIR reuses a `contrastkit train` run; otherwise one is trained for --budget s).
+
+Usage:
+    python -m benchmarks.applications [--run runs/bench-fashion-mnist] [--sections ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import print_table, write_results
+from contrastkit.config import load_config
+from contrastkit.evaluate.features import raw_features
+from contrastkit.index import (
+    EmbeddingIndex,
+    anomaly_scores,
+    class_map_at_k,
+    clustering_scores,
+    find_duplicates,
+    group_pairs,
+    kmeans,
+    normalize,
+)
+from contrastkit.index.dedup import DEFAULT_THRESHOLD, pair_precision_recall
+from contrastkit.pipeline.build import build_encoder, load_splits, resolve
+from contrastkit.pipeline.evaluate_run import embed_images
+from contrastkit.pipeline.runs import load_trained_encoder, read_config
+from contrastkit.pipeline.train_run import train
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("search", "dedup", "textdedup", "anomaly", "cluster", "recommend", "index")
+
+
+def _recipe(budget: float, run_dir: Path, **overrides):
+    cfg = load_config(
+        ROOT / "configs" / "simclr_fashion_mnist.yaml",
+        {"train.max_time": budget, "train.monitor_every": 0, "data.holdout": 0,
+         "train.run_dir": str(run_dir), **overrides},
+    )  # fmt: skip
+    cfg.train.epochs = cfg.train.steps = None
+    return cfg
+
+
+class Encoders:
+    """Raw pixels, random-init and trained encoders, each images (N,C,H,W) -> (N, D)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        if args.run:
+            self.cfg = read_config(args.run)
+            run_dir = Path(args.run)
+        else:
+            self.cfg = _recipe(args.budget, ROOT / "runs" / "bench-applications" / "simclr")
+            _, run_dir = train(self.cfg, run_dir=self.cfg.train.run_dir, progress=False)
+            self.cfg = read_config(run_dir)
+        self.trained = load_trained_encoder(run_dir, self.cfg, 1)
+        base = resolve(self.cfg, load_splits(self.cfg.data, 0).train)
+        torch.manual_seed(0)
+        self.random = build_encoder(base, 1)
+        self.label = f"SimCLR ({Path(run_dir).name})"
+
+    def systems(self):
+        return {
+            "raw pixels": lambda x: raw_features(x).numpy(),
+            "random-init CNN": lambda x: embed_images(self.random, x, self.cfg).numpy(),
+            self.label: lambda x: embed_images(self.trained, x, self.cfg).numpy(),
+        }
+
+
+def near_copies(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """Mild augmentations of uint8 (N, 1, H, W) images, batched: shift, flip, brightness,
+    noise."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(images)
+    x = images.float()
+    flip = torch.rand(n, generator=g) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    dy, dx = torch.randint(0, 5, (2, n), generator=g)
+    rows = (torch.arange(x.shape[2])[None, :] + dy[:, None])[:, None, :, None]
+    cols = (torch.arange(x.shape[3])[None, :] + dx[:, None])[:, None, None, :]
+    channel = torch.zeros(1, 1, 1, 1, dtype=torch.long)
+    x = padded[torch.arange(n)[:, None, None, None], channel, rows, cols]
+    x = x * (0.9 + 0.2 * torch.rand(n, 1, 1, 1, generator=g))
+    x = x + 4.0 * torch.randn(x.shape, generator=g)
+    return x.clamp(0, 255).round().to(torch.uint8)
+
+
+def _identical_pairs(keys: np.ndarray) -> np.ndarray:
+    """Pairs of positions whose rows (or strings) are equal: each to the first of its kind."""
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    owner = first[inverse.ravel()]
+    dup = np.flatnonzero(owner != np.arange(len(keys)))
+    return np.stack([owner[dup], dup], 1)
+
+
+def search(enc: Encoders, train_set, test_set, rows: list) -> None:
+    for name, fn in enc.systems().items():
+        start = time.perf_counter()
+        bank, queries = fn(train_set.images), fn(test_set.images)
+        index = EmbeddingIndex(bank, train_set.ids, "bench")
+        _, positions = index.search(queries, 100)
+        value = class_map_at_k(positions, test_set.labels.numpy(), train_set.labels.numpy(), 100)
+        rows.append({"section": "search", "system": name, "metric": "mAP@100", "value": value,
+                     "seconds": time.perf_counter() - start})  # fmt: skip
+
+
+def dedup(enc: Encoders, test_set, rows: list, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    originals = rng.choice(len(test_set), size=1000, replace=False)
+    images = torch.cat([test_set.images, near_copies(test_set.images[originals], seed)])
+    n = len(images)
+    truth = np.concatenate([
+        np.stack([originals, len(test_set) + np.arange(1000)], 1),
+        _identical_pairs(test_set.images.reshape(len(test_set), -1).numpy()),
+    ])  # fmt: skip
+    for name, fn in enc.systems().items():
+        index = EmbeddingIndex(fn(images), [str(i) for i in range(n)], "bench")
+        found = find_duplicates(index, threshold=DEFAULT_THRESHOLD)
+        score = pair_precision_recall(group_pairs(found.group), truth, n)
+        for metric in ("precision", "recall"):
+            rows.append({"section": "dedup (images)", "system": name, "metric": metric,
+                         "value": score[metric], "threshold": DEFAULT_THRESHOLD,
+                         "found_pairs": score["found_pairs"],
+                         "true_pairs": score["true_pairs"]})  # fmt: skip
+
+
+def text_dedup(rows: list, items: int, seed: int) -> None:
+    import re
+
+    from contrastkit.data.debian import load_debian_descriptions
+    from contrastkit.encoders.text import TextEncoder, minilm_path
+
+    packages = load_debian_descriptions()
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(packages), size=min(items, len(packages)), replace=False)
+    texts = [packages[i].description for i in pick]
+    keys = np.array([" ".join(re.findall(r"[a-z]+", t.lower())) for t in texts])
+    truth = _identical_pairs(keys)
+    encoder = TextEncoder.from_pretrained(minilm_path())
+    start = time.perf_counter()
+    vectors = encoder.encode(texts, batch_size=64).numpy()
+    seconds = time.perf_counter() - start
+    index = EmbeddingIndex(vectors, [str(i) for i in range(len(texts))], "bench")
+    found = find_duplicates(index, threshold=DEFAULT_THRESHOLD)
+    score = pair_precision_recall(group_pairs(found.group), truth, len(texts))
+    for metric in ("precision", "recall"):
+        rows.append({"section": "dedup (Debian texts)", "system": "MiniLM-L6 pretrained",
+                     "metric": metric, "value": score[metric], "items": len(texts),
+                     "true_pairs": score["true_pairs"], "found_pairs": score["found_pairs"],
+                     "embed_texts_per_s": len(texts) / seconds})  # fmt: skip
+
+
+def anomaly(enc: Encoders, train_set, test_set, rows: list, budget: float) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    per_system: dict[str, list[float]] = {}
+    y_train, y_test = train_set.labels.numpy(), test_set.labels.numpy()
+    for c in range(10):
+        normal = y_train != c
+        run_dir = ROOT / "runs" / "bench-applications" / f"without-{c}"
+        cfg = _recipe(budget, run_dir, **{"data.exclude_classes": [c]})
+        _, run_dir = train(cfg, run_dir=run_dir, progress=False)
+        trained = load_trained_encoder(run_dir, read_config(run_dir), 1)
+        systems = dict(enc.systems())
+        systems.pop(enc.label)
+        systems["SimCLR trained without the class"] = lambda x, m=trained: embed_images(
+            m, x, enc.cfg
+        ).numpy()
+        for name, fn in systems.items():
+            bank = fn(train_set.images[torch.from_numpy(normal)])
+            index = EmbeddingIndex(bank, [str(i) for i in range(len(bank))], "bench")
+            scores = anomaly_scores(index, fn(test_set.images), k=10)
+            auroc = roc_auc_score(y_test == c, scores)
+            per_system.setdefault(name, []).append(float(auroc))
+            print(f"anomaly class {c} {name}: AUROC {auroc:.3f}", flush=True)
+    for name, values in per_system.items():
+        rows.append({"section": "anomaly", "system": name, "metric": "AUROC (mean of 10)",
+                     "value": float(np.mean(values)), "per_class": values,
+                     "budget_seconds": budget})  # fmt: skip
+
+
+def cluster(enc: Encoders, test_set, rows: list) -> None:
+    for name, fn in enc.systems().items():
+        result = kmeans(normalize(fn(test_set.images)), 10, seed=0)
+        for metric, value in clustering_scores(test_set.labels.numpy(), result.assignment).items():
+            rows.append(
+                {"section": "cluster", "system": name, "metric": metric.upper(), "value": value}
+            )
+
+
+def recommend(rows: list) -> None:
+    from contrastkit.recommend.evaluation import score_all
+    from contrastkit.recommend.interactions import load_movielens, temporal_split
+    from contrastkit.recommend.two_tower import TwoTowerConfig, train_two_tower
+
+    train_set, test_set = temporal_split(load_movielens())
+    start = time.perf_counter()
+    model, _ = train_two_tower(train_set, TwoTowerConfig())
+    seconds = time.perf_counter() - start
+    for name, scores in score_all(train_set, test_set, model).items():
+        for metric, value in scores.items():
+            row = {
+                "section": "recommend (MovieLens)",
+                "system": name,
+                "metric": metric,
+                "value": value,
+            }
+            if name == "two-tower":
+                row["train_seconds"] = seconds
+            rows.append(row)
+
+
+def index_speed(rows: list, n: int, seed: int) -> None:
+    from contrastkit.index import VectorEngine
+
+    rng = np.random.default_rng(seed)
+    vectors = normalize(rng.standard_normal((n, 128), dtype=np.float32))
+    queries = normalize(rng.standard_normal((1000, 128), dtype=np.float32))
+    exact = None
+    settings = [
+        ("flat (FAISS)", dict(kind="flat")),
+        ("flat (torch, no FAISS)", dict(kind="flat", use_faiss=False)),
+        ("ivf nlist 4096 nprobe 16", dict(kind="ivf", nlist=4096, nprobe=16)),
+        ("ivf nlist 4096 nprobe 64", dict(kind="ivf", nlist=4096, nprobe=64)),
+        ("hnsw M 32 efSearch 64", dict(kind="hnsw", m=32, ef_search=64)),
+        ("hnsw M 32 efSearch 256", dict(kind="hnsw", m=32, ef_search=256)),
+    ]
+    built: dict[str, tuple[VectorEngine, float]] = {}
+    for name, options in settings:
+        key = (options["kind"], options.get("nlist"), options.get("m"), options.get("use_faiss"))
+        start = time.perf_counter()
+        if key in built:
+            engine, build_s = built[key]
+            if "nprobe" in options:
+                engine._index.nprobe = options["nprobe"]
+            if "ef_search" in options:
+                engine._index.hnsw.efSearch = options["ef_search"]
+        else:
+            engine = VectorEngine(vectors, **options)
+            build_s = time.perf_counter() - start
+            built[key] = (engine, build_s)
+        start = time.perf_counter()
+        _, positions = engine.search(queries, 10)
+        qps = len(queries) / (time.perf_counter() - start)
+        if exact is None:
+            exact = positions
+        recall = float((positions[:, :, None] == exact[:, None, :]).any(2).mean())
+        for metric, value in (("queries/s", qps), ("recall@10", recall), ("build s", build_s)):
+            rows.append(
+                {
+                    "section": f"index ({n:,} x 128)",
+                    "system": name,
+                    "metric": metric,
+                    "value": value,
+                }
+            )
+        print(f"{name}: {qps:.0f} q/s, recall@10 {recall:.3f}, build {build_s:.1f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="a trained Fashion-MNIST run folder to use")
+    parser.add_argument("--budget", type=float, default=300.0, help="training seconds if no --run")
+    parser.add_argument("--anomaly-budget", type=float, default=60.0, help="seconds per hold-out")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--text-items", type=int, default=20000)
+    parser.add_argument("--index-size", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default="applications")
+    args = parser.parse_args()
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    rows: list[dict] = []
+
+    def done(section: str) -> None:
+        print_table(
+            [r for r in rows if r["section"].startswith(section)],
+            ["section", "system", "metric", "value"],
+        )
+        write_results(args.output, rows, complete=False)
+
+    needs_images = {"search", "dedup", "anomaly", "cluster"} & set(sections)
+    if needs_images:
+        enc = Encoders(args)
+        splits = load_splits(enc.cfg.data.model_copy(update={"holdout": 0}), 0)
+        train_set, test_set = splits.train, splits.test
+    if "search" in sections:
+        search(enc, train_set, test_set, rows)
+        done("search")
+    if "dedup" in sections:
+        dedup(enc, test_set, rows, args.seed)
+        done("dedup")
+    if "cluster" in sections:
+        cluster(enc, test_set, rows)
+        done("cluster")
+    if "recommend" in sections:
+        recommend(rows)
+        done("recommend")
+    if "textdedup" in sections:
+        text_dedup(rows, args.text_items, args.seed)
+        done("dedup (Debian")
+    if "anomaly" in sections:
+        anomaly(enc, train_set, test_set, rows, args.anomaly_budget)
+        done("anomaly")
+    if "index" in sections:
+        index_speed(rows, args.index_size, args.seed)
+        done("index")
+    print()
+    print_table(rows, ["section", "system", "metric", "value"])
+    print(f"written {write_results(args.output, rows, complete=True)}")
+
+
+if __name__ == "__main__":
+    main()
