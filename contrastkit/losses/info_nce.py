@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from contrastkit.losses.tiled import AUTO_TILE_ELEMENTS, DEFAULT_TILE, tiled_cross_entropy
 from contrastkit.nn.distributed import gather_with_grad, rank, require_distributed
 
 
@@ -34,14 +35,28 @@ def _check_rows(name: str, z: Tensor, like: Tensor | None = None) -> None:
         )
 
 
-def _similarity(
-    anchors: Tensor, columns: Tensor, negatives: Tensor | None, temperature: float | Tensor
+def _cross_entropy(
+    anchors: Tensor,
+    columns: Tensor,
+    negatives: Tensor | None,
+    temperature: float | Tensor,
+    positives: Tensor,
+    self_index: Tensor | None,
+    tile: int | None,
 ) -> Tensor:
-    """(R, D) x (K, D) [+ (M, D)] -> (R, K [+ M]) float32 cosine logits / temperature."""
+    """(R, D) anchors against (K, D) columns [+ (M, D) negatives], float32 cosine logits /
+    temperature, multi-positive cross-entropy; in tiles when `tile` says so (None: above
+    AUTO_TILE_ELEMENTS similarity entries; 0: never)."""
     with torch.autocast(anchors.device.type, enabled=False):
         if negatives is not None:
             columns = torch.cat([columns, F.normalize(negatives.float(), dim=1)], dim=0)
-        return anchors @ columns.T / temperature
+        if tile is None:
+            big = anchors.shape[0] * columns.shape[0] > AUTO_TILE_ELEMENTS
+            tile = DEFAULT_TILE if big else 0
+        if tile:
+            return tiled_cross_entropy(anchors, columns, positives, self_index, temperature, tile)
+        logits = anchors @ columns.T / temperature
+        return _multi_positive_cross_entropy(logits, positives, self_index)
 
 
 def _multi_positive_cross_entropy(
@@ -65,6 +80,7 @@ def nt_xent(
     temperature: float | Tensor = 0.1,
     negatives: Tensor | None = None,
     gather: bool = False,
+    tile: int | None = None,
 ) -> Tensor:
     """NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR [1].
 
@@ -85,6 +101,9 @@ def nt_xent(
             with a gradient; each process keeps its own rows as anchors. The loss is then
             the mean over this process's anchors; averaging it over processes (DDP does so
             for the gradients) gives the loss of the whole global batch.
+        tile: compute the similarity matrix in (tile x tile) blocks without holding it
+            (same value and gradient; see `contrastkit.losses.tiled`). None tiles
+            automatically above 2**26 entries; 0 never tiles.
 
     Returns:
         Scalar float32 loss.
@@ -136,8 +155,7 @@ def nt_xent(
     ).to(device)  # (V, V-1)
     positives = other_views[view_of_row] * n_global + item_col[:, None]  # (V*n, V-1)
 
-    logits = _similarity(anchors, columns, negatives, temperature)
-    return _multi_positive_cross_entropy(logits, positives, self_index)
+    return _cross_entropy(anchors, columns, negatives, temperature, positives, self_index, tile)
 
 
 def info_nce(
@@ -148,6 +166,7 @@ def info_nce(
     negatives: Tensor | None = None,
     symmetric: bool = False,
     gather: bool = False,
+    tile: int | None = None,
 ) -> Tensor:
     """InfoNCE [1]: each query's positive is the key of the same row; the other keys of the
     batch and the optional extra `negatives` are its negatives.
@@ -161,6 +180,7 @@ def info_nce(
             `negatives` then only join the query-to-key direction.
         gather: use the keys (and queries, if symmetric) of every process as columns, with
             a gradient; see `nt_xent` for the convention.
+        tile: similarity blocks, as in `nt_xent` (None: automatic; 0: never).
 
     Returns:
         Scalar float32 loss.
@@ -192,14 +212,10 @@ def info_nce(
         k_cols = gather_with_grad(k) if gather else k
         offset = rank() * n if gather else 0
     positives = (torch.arange(n, device=query.device) + offset)[:, None]
-    loss = _multi_positive_cross_entropy(
-        _similarity(q, k_cols, negatives, temperature), positives, None
-    )
+    loss = _cross_entropy(q, k_cols, negatives, temperature, positives, None, tile)
     if symmetric:
         q_cols = gather_with_grad(q) if gather else q
-        loss_k = _multi_positive_cross_entropy(
-            _similarity(k, q_cols, None, temperature), positives, None
-        )
+        loss_k = _cross_entropy(k, q_cols, None, temperature, positives, None, tile)
         loss = (loss + loss_k) / 2
     return loss
 
