@@ -137,6 +137,9 @@ class TrainConfig(_Section):
     channels_last: bool = True
     seed: int = 0
     threads: int | None = Field(None, ge=1, le=512)
+    grad_cache_chunk: int | None = Field(
+        None, ge=1, description="gradient caching: encode each batch in chunks of this size"
+    )
     checkpoint_every: int = Field(500, ge=1, description="steps between checkpoints")
     keep_checkpoints: int = Field(2, ge=1)
     monitor_every: int = Field(1, ge=0, description="epochs between kNN monitors; 0: off")

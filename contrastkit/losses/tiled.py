@@ -102,8 +102,10 @@ def tiled_cross_entropy(
     """
     if tile < 1:
         raise ValueError(f"tile must be >= 1, got {tile}")
-    inv_t = (1.0 / temperature) if isinstance(temperature, Tensor) else torch.tensor(
-        1.0 / temperature, device=anchors.device
+    inv_t = (
+        (1.0 / temperature)
+        if isinstance(temperature, Tensor)
+        else torch.tensor(1.0 / temperature, device=anchors.device)
     )
     inv_t = inv_t.to(anchors.dtype).reshape(())
     lse = _TiledLogSumExp.apply(anchors, columns, inv_t, self_index, tile)

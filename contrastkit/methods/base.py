@@ -39,11 +39,14 @@ class Output:
         metrics: floats to log (loss terms, collapse indicators); computed without grad.
         embeddings: encoder representations (B, D) of two views of the same items, for the
             trainer's collapse monitor (std, effective rank, alignment, uniformity).
+        backward_done: the step already back-propagated its loss (gradient caching); the
+            trainer only steps the optimiser.
     """
 
     loss: Tensor
     metrics: dict[str, float] = field(default_factory=dict)
     embeddings: tuple[Tensor, Tensor] | None = None
+    backward_done: bool = False
 
 
 class Method(nn.Module):
@@ -89,6 +92,31 @@ class Method(nn.Module):
             )
         if self.needs_labels and batch.labels is None:
             raise ValueError(f"{type(self).__name__} is supervised: the batch has no labels")
+
+    def represent(self, views: Sequence[Any]) -> tuple[list[Tensor], list[Tensor]]:
+        """Per view, the encoder outputs h (B, D) and the loss inputs z (B, D').
+
+        Methods whose loss couples the items of a batch only through z (the InfoNCE family)
+        implement this with `objective`; they can then train with gradient caching.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not split into represent/objective")
+
+    def objective(self, z: list[Tensor], batch: Batch) -> Tensor:
+        """The loss of a batch from its loss inputs z (see `represent`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not split into represent/objective")
+
+    @classmethod
+    def supports_grad_cache(cls) -> bool:
+        """True when the method implements `represent` and `objective`."""
+        return cls.objective is not Method.objective and cls.represent is not Method.represent
+
+    def represent_and_score(self, batch: Batch) -> Output:
+        """`training_step` of a represent/objective method: one pass, loss, metrics."""
+        self.check_batch(batch)
+        h, z = self.represent(batch.views)
+        loss = self.objective(z, batch)
+        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
+        return Output(loss, metrics, embeddings=(h[0], h[1]))
 
     def on_step_end(self, progress: float) -> None:
         """Called after each optimiser step with training progress in [0, 1] (EMA updates)."""

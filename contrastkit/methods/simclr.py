@@ -10,7 +10,6 @@ from contrastkit.methods.base import (
     Batch,
     Method,
     Output,
-    embedding_std,
     encode_views,
     encoder_dim,
 )
@@ -72,21 +71,22 @@ class SimCLR(Method):
         self.gather = gather
         self.hard_negative_beta = hard_negative_beta
 
-    def training_step(self, batch: Batch) -> Output:
-        self.check_batch(batch)
-        h = encode_views(self.encoder, batch.views)
-        z = encode_views(self.head, h)
+    def represent(self, views) -> tuple[list, list]:
+        h = encode_views(self.encoder, views)
+        return h, encode_views(self.head, h)
+
+    def objective(self, z, batch: Batch):
         if self.hard_negative_beta > 0:
             if len(z) != 2:
                 raise ValueError(f"hard_negative_beta > 0 works with 2 views, got {len(z)} views")
-            loss = hard_negative_nt_xent(
+            return hard_negative_nt_xent(
                 z[0],
                 z[1],
                 temperature=self.temperature,
                 beta=self.hard_negative_beta,
                 gather=self.gather,
             )
-        else:
-            loss = nt_xent(*z, temperature=self.temperature, gather=self.gather)
-        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
-        return Output(loss, metrics, embeddings=(h[0], h[1]))
+        return nt_xent(*z, temperature=self.temperature, gather=self.gather)
+
+    def training_step(self, batch: Batch) -> Output:
+        return self.represent_and_score(batch)

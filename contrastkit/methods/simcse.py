@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from contrastkit.losses.info_nce import check_temperature, info_nce
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encode_views
+from contrastkit.methods.base import Batch, Method, Output, encode_views
 from contrastkit.nn.distributed import require_distributed
 
 
@@ -54,12 +54,14 @@ class SimCSE(Method):
         self.head = head
         self.temperature, self.symmetric, self.gather = temperature, symmetric, gather
 
-    def training_step(self, batch: Batch) -> Output:
-        self.check_batch(batch)
-        h = encode_views(self.encoder, batch.views[:2])  # one forward: dropout differs per row
-        z = encode_views(self.head, h) if self.head is not None else h
-        loss = info_nce(
+    def represent(self, views) -> tuple[list, list]:
+        h = encode_views(self.encoder, views[:2])  # one forward: dropout differs per row
+        return h, (encode_views(self.head, h) if self.head is not None else h)
+
+    def objective(self, z, batch: Batch):
+        return info_nce(
             z[0], z[1], temperature=self.temperature, symmetric=self.symmetric, gather=self.gather
         )
-        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
-        return Output(loss, metrics, embeddings=(h[0], h[1]))
+
+    def training_step(self, batch: Batch) -> Output:
+        return self.represent_and_score(batch)

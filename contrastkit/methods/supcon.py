@@ -10,7 +10,6 @@ from contrastkit.methods.base import (
     Batch,
     Method,
     Output,
-    embedding_std,
     encode_views,
     encoder_dim,
 )
@@ -55,12 +54,14 @@ class SupCon(Method):
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
         self.temperature, self.gather = temperature, gather
 
-    def training_step(self, batch: Batch) -> Output:
-        self.check_batch(batch)
-        h = encode_views(self.encoder, batch.views)
-        z = encode_views(self.head, h)
-        loss = supcon_loss(
+    def represent(self, views) -> tuple[list, list]:
+        h = encode_views(self.encoder, views)
+        return h, encode_views(self.head, h)
+
+    def objective(self, z, batch: Batch):
+        return supcon_loss(
             *z, labels=batch.labels, temperature=self.temperature, gather=self.gather
         )
-        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
-        return Output(loss, metrics, embeddings=(h[0], h[1]))
+
+    def training_step(self, batch: Batch) -> Output:
+        return self.represent_and_score(batch)

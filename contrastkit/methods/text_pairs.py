@@ -49,10 +49,12 @@ class MultipleNegativesRanking(Method):
             require_distributed()
         self.temperature, self.symmetric, self.gather = temperature, symmetric, gather
 
-    def training_step(self, batch: Batch) -> Output:
-        self.check_batch(batch)
-        z = encode_views(self.encoder, batch.views[:3])
-        loss = multiple_negatives_ranking(
+    def represent(self, views) -> tuple[list, list]:
+        z = encode_views(self.encoder, views[:3])
+        return z, z
+
+    def objective(self, z, batch: Batch):
+        return multiple_negatives_ranking(
             z[0],
             z[1],
             z[2] if len(z) == 3 else None,
@@ -60,8 +62,9 @@ class MultipleNegativesRanking(Method):
             symmetric=self.symmetric,
             gather=self.gather,
         )
-        metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
-        return Output(loss, metrics, embeddings=(z[0], z[1]))
+
+    def training_step(self, batch: Batch) -> Output:
+        return self.represent_and_score(batch)
 
 
 def _cosine_distance(a: Tensor, b: Tensor) -> Tensor:

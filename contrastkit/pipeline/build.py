@@ -141,13 +141,20 @@ def check_method_fits_data(cfg: Config, train: ImageDataset) -> None:
     """Reject, before any work, a method the data or the views cannot feed.
 
     Raises:
-        ConfigError: a supervised method on unlabelled data, or too few views.
+        ConfigError: a supervised method on unlabelled data, too few views, or gradient
+            caching for a method whose loss does not allow it.
     """
     cls = METHODS[cfg.method.name]
     if (cls.needs_labels or cfg.method.params.get("use_labels")) and train.labels is None:
         raise ConfigError(
             f"config key 'method.name': {cfg.method.name} uses labels, but the dataset "
             f"{cfg.data.dataset!r} has none (a folder needs one subfolder per class)"
+        )
+    if cfg.train.grad_cache_chunk is not None and not cls.supports_grad_cache():
+        cached = ", ".join(name for name, c in METHODS.items() if c.supports_grad_cache())
+        raise ConfigError(
+            f"config key 'train.grad_cache_chunk': {cfg.method.name} cannot use gradient "
+            f"caching (these can: {cached})"
         )
     views = cfg.views.n_views + cfg.views.local_views
     if views < cls.min_views:
@@ -209,4 +216,5 @@ def build_trainer(
         log_every=t.log_every,
         progress=progress,
         config=cfg.model_dump(mode="json"),
+        grad_cache_chunk=t.grad_cache_chunk,
     )

@@ -20,6 +20,7 @@ from contrastkit.methods.base import Batch, Method
 from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
+from contrastkit.train.grad_cache import cached_step
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
@@ -73,6 +74,9 @@ class Trainer:
         log_every: steps between metrics.csv rows.
         progress: show a progress bar.
         config: resolved configuration stored in checkpoints (plain dict).
+        grad_cache_chunk: encode each batch in chunks of this many items with gradient
+            caching (`contrastkit.train.grad_cache`), so the batch size is bounded by time,
+            not memory; InfoNCE-family methods only; None encodes the batch at once.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class Trainer:
         log_every: int = 10,
         progress: bool = True,
         config: dict | None = None,
+        grad_cache_chunk: int | None = None,
     ) -> None:
         if epochs is None and steps is None and max_time is None:
             raise ValueError("set at least one budget: epochs, steps or max_time")
@@ -110,6 +115,17 @@ class Trainer:
                 raise ValueError(f"{name} must be > 0, got {value}")
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
+        if grad_cache_chunk is not None:
+            if grad_cache_chunk < 1:
+                raise ValueError(f"grad_cache_chunk must be >= 1, got {grad_cache_chunk}")
+            if not method.supports_grad_cache():
+                raise ValueError(
+                    f"{type(method).__name__} cannot use gradient caching (InfoNCE-family "
+                    "methods can: simclr, supcon, simcse, mnrl)"
+                )
+            if precision == "fp16":
+                raise ValueError("gradient caching supports fp32 and bf16, not fp16")
+        self.grad_cache_chunk = grad_cache_chunk
         self.device = torch.device(device)
         self.method = method.to(self.device)
         if channels_last:
@@ -216,13 +232,17 @@ class Trainer:
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         ):
-            out = self.method.training_step(batch)
+            if self.grad_cache_chunk is not None:
+                out = cached_step(self.method, batch, self.grad_cache_chunk)
+            else:
+                out = self.method.training_step(batch)
         if not torch.isfinite(out.loss.detach()):
             raise ContrastkitError(
                 f"non-finite loss {out.loss.item()} at step {self.step}; lower optim.lr or "
                 "use precision=fp32"
             )
-        self.scaler.scale(out.loss).backward()
+        if not out.backward_done:
+            self.scaler.scale(out.loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         metrics = {**out.metrics, "lr": lr}

@@ -1,0 +1,153 @@
+"""Gradient caching: the same loss and gradients as the uncached step (networks without
+batch statistics), dropout replayed exactly, the trainer's cached steps equal its plain
+steps, and methods that cannot be cached are refused."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from contrastkit.encoders.vision import as_encoder
+from contrastkit.methods import BYOL, SimCLR, SimCSE, SupCon
+from contrastkit.methods.base import Batch
+from contrastkit.train.grad_cache import cached_step, plain_chunked_loss
+from contrastkit.train.trainer import Trainer
+
+
+def _mlp(dropout: float = 0.0) -> nn.Module:
+    net = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(dropout), nn.Linear(32, 16))
+    return as_encoder(net, (12,))
+
+
+def _head() -> nn.Module:
+    return nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 8))
+
+
+def _grads(method: nn.Module) -> list[torch.Tensor]:
+    return [p.grad.clone() for p in method.parameters() if p.grad is not None]
+
+
+def _views(n: int, v: int = 2, seed: int = 0) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, 12, generator=g) for _ in range(v)]
+
+
+@pytest.mark.parametrize(("n", "chunk"), [(16, 4), (30, 7), (9, 9), (10, 1)])
+def test_cached_simclr_equals_the_uncached_step(n: int, chunk: int) -> None:
+    torch.manual_seed(0)
+    method = SimCLR(_mlp(), head=_head(), temperature=0.2)
+    batch = Batch(views=_views(n, v=3))
+    loss = method.training_step(batch).loss
+    loss.backward()
+    want = _grads(method)
+    method.zero_grad()
+    out = cached_step(method, batch, chunk)
+    assert out.backward_done
+    torch.testing.assert_close(out.loss, loss.detach(), rtol=1e-5, atol=1e-6)
+    for got, ref in zip(_grads(method), want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_cached_supcon_uses_the_whole_batch_labels() -> None:
+    torch.manual_seed(1)
+    method = SupCon(_mlp(), head=_head(), temperature=0.1)
+    batch = Batch(views=_views(12), labels=torch.arange(12) % 3)
+    method.training_step(batch).loss.backward()
+    want = _grads(method)
+    method.zero_grad()
+    cached_step(method, batch, 5)
+    for got, ref in zip(_grads(method), want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_dropout_masks_are_replayed() -> None:
+    torch.manual_seed(2)
+    method = SimCSE(_mlp(dropout=0.3), temperature=0.05)
+    method.train()
+    x = torch.randn(20, 12)
+    batch = Batch(views=[x, x])
+    torch.manual_seed(7)
+    loss = plain_chunked_loss(method, batch, 6)
+    loss.backward()
+    want = _grads(method)
+    method.zero_grad()
+    torch.manual_seed(7)
+    out = cached_step(method, batch, 6)
+    torch.testing.assert_close(out.loss, loss.detach(), rtol=1e-5, atol=1e-6)
+    for got, ref in zip(_grads(method), want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+    # with another random state the dropout masks, and so the gradients, differ
+    method.zero_grad()
+    torch.manual_seed(8)
+    cached_step(method, batch, 6)
+    assert any(not torch.allclose(g, r) for g, r in zip(_grads(method), want, strict=True))
+
+
+class _Pairs:
+    """A tiny BatchSource of two fixed noisy views per item."""
+
+    def __init__(self, n: int = 64) -> None:
+        g = torch.Generator().manual_seed(3)
+        self.x = torch.randn(n, 12, generator=g)
+        self.noise = [0.1 * torch.randn(n, 12, generator=g) for _ in range(2)]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def order(self, seed: int, batch_size: int) -> torch.Tensor:
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+
+    def batch(self, index: torch.Tensor, generator: torch.Generator) -> Batch:
+        return Batch(views=[self.x[index] + e[index] for e in self.noise], index=index)
+
+
+def _train(chunk: int | None) -> list[torch.Tensor]:
+    torch.manual_seed(4)
+    method = SimCLR(_mlp(), head=_head(), temperature=0.2)
+    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=4,
+                      precision="fp32", progress=False, grad_cache_chunk=chunk)  # fmt: skip
+    trainer.fit(_Pairs())
+    return [p.detach().clone() for p in method.parameters()]
+
+
+def test_trainer_with_grad_cache_ends_with_the_same_weights() -> None:
+    pytest.importorskip("contrastkit.train.batches")
+    plain, cached = _train(None), _train(8)
+    for a, b in zip(plain, cached, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_methods_without_a_per_item_loss_are_refused() -> None:
+    method = BYOL(_mlp())
+    assert not BYOL.supports_grad_cache() and SimCLR.supports_grad_cache()
+    with pytest.raises(ValueError, match="cannot use gradient caching"):
+        cached_step(method, Batch(views=_views(8)), 4)
+    with pytest.raises(ValueError, match="cannot use gradient caching"):
+        Trainer(method, steps=1, grad_cache_chunk=4)
+    with pytest.raises(ValueError, match="chunk_size"):
+        cached_step(SimCLR(_mlp(), head=_head()), Batch(views=_views(8)), 0)
+
+
+def test_grad_cache_for_a_method_that_cannot_is_rejected_before_training(tmp_path) -> None:
+    from contrastkit.config import load_config
+    from contrastkit.errors import ConfigError
+    from contrastkit.pipeline.train_run import train
+
+    settings = {"data.dataset": "digits", "method.name": "byol", "train.steps": 1,
+                "train.grad_cache_chunk": 16}  # fmt: skip
+    cfg = load_config(None, settings)
+    with pytest.raises(ConfigError, match=r"grad_cache_chunk.*simclr"):
+        train(cfg, run_dir=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_digits_run_with_grad_cache_trains(tmp_path) -> None:
+    from contrastkit.config import load_config
+    from contrastkit.pipeline.train_run import train
+
+    cfg = load_config(None, {"data.dataset": "digits", "train.steps": 3, "train.batch_size": 64,
+                             "train.grad_cache_chunk": 16, "data.holdout": 100,
+                             "data.monitor_bank": 200, "train.monitor_every": 0})  # fmt: skip
+    result, _ = train(cfg, run_dir=tmp_path / "r", progress=False)
+    assert result.steps == 3 and torch.isfinite(torch.tensor(result.final_loss))
