@@ -194,6 +194,9 @@ def train_text(
     delete_p: Annotated[float, Opt(help="text views: word deletion probability")] = 0.0,
     synonym_p: Annotated[float, Opt(help="text views: WordNet synonym probability")] = 0.0,
     seed: Annotated[int, Opt(help="random seed")] = 0,
+    grad_cache_chunk: Annotated[
+        int | None, Opt(help="gradient caching: texts per pass (big batches, bounded memory)")
+    ] = None,
     resume: Annotated[bool, Opt(help="continue the run in --run-dir")] = False,
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
 ) -> None:
@@ -224,6 +227,7 @@ def train_text(
         delete_p=delete_p,
         synonym_p=synonym_p,
         seed=seed,
+        grad_cache_chunk=grad_cache_chunk,
     )
     summary = train_text_run(settings, run_dir, resume=resume, progress=progress)
     typer.echo(

@@ -48,6 +48,7 @@ class TextRunSettings:
     delete_p: float = 0.0  # word deletion probability of the text views
     synonym_p: float = 0.0  # WordNet synonym replacement probability of the text views
     seed: int = 0
+    grad_cache_chunk: int | None = None  # gradient caching: texts encoded per pass
 
     def validate(self) -> None:
         if self.method not in TEXT_METHODS:
@@ -63,6 +64,11 @@ class TextRunSettings:
         for name in ("delete_p", "synonym_p"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.grad_cache_chunk is not None:
+            if self.grad_cache_chunk < 1:
+                raise ConfigError(f"grad_cache_chunk must be >= 1, got {self.grad_cache_chunk}")
+            if not TEXT_METHODS[self.method].supports_grad_cache():
+                raise ConfigError(f"method {self.method} cannot use gradient caching")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision}")
 
@@ -155,6 +161,7 @@ def train_text_run(
         seed=settings.seed,
         run_dir=run_dir,
         progress=progress,
+        grad_cache_chunk=settings.grad_cache_chunk,
     )
     result = trainer.fit(
         TextBatches(train, encoder.tokenize, views=_views(settings)), resume=resume

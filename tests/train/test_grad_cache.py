@@ -151,3 +151,27 @@ def test_a_digits_run_with_grad_cache_trains(tmp_path) -> None:
                              "data.monitor_bank": 200, "train.monitor_every": 0})  # fmt: skip
     result, _ = train(cfg, run_dir=tmp_path / "r", progress=False)
     assert result.steps == 3 and torch.isfinite(torch.tensor(result.final_loss))
+
+
+def test_cached_text_step_replays_transformer_dropout() -> None:
+    pytest.importorskip("transformers")
+    from contrastkit.encoders.text import TextEncoder
+    from contrastkit.methods import MultipleNegativesRanking
+
+    words = ["tool", "library", "image", "text", "audio", "graph", "table", "search", "index", "cluster"]
+    corpus = [
+        " ".join(words[(i * 3 + j) % len(words)] for j in range(4 + i % 3)) for i in range(40)
+    ]
+    encoder = TextEncoder.from_scratch(corpus, vocab_size=200, dim=32, layers=1, heads=2,
+                                       max_length=16, seed=0)  # fmt: skip
+    method = MultipleNegativesRanking(encoder)
+    method.train()
+    batch = Batch(views=[encoder.tokenize(corpus[:12]), encoder.tokenize(corpus[12:24])])
+    torch.manual_seed(5)
+    plain_chunked_loss(method, batch, 5).backward()
+    want = _grads(method)
+    method.zero_grad()
+    torch.manual_seed(5)
+    cached_step(method, batch, 5)
+    for got, ref in zip(_grads(method), want, strict=True):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
