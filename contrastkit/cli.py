@@ -58,6 +58,9 @@ def train(
         list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
     ] = None,
     resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
+    nproc: Annotated[
+        int, Opt(help="processes on this machine (gloo); the batch is split between them")
+    ] = 1,
     evaluate: Annotated[bool, Opt(help="print the evaluation table at the end")] = True,
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
 ) -> None:
@@ -66,9 +69,8 @@ def train(
     from contrastkit.config import load_config
     from contrastkit.pipeline.train_run import train as run_train
 
-    if resume is not None:
-        result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)  # type: ignore[arg-type]
-    else:
+    cfg = None
+    if resume is None:
         cfg = load_config(
             config,
             _overrides(
@@ -93,6 +95,11 @@ def train(
                 },
             ),
         )
+    if nproc > 1:
+        result, out_dir = _spawned(cfg, nproc, resume, progress)
+    elif resume is not None:
+        result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)  # type: ignore[arg-type]
+    else:
         result, out_dir = run_train(cfg, progress=progress)
     knn = "" if result.knn_accuracy is None else f", monitor kNN {100 * result.knn_accuracy:.1f}%"
     typer.echo(
@@ -103,6 +110,26 @@ def train(
     typer.echo(f"run folder: {out_dir}")
     if evaluate:
         _print_evaluation(out_dir, baselines=True, linear=True)
+
+
+def _spawned(cfg: Any, nproc: int, resume: Path | None, progress: bool) -> tuple[Any, Path]:
+    """Train in `nproc` local processes; the summary is read back from the run folder."""
+    import json
+    from types import SimpleNamespace
+
+    import torch.multiprocessing as mp
+
+    from contrastkit.pipeline.launch import spawn_train
+    from contrastkit.pipeline.runs import new_run_dir
+
+    out_dir = resume if resume is not None else new_run_dir(cfg)
+    try:
+        spawn_train(cfg, nproc, out_dir, resume=resume is not None, progress=progress)
+    except mp.ProcessRaisedException as exc:
+        last = str(exc).strip().splitlines()[-1]
+        raise ContrastkitError(f"a training process failed: {last}") from None
+    summary = json.loads((Path(out_dir) / "summary.json").read_text())
+    return SimpleNamespace(**summary), Path(out_dir)
 
 
 def _print_evaluation(run_dir: Path, baselines: bool, linear: bool) -> None:

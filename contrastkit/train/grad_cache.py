@@ -111,4 +111,3 @@ def plain_chunked_loss(method: Method, batch: Batch, chunk_size: int) -> Tensor:
              for s in range(0, n, chunk_size)]  # fmt: skip
     z_all = [torch.cat([p[v] for p in parts]) for v in range(len(parts[0]))]
     return method.objective(z_all, batch)
-

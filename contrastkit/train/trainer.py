@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.errors import ContrastkitError
 from contrastkit.methods.base import Batch, Method
+from contrastkit.train import ddp
 from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
@@ -144,7 +145,8 @@ class Trainer:
         self.monitor, self.monitor_every = monitor, monitor_every
         self.log_every, self.progress = log_every, progress
         self.config = config or {}
-        self.views_rng = torch.Generator(device=self.device).manual_seed(seed)
+        # each process draws its own views (rank 0 as a single process would)
+        self.views_rng = torch.Generator(device=self.device).manual_seed(seed + 7919 * ddp.rank())
         self.step = 0
         self.elapsed = 0.0
         self.history: list[dict] = []
@@ -180,6 +182,7 @@ class Trainer:
             "step": self.step,
             "elapsed": self.elapsed,
             "views_rng": self.views_rng.get_state(),
+            "views_rng_by_rank": ddp.gather_objects(self.views_rng.get_state()),
             "torch_rng": torch.get_rng_state(),
             "config": self.config,
         }
@@ -193,15 +196,25 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
-        self.views_rng.set_state(state["views_rng"])
+        by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]
+        if len(by_rank) == ddp.world_size():
+            self.views_rng.set_state(by_rank[ddp.rank()])
+        else:  # resumed with another number of processes: fresh, distinct streams
+            self.views_rng.manual_seed(self.seed + 7919 * ddp.rank() + 104729 * self.step)
         torch.set_rng_state(state["torch_rng"])
 
     def save(self) -> Path | None:
+        """Write a checkpoint (rank 0 writes; every process must call this)."""
         if self.run_dir is None:
             return None
-        return save_checkpoint(
-            self.state_dict(), self.run_dir / "checkpoints", self.step, self.keep_checkpoints
-        )
+        state = self.state_dict()  # collective under torch.distributed
+        path = None
+        if ddp.is_main():
+            path = save_checkpoint(
+                state, self.run_dir / "checkpoints", self.step, self.keep_checkpoints
+            )
+        ddp.barrier()
+        return path
 
     def resume(self) -> Path:
         """Load the newest loadable checkpoint of `run_dir`; return its path."""
@@ -243,9 +256,12 @@ class Trainer:
             )
         if not out.backward_done:
             self.scaler.scale(out.loss).backward()
+        ddp.average_gradients(self.method)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         metrics = {**out.metrics, "lr": lr}
+        if ddp.is_distributed():
+            metrics["loss"] = ddp.mean_across(metrics.get("loss", float(out.loss)))
         if watch and out.embeddings is not None:
             stats = collapse_stats(*out.embeddings)
             metrics.update(stats)
@@ -284,9 +300,10 @@ class Trainer:
             )
         if resume:
             self.resume()
+        ddp.broadcast_state(self.method)
         total = self.total_steps(steps_per_epoch)
         log = None
-        if self.run_dir is not None:
+        if self.run_dir is not None and ddp.is_main():
             self.run_dir.mkdir(parents=True, exist_ok=True)
             log = CsvLog(self.run_dir / "metrics.csv")
             log.truncate_after(self.step)
@@ -295,7 +312,7 @@ class Trainer:
             total=total if total is not None else int(self.max_time),
             initial=self.step if total is not None else int(self.elapsed),
             unit="step" if total is not None else "s",
-            disable=not self.progress,
+            disable=not self.progress or not ddp.is_main(),
             dynamic_ncols=True,
             mininterval=1.0,
         )
@@ -311,6 +328,7 @@ class Trainer:
                 while pos < steps_per_epoch and not self._done(total):
                     t0 = time.perf_counter()
                     idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+                    idx = ddp.local_slice(idx, self.batch_size)  # this process's rows
                     metrics = self._train_step(
                         source.batch(idx, self.views_rng),
                         warmup_cosine(
@@ -322,8 +340,8 @@ class Trainer:
                     pos += 1
                     self.method.on_step_end(self.progress_fraction(total))
                     dt = time.perf_counter() - t0
-                    self.elapsed += dt
-                    rate_items += len(idx)
+                    self.elapsed = ddp.max_across(self.elapsed + dt)  # all stop together
+                    rate_items += self.batch_size
                     rate_time += dt
                     window.append(metrics)
                     last_loss = metrics["loss"]
@@ -355,6 +373,7 @@ class Trainer:
                     break
                 if (
                     pos == steps_per_epoch
+                    and ddp.is_main()
                     and self.monitor_every
                     and (epoch + 1) % self.monitor_every == 0
                     and not self._done(total)
@@ -366,10 +385,10 @@ class Trainer:
             raise
         bar.close()
         paused = stop_at_step is not None and not self._done(total)
-        if not paused and self.step > start_step:
+        if not paused and self.step > start_step and ddp.is_main():
             knn = self._run_monitor(log, self.step / steps_per_epoch) if self.monitor else knn
         self.save()
-        if self.run_dir is not None and not paused:
+        if self.run_dir is not None and not paused and ddp.is_main():
             save_weights(self.method.encoder, self.run_dir / "encoder.safetensors")
             save_weights(self.method, self.run_dir / "method.safetensors")
         return FitResult(
