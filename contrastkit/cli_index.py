@@ -83,8 +83,12 @@ def search(
 def dedup(
     index_dir: Annotated[Path, typer.Argument(help="an index folder")],
     threshold: Annotated[
-        float, Opt(help="cosine similarity from which items are duplicates")
-    ] = 0.95,
+        float, Opt(help="cosine similarity below which items are never duplicates")
+    ] = 0.9,
+    ratio: Annotated[
+        float,
+        Opt(help="duplicates are this many times closer than the k-th neighbour (1: off)"),
+    ] = 0.5,
     k: Annotated[int, Opt("-k", help="neighbours searched per item")] = 10,
     output: Annotated[
         Path | None, Opt("--output", "-o", help="write the list (.csv or .json)")
@@ -96,14 +100,14 @@ def dedup(
     from contrastkit.pipeline.index_run import dedup_rows, write_rows
 
     loaded = EmbeddingIndex.load(index_dir)
-    rows, found = dedup_rows(loaded, threshold, k)
+    rows, found = dedup_rows(loaded, threshold, k, ratio)
     if output is not None:
         write_rows(rows, output)
     else:
         _show(rows, as_json)
     typer.echo(
         f"{found.n_groups} groups, {len(found.removed)} of {len(loaded)} items to remove "
-        f"(threshold {threshold})" + (f"; list written to {output}" if output else ""),
+        f"(threshold {threshold}, ratio {ratio})" + (f"; list written to {output}" if output else ""),
         err=output is None and as_json,
     )
 

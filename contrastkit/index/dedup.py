@@ -1,9 +1,17 @@
-"""Near-duplicate groups: items whose cosine similarity reaches a threshold.
+"""Near-duplicate groups: items far closer to each other than to the rest of the data.
 
-Every item's k nearest neighbours are searched in the index; pairs at or above the
-threshold are edges; groups are the connected components of that graph (scipy). In each
-group the first item (in index order) is kept and the others are marked for removal; each
-removed item's similarity to the kept one is reported so chains (a ~ b ~ c but a !~ c) show.
+Every item's k nearest neighbours are searched in the index. A pair (i, j) is an edge when
+both hold:
+
+- absolute: cosine(i, j) >= `threshold`;
+- relative: the distance 1 - cos(i, j) is at most `ratio` times i's distance to its k-th
+  neighbour (a local scale, like Lowe's ratio test). Embedding spaces are dense: in a
+  trained space most items have neighbours above 0.95, so a fixed threshold alone links
+  whole classes; a near-copy is much closer than the item's ordinary neighbours.
+
+Groups are the connected components of the edges (scipy). In each group the first item
+(in index order) is kept and the others are marked for removal; each removed item's
+similarity to the kept one is reported so chains (a ~ b ~ c but a !~ c) show.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ import numpy as np
 from contrastkit.errors import ConfigError
 from contrastkit.index.store import EmbeddingIndex
 
-DEFAULT_THRESHOLD = 0.95
+DEFAULT_THRESHOLD = 0.9
+DEFAULT_RATIO = 0.5
 
 
 @dataclass
@@ -48,21 +57,27 @@ class DuplicateGroups:
 
 
 def find_duplicates(
-    index: EmbeddingIndex, threshold: float = DEFAULT_THRESHOLD, k: int = 10
+    index: EmbeddingIndex,
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = 10,
+    ratio: float | None = DEFAULT_RATIO,
 ) -> DuplicateGroups:
-    """Group the items of `index` whose cosine similarity is >= `threshold`.
+    """Group the near-duplicate items of `index` (see the module docstring).
 
     Args:
         index: the items to deduplicate.
-        threshold: cosine similarity in (-1, 1] from which two items count as duplicates.
-        k: neighbours searched per item; an item with more than k duplicates is still
-            grouped with all of them through the neighbours' own lists.
+        threshold: cosine similarity in (-1, 1] below which two items are never duplicates.
+        k: neighbours searched per item; the k-th sets the local scale. An item with more
+            than k duplicates is still grouped with all of them through their own lists.
+        ratio: relative test, in (0, 1]; None keeps the absolute threshold only.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     if not -1.0 < threshold <= 1.0:
         raise ConfigError(f"threshold must be in (-1, 1], got {threshold}")
+    if ratio is not None and not 0.0 < ratio <= 1.0:
+        raise ConfigError(f"ratio must be in (0, 1], got {ratio}")
     n = len(index)
     if n < 2:
         empty = np.zeros((0, 2), dtype=np.int64)
@@ -71,7 +86,11 @@ def find_duplicates(
         )
     scores, positions = index.neighbours(k)
     rows = np.repeat(np.arange(n), scores.shape[1])
-    hit = (scores.ravel() >= threshold - 1e-6) & (positions.ravel() >= 0)
+    hit = (scores >= threshold - 1e-6) & (positions >= 0)
+    if ratio is not None:
+        distance = 1.0 - scores
+        hit &= distance <= ratio * distance[:, -1:] + 1e-6
+    hit = hit.ravel()
     a, b = rows[hit], positions.ravel()[hit]
     pairs = np.unique(np.sort(np.stack([a, b], axis=1), axis=1), axis=0)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))

@@ -98,9 +98,11 @@ def describe(index: EmbeddingIndex, pos: int, **extra: Any) -> dict[str, Any]:
     return row
 
 
-def dedup_rows(index: EmbeddingIndex, threshold: float, k: int = 10) -> tuple[list[dict], Any]:
+def dedup_rows(
+    index: EmbeddingIndex, threshold: float, k: int = 10, ratio: float = 0.5
+) -> tuple[list[dict], Any]:
     """One row per grouped item: group, id, action keep/remove, similarity to the kept one."""
-    found = find_duplicates(index, threshold=threshold, k=k)
+    found = find_duplicates(index, threshold=threshold, k=k, ratio=ratio)
     grouped = np.flatnonzero(found.group >= 0)
     grouped = grouped[np.lexsort((grouped, found.group[grouped]))]
     rows = [

@@ -34,7 +34,7 @@ def test_dedup_groups_keep_the_first_item_and_report_similarity_to_it() -> None:
     angle = np.deg2rad([0, 5, 9, 90, 180, 184])  # 0-5-9 degrees chain; 180-184 pair; 90 alone
     vectors = np.stack([np.cos(angle), np.sin(angle)], 1)
     threshold = float(np.cos(np.deg2rad(6)))  # 5 and 4 degrees apart count, 9 does not
-    found = find_duplicates(_index(vectors), threshold=threshold, k=3)
+    found = find_duplicates(_index(vectors), threshold=threshold, k=3, ratio=None)
     assert found.group.tolist() == [0, 0, 0, -1, 1, 1]
     assert found.keep.tolist() == [True, False, False, True, True, False]
     assert found.removed.tolist() == [1, 2, 5]
@@ -52,6 +52,20 @@ def test_dedup_threshold_one_finds_only_exact_copies_and_bad_threshold_is_reject
     assert found.group.tolist() == [0, 0, -1, -1]
     with pytest.raises(ConfigError, match="threshold"):
         find_duplicates(_index(vectors), threshold=1.5)
+
+
+def test_relative_test_finds_a_close_copy_inside_a_dense_cluster() -> None:
+    rng = np.random.default_rng(4)
+    centre = rng.normal(size=64)
+    cluster = normalize(centre + 0.1 * rng.normal(size=(30, 64)))  # all pairs above 0.9
+    copy = normalize(cluster[:1] + 0.005 * rng.normal(size=(1, 64)))
+    index = _index(np.concatenate([cluster, copy]))
+    absolute = find_duplicates(index, threshold=0.9, ratio=None)
+    assert absolute.n_groups == 1 and len(absolute.removed) == 30  # the whole cluster
+    relative = find_duplicates(index, threshold=0.9, ratio=0.5)
+    assert relative.group[[0, 30]].tolist() == [0, 0] and relative.removed.tolist() == [30]
+    with pytest.raises(ConfigError, match="ratio"):
+        find_duplicates(index, ratio=0.0)
 
 
 def test_pair_precision_recall_counts_unordered_pairs() -> None:
