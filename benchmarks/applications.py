@@ -146,7 +146,8 @@ def dedup(enc: Encoders, test_set, rows: list, seed: int) -> None:
         score = pair_precision_recall(group_pairs(found.group), truth, n)
         for metric in ("precision", "recall"):
             rows.append({"section": "dedup (images)", "system": name, "metric": metric,
-                         "value": score[metric], "threshold": DEFAULT_THRESHOLD, "ratio": DEFAULT_RATIO,
+                         "value": score[metric], "threshold": DEFAULT_THRESHOLD,
+                         "ratio": DEFAULT_RATIO,
                          "found_pairs": score["found_pairs"],
                          "true_pairs": score["true_pairs"]})  # fmt: skip
 
