@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.errors import ContrastkitError
@@ -301,6 +302,7 @@ def methods(
 
 register_index_commands(app)
 register_recommend_commands(app)
+register_bench_command(app)
 
 
 def main() -> None:

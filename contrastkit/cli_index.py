@@ -107,7 +107,8 @@ def dedup(
         _show(rows, as_json)
     typer.echo(
         f"{found.n_groups} groups, {len(found.removed)} of {len(loaded)} items to remove "
-        f"(threshold {threshold}, ratio {ratio})" + (f"; list written to {output}" if output else ""),
+        f"(threshold {threshold}, ratio {ratio})"
+        + (f"; list written to {output}" if output else ""),
         err=output is None and as_json,
     )
 

@@ -1,0 +1,149 @@
+"""`contrastkit bench`: where a training step's time goes, and how close it is to the
+machine's matmul peak.
+
+The configured method trains `steps` real steps (after `warmup` untimed ones) on the
+configured data; each step is timed in four phases: data (indices, uint8 batch, views),
+forward (`training_step` under the run's autocast), backward, optimiser. FLOPs of one
+forward + backward are counted once with torch's FlopCounterMode; the achieved rate is
+compared with the best of a few large matrix products in the step's precision.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from contrastkit.config import Config
+
+
+@dataclass
+class BenchResult:
+    """Timings of one configuration (seconds are means per step)."""
+
+    items_per_s: float
+    data_s: float
+    forward_s: float
+    backward_s: float
+    optimizer_s: float
+    gflop_per_step: float
+    achieved_gflops: float
+    peak_gflops: float
+    precision: str
+
+    @property
+    def step_s(self) -> float:
+        return self.data_s + self.forward_s + self.backward_s + self.optimizer_s
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, value) lines for printing."""
+        share = {
+            name: getattr(self, f"{name}_s") / self.step_s
+            for name in ("data", "forward", "backward", "optimizer")
+        }
+        return [
+            ("items/s", f"{self.items_per_s:,.0f}"),
+            ("step", f"{1000 * self.step_s:.1f} ms"),
+            *(
+                (f"  {name}", f"{1000 * getattr(self, name + '_s'):.1f} ms ({100 * s:.0f}%)")
+                for name, s in share.items()
+            ),
+            ("GFLOP per step (fwd+bwd)", f"{self.gflop_per_step:.1f}"),
+            ("achieved GFLOP/s", f"{self.achieved_gflops:.0f}"),
+            (f"measured {self.precision} matmul peak GFLOP/s", f"{self.peak_gflops:.0f}"),
+            ("fraction of peak", f"{100 * self.achieved_gflops / self.peak_gflops:.1f}%"),
+        ]
+
+
+def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+    """Best rate of (size x size) @ (size x size) products in `dtype`, GFLOP/s."""
+    a = torch.randn(size, size).to(dtype)
+    b = torch.randn(size, size).to(dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+        loss = method.training_step(batch).loss
+    with counter:
+        loss.backward()
+    method.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
+def run_bench(cfg: Config, steps: int = 20, warmup: int = 3) -> BenchResult:
+    """Time `steps` training steps of the configured method and data (see module doc)."""
+    from contrastkit.pipeline.build import (
+        build_method,
+        build_views,
+        check_method_fits_data,
+        load_splits,
+        resolve,
+    )
+    from contrastkit.train.batches import ImageBatches, random_order
+    from contrastkit.train.optim import build_optimizer
+    from contrastkit.train.precision import autocast_dtype
+
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    splits = load_splits(cfg.data.model_copy(update={"holdout": 0}), cfg.train.seed)
+    cfg = resolve(cfg, splits.train)
+    check_method_fits_data(cfg, splits.train)
+    torch.manual_seed(cfg.train.seed)
+    method = build_method(cfg, splits.train.channels)
+    channels_last = cfg.train.channels_last
+    if channels_last:
+        method.to(memory_format=torch.channels_last)
+    source = ImageBatches(splits.train, build_views(cfg), channels_last=channels_last)
+    o = cfg.optim
+    optimizer = build_optimizer(method, o.optimizer, o.lr, o.weight_decay, o.momentum)
+    amp = autocast_dtype(cfg.train.precision, torch.device("cpu"))
+    bs = cfg.train.batch_size
+    order = random_order(cfg.train.seed, len(source))
+    g = torch.Generator().manual_seed(cfg.train.seed)
+    times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    method.train()
+    flops = None
+    for step in range(warmup + steps):
+        t0 = time.perf_counter()
+        start = (step * bs) % max(1, len(order) - bs)
+        batch = source.batch(order[start : start + bs], g)
+        t1 = time.perf_counter()
+        if flops is None:
+            flops = _flops(method, batch, amp)
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+            out = method.training_step(batch)
+        t2 = time.perf_counter()
+        out.loss.backward()
+        t3 = time.perf_counter()
+        optimizer.step()
+        method.on_step_end(step / (warmup + steps))
+        t4 = time.perf_counter()
+        if step >= warmup:
+            for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                times[key] += dt / steps
+    step_s = sum(times.values())
+    precision = "bf16" if amp == torch.bfloat16 else "fp32"
+    peak = matmul_peak_gflops(torch.bfloat16 if amp == torch.bfloat16 else torch.float32)
+    return BenchResult(
+        items_per_s=bs / step_s,
+        data_s=times["data"],
+        forward_s=times["forward"],
+        backward_s=times["backward"],
+        optimizer_s=times["optimizer"],
+        gflop_per_step=(flops or 0.0) / 1e9,
+        achieved_gflops=(flops or 0.0) / 1e9 / step_s,
+        peak_gflops=peak,
+        precision=precision,
+    )

@@ -1,0 +1,31 @@
+"""`contrastkit bench` on digits: every phase timed, shares add up, FLOPs counted."""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from contrastkit.cli import app
+from contrastkit.config import load_config
+from contrastkit.pipeline.bench import run_bench
+
+
+def test_bench_command_prints_the_breakdown() -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "--dataset", "digits", "--steps", "2", "--batch-size", "64"]
+    )
+    assert result.exit_code == 0, result.output
+    shares = [int(s) for s in re.findall(r"\((\d+)%\)", result.output)]
+    assert len(shares) == 4 and 97 <= sum(shares) <= 103
+    for label in ("items/s", "data", "forward", "backward", "optimizer", "fraction of peak"):
+        assert label in result.output
+
+
+def test_bench_result_is_consistent() -> None:
+    cfg = load_config(None, {"data.dataset": "digits", "train.steps": 2, "train.batch_size": 32,
+                             "train.precision": "fp32"})  # fmt: skip
+    r = run_bench(cfg, steps=2, warmup=1)
+    assert r.precision == "fp32" and r.gflop_per_step > 0 and r.peak_gflops > 0
+    assert abs(r.items_per_s - 32 / r.step_s) < 1e-6 * r.items_per_s
+    assert 0 < r.achieved_gflops < r.peak_gflops * 1.5
