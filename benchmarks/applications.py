@@ -204,24 +204,28 @@ def text_dedup(rows: list, items: int, seed: int) -> None:
 def anomaly(enc: Encoders, train_set, test_set, rows: list, budget: float) -> None:
     from sklearn.metrics import roc_auc_score
 
-    per_system: dict[str, list[float]] = {}
     y_train, y_test = train_set.labels.numpy(), test_set.labels.numpy()
+    baselines = {  # fixed encoders: embed once, take the normal rows per hold-out
+        name: (fn(train_set.images), fn(test_set.images))
+        for name, fn in enc.systems().items()
+        if name != enc.label
+    }
+    per_system: dict[str, list[float]] = {}
     for c in range(10):
         normal = y_train != c
         run_dir = ROOT / "runs" / "bench-applications" / f"without-{c}"
         cfg = _recipe(budget, run_dir, **{"data.exclude_classes": [c]})
         _, run_dir = train(cfg, run_dir=run_dir, progress=False)
         trained = load_trained_encoder(run_dir, read_config(run_dir), 1)
-        systems = dict(enc.systems())
-        systems.pop(enc.label)
-        systems["SimCLR trained without the class"] = lambda x, m=trained: embed_images(
-            m, x, enc.cfg
-        ).numpy()
-        for name, fn in systems.items():
-            bank = fn(train_set.images[torch.from_numpy(normal)])
+        features = dict(baselines)
+        features["SimCLR trained without the class"] = (
+            embed_images(trained, train_set.images[torch.from_numpy(normal)], enc.cfg).numpy(),
+            embed_images(trained, test_set.images, enc.cfg).numpy(),
+        )
+        for name, (bank, test) in features.items():
+            bank = bank if len(bank) == normal.sum() else bank[normal]
             index = EmbeddingIndex(bank, [str(i) for i in range(len(bank))], "bench")
-            scores = anomaly_scores(index, fn(test_set.images), k=10)
-            auroc = roc_auc_score(y_test == c, scores)
+            auroc = roc_auc_score(y_test == c, anomaly_scores(index, test, k=10))
             per_system.setdefault(name, []).append(float(auroc))
             print(f"anomaly class {c} {name}: AUROC {auroc:.3f}", flush=True)
     for name, values in per_system.items():
