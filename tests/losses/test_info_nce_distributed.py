@@ -28,8 +28,11 @@ def _inputs(n_views: int, n_neg: int) -> tuple[list[torch.Tensor], torch.Tensor 
 
 
 def _loss(kind: str, views, negatives, gather: bool) -> torch.Tensor:
+    # "_tiled" cases: the gathered loss in 5 x 5 similarity blocks; the reference is plain
+    tile = 5 if kind.endswith("_tiled") and gather else 0
+    kind = kind.removesuffix("_tiled")
     if kind == "nt_xent":
-        return nt_xent(*views, temperature=0.2, negatives=negatives, gather=gather)
+        return nt_xent(*views, temperature=0.2, negatives=negatives, gather=gather, tile=tile)
     symmetric = kind == "info_nce_symmetric"
     return info_nce(
         views[0],
@@ -38,6 +41,7 @@ def _loss(kind: str, views, negatives, gather: bool) -> torch.Tensor:
         negatives=negatives,
         symmetric=symmetric,
         gather=gather,
+        tile=tile,
     )
 
 
@@ -48,6 +52,9 @@ CASES = [
     ("info_nce", 2, 0),
     ("info_nce", 2, 4),
     ("info_nce_symmetric", 2, 0),
+    ("nt_xent_tiled", 2, 4),
+    ("nt_xent_tiled", 3, 0),
+    ("info_nce_symmetric_tiled", 2, 0),
 ]
 
 
