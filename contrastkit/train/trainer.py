@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,6 +20,7 @@ from contrastkit.train import ddp
 from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
+from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
@@ -29,21 +29,6 @@ from contrastkit.train.precision import autocast_dtype
 from contrastkit.views.pipeline import ImageViews
 
 CHECKPOINT_VERSION = 1
-
-
-@dataclass
-class FitResult:
-    """Summary of a finished (or paused) fit."""
-
-    steps: int
-    epochs: float
-    train_seconds: float
-    items_per_second: float
-    final_loss: float
-    knn_accuracy: float | None = None
-    collapsed_at_step: int | None = None
-    run_dir: Path | None = None
-    history: list[dict] = field(default_factory=list)
 
 
 class Trainer:
@@ -346,7 +331,7 @@ class Trainer:
                     window.append(metrics)
                     last_loss = metrics["loss"]
                     if self.step % self.log_every == 0 or self._done(total):
-                        row = _mean_row(window)
+                        row = mean_row(window)
                         row.update(
                             step=self.step,
                             epoch=round(self.step / steps_per_epoch, 4),
@@ -402,13 +387,3 @@ class Trainer:
             run_dir=self.run_dir,
             history=self.history,
         )
-
-
-def _mean_row(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Mean of each key over the rows that have it (collapse stats come every log step)."""
-    keys = dict.fromkeys(k for r in rows for k in r)
-    out = {}
-    for k in keys:
-        values = [r[k] for r in rows if k in r]
-        out[k] = sum(values) / len(values)
-    return out
