@@ -11,27 +11,9 @@ from torch import nn
 
 from contrastkit.encoders.vision import as_encoder
 from contrastkit.methods import SimCLR
-from contrastkit.methods.base import Batch
 from contrastkit.train.trainer import Trainer
 from tests.helpers.distributed import run_distributed
-
-
-class Pairs:
-    """A BatchSource of two fixed noisy views per item (the same on every process)."""
-
-    def __init__(self, n: int = 96) -> None:
-        g = torch.Generator().manual_seed(3)
-        self.x = torch.randn(n, 12, generator=g)
-        self.noise = [0.1 * torch.randn(n, 12, generator=g) for _ in range(2)]
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def order(self, seed: int, batch_size: int) -> torch.Tensor:
-        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-
-    def batch(self, index: torch.Tensor, generator: torch.Generator) -> Batch:
-        return Batch(views=[self.x[index] + e[index] for e in self.noise], index=index)
+from tests.helpers.sources import NoisyPairs
 
 
 def _method(gather: bool) -> SimCLR:
@@ -45,7 +27,7 @@ def _fit(gather: bool, run_dir: str | None, steps: int = 5, resume: bool = False
     method = _method(gather)
     trainer = Trainer(method, optimizer="sgd", lr=0.2, batch_size=32, steps=steps, precision="fp32",
                       progress=False, run_dir=run_dir, checkpoint_every=2, log_every=1)  # fmt: skip
-    trainer.fit(Pairs(), resume=resume, stop_at_step=stop)
+    trainer.fit(NoisyPairs(), resume=resume, stop_at_step=stop)
     return [p.detach().clone() for p in method.parameters()]
 
 
@@ -86,4 +68,4 @@ def test_a_batch_that_does_not_split_evenly_is_an_error(tmp_path: Path) -> None:
 def _odd_batch_on_rank(rank: int, world: int) -> None:
     trainer = Trainer(_method(True), optimizer="sgd", lr=0.1, batch_size=33, steps=1,
                       precision="fp32", progress=False)  # fmt: skip
-    trainer.fit(Pairs())
+    trainer.fit(NoisyPairs())

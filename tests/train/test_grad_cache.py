@@ -13,6 +13,7 @@ from contrastkit.methods import BYOL, SimCLR, SimCSE, SupCon
 from contrastkit.methods.base import Batch
 from contrastkit.train.grad_cache import cached_step, plain_chunked_loss
 from contrastkit.train.trainer import Trainer
+from tests.helpers.sources import NoisyPairs
 
 
 def _mlp(dropout: float = 0.0) -> nn.Module:
@@ -84,30 +85,12 @@ def test_dropout_masks_are_replayed() -> None:
     assert any(not torch.allclose(g, r) for g, r in zip(_grads(method), want, strict=True))
 
 
-class _Pairs:
-    """A tiny BatchSource of two fixed noisy views per item."""
-
-    def __init__(self, n: int = 64) -> None:
-        g = torch.Generator().manual_seed(3)
-        self.x = torch.randn(n, 12, generator=g)
-        self.noise = [0.1 * torch.randn(n, 12, generator=g) for _ in range(2)]
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def order(self, seed: int, batch_size: int) -> torch.Tensor:
-        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-
-    def batch(self, index: torch.Tensor, generator: torch.Generator) -> Batch:
-        return Batch(views=[self.x[index] + e[index] for e in self.noise], index=index)
-
-
 def _train(chunk: int | None) -> list[torch.Tensor]:
     torch.manual_seed(4)
     method = SimCLR(_mlp(), head=_head(), temperature=0.2)
     trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=4,
                       precision="fp32", progress=False, grad_cache_chunk=chunk)  # fmt: skip
-    trainer.fit(_Pairs())
+    trainer.fit(NoisyPairs())
     return [p.detach().clone() for p in method.parameters()]
 
 
