@@ -318,7 +318,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds if no --run")
     parser.add_argument("--anomaly-budget", type=float, default=60.0, help="seconds per hold-out")
     parser.add_argument("--sections", default=",".join(SECTIONS))
-    parser.add_argument("--text-items", type=int, default=20000)
+    parser.add_argument("--text-items", type=int, default=10000)
     parser.add_argument("--index-size", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="applications")
