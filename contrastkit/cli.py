@@ -176,14 +176,9 @@ def embed(
 ) -> None:
     """Write embeddings and item ids (and labels or texts) to an .npz file."""
     from contrastkit.pipeline.embed_run import embed as run_embed
-    from contrastkit.pipeline.text_run import embed_texts, is_text_model
 
-    if is_text_model(run_dir):
-        if dataset is None:
-            raise ContrastkitError("a text model embeds a text file: pass --dataset FILE")
-        n, dim = embed_texts(run_dir, dataset, output, **({"anchor": column} if column else {}))
-    else:
-        n, dim = run_embed(run_dir, output, dataset=dataset, split=split)
+    columns = {"anchor": column} if column else None
+    n, dim = run_embed(run_dir, output, dataset=dataset, split=split, columns=columns)
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 

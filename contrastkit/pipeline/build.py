@@ -13,6 +13,7 @@ from contrastkit.data.registry import has_test_split, load_dataset
 from contrastkit.encoders.vision import build_vision_encoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods import METHODS, Method
+from contrastkit.train.grad_cache import check_grad_cache
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.trainer import Trainer
 from contrastkit.views.pipeline import ImageViews, ViewSettings
@@ -150,12 +151,9 @@ def check_method_fits_data(cfg: Config, train: ImageDataset) -> None:
             f"config key 'method.name': {cfg.method.name} uses labels, but the dataset "
             f"{cfg.data.dataset!r} has none (a folder needs one subfolder per class)"
         )
-    if cfg.train.grad_cache_chunk is not None and not cls.supports_grad_cache():
-        cached = ", ".join(name for name, c in METHODS.items() if c.supports_grad_cache())
-        raise ConfigError(
-            f"config key 'train.grad_cache_chunk': {cfg.method.name} cannot use gradient "
-            f"caching (these can: {cached})"
-        )
+    check_grad_cache(
+        cls, cfg.train.grad_cache_chunk, cfg.train.precision, "config key 'train.grad_cache_chunk'"
+    )
     views = cfg.views.n_views + cfg.views.local_views
     if views < cls.min_views:
         raise ConfigError(

@@ -1,4 +1,4 @@
-"""`contrastkit embed`: embeddings of a dataset or folder with a trained encoder, to .npz."""
+"""`contrastkit embed`: embeddings of a dataset, image folder or text file, to .npz."""
 
 from __future__ import annotations
 
@@ -6,36 +6,34 @@ from pathlib import Path
 
 import numpy as np
 
-from contrastkit.data.registry import load_dataset
 from contrastkit.errors import ContrastkitError
-from contrastkit.pipeline.evaluate_run import embed_images
-from contrastkit.pipeline.runs import load_trained_encoder, read_config
+from contrastkit.pipeline.embedder import load_embedder
 
 
 def embed(
-    run_dir: str | Path, output: str | Path, *, dataset: str | None = None, split: str = "train"
+    model: str | Path,
+    output: str | Path,
+    *,
+    dataset: str | None = None,
+    split: str = "train",
+    columns: dict[str, str] | None = None,
 ) -> tuple[int, int]:
-    """Embed `dataset` (default: the run's) and write embeddings (N, D) float32, ids (N,)
-    and labels (N,) when known to `output` (.npz). Returns (N, D).
+    """Embed `dataset` with a trained encoder and write `output` (.npz): embeddings (N, D)
+    float32, ids (N,), and labels (N,) / texts (N,) when known. Returns (N, D).
 
-    Images are resized to the run's training image size and converted to its channel count.
+    `model` is an image run folder (its dataset is the default; images are resized and
+    converted as in training) or a text model (train-text run, model folder, "minilm"),
+    which embeds the text file `dataset`.
     """
     output = Path(output)
     if output.suffix != ".npz":
         raise ContrastkitError(f"output {output} must end in .npz")
-    cfg = read_config(run_dir)
-    data = load_dataset(
-        dataset or cfg.data.dataset,
-        split,
-        data_dir=cfg.data.data_dir if dataset is None else None,
-        image_size=cfg.data.image_size,
-        channels=len(cfg.views.mean or [1]),
-    )
-    encoder = load_trained_encoder(run_dir, cfg, data.channels)
-    features = embed_images(encoder, data.images, cfg).numpy()
-    payload = {"embeddings": features, "ids": np.array(data.ids)}
-    if data.labels is not None:
-        payload["labels"] = data.labels.numpy()
+    items = load_embedder(model).embed_source(dataset, split, columns=columns, progress=True)
+    payload = {"embeddings": items.vectors, "ids": np.array(items.ids)}
+    if items.labels is not None:
+        payload["labels"] = items.labels
+    if items.texts is not None:
+        payload["texts"] = np.array(items.texts)
     output.parent.mkdir(parents=True, exist_ok=True)
     np.savez(output, **payload)
-    return features.shape
+    return items.vectors.shape

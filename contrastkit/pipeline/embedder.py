@@ -116,7 +116,7 @@ class TextEmbedder(Embedder):
         from contrastkit.data.text import load_texts
 
         if source is None:
-            raise ContrastkitError("a text model embeds a text file: pass the file to index")
+            raise ContrastkitError("a text model embeds a text file: pass --dataset/--data FILE")
         columns = options.get("columns")
         data = load_texts(source, columns=columns)
         texts = list(data.anchor)

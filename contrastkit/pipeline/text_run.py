@@ -22,10 +22,11 @@ from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.methods import TEXT_METHODS, Method
 from contrastkit.train.batches import TextBatches
+from contrastkit.train.grad_cache import check_grad_cache
 from contrastkit.train.trainer import Trainer
 from contrastkit.views.text import TextViews
 
-__all__ = ["TextRunSettings", "embed_texts", "is_text_model", "text_trainer", "train_text_run"]
+__all__ = ["TextRunSettings", "is_text_model", "text_trainer", "train_text_run"]
 
 
 @dataclass
@@ -64,11 +65,9 @@ class TextRunSettings:
         for name in ("delete_p", "synonym_p"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.grad_cache_chunk is not None:
-            if self.grad_cache_chunk < 1:
-                raise ConfigError(f"grad_cache_chunk must be >= 1, got {self.grad_cache_chunk}")
-            if not TEXT_METHODS[self.method].supports_grad_cache():
-                raise ConfigError(f"method {self.method} cannot use gradient caching")
+        check_grad_cache(
+            TEXT_METHODS[self.method], self.grad_cache_chunk, self.precision, "--grad-cache-chunk"
+        )
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision}")
 
@@ -187,21 +186,3 @@ def is_text_model(path: str | Path) -> bool:
     return str(path) == "minilm" or any(
         (path / name).is_file() for name in ("settings.json", "config.json", "model/config.json")
     )
-
-
-def embed_texts(model: str | Path, path: str | Path, output: str | Path, **columns) -> tuple:
-    """Embed the texts (first column) of a text file with a model folder; write .npz."""
-    import numpy as np
-
-    output = Path(output)
-    if output.suffix != ".npz":
-        raise ContrastkitError(f"output {output} must end in .npz")
-    model = Path(model)
-    if (model / "model" / "config.json").is_file():  # a train-text run folder
-        model = model / "model"
-    encoder = TextEncoder.from_pretrained(minilm_path() if str(model) == "minilm" else model)
-    data = load_texts(path, columns=columns or None)
-    z = encoder.encode(data.anchor, progress=True).numpy()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(output, embeddings=z, ids=np.arange(len(data)), texts=np.array(data.anchor))
-    return z.shape

@@ -19,7 +19,36 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from contrastkit.errors import ConfigError
 from contrastkit.methods.base import Batch, Method, Output, embedding_std
+
+
+def check_grad_cache(
+    method_cls: type[Method],
+    chunk: int | None,
+    precision: str = "auto",
+    key: str = "grad_cache_chunk",
+) -> None:
+    """Reject gradient caching that cannot work, before any training: a chunk below 1, a
+    method whose loss is not a function of per-item embeddings, or fp16 (no loss scaling).
+
+    Raises:
+        ConfigError: naming `key` (the setting the user gave).
+    """
+    if chunk is None:
+        return
+    if chunk < 1:
+        raise ConfigError(f"{key} must be >= 1, got {chunk}")
+    if not method_cls.supports_grad_cache():
+        from contrastkit.methods import METHODS, TEXT_METHODS
+
+        able = [n for n, c in {**METHODS, **TEXT_METHODS}.items() if c.supports_grad_cache()]
+        raise ConfigError(
+            f"{key}: {method_cls.__name__} cannot use gradient caching (its loss is not a "
+            f"function of per-item embeddings alone); these can: {', '.join(able)}"
+        )
+    if precision == "fp16":
+        raise ConfigError(f"{key}: gradient caching supports fp32 and bf16, not fp16")
 
 
 def _take(views: Sequence[Any], rows: slice) -> list[Any]:
@@ -63,13 +92,7 @@ def cached_step(method: Method, batch: Batch, chunk_size: int) -> Output:
         Output with the detached loss, metrics, the encoder outputs of two views (for the
         collapse monitor) and backward_done=True: the parameters' .grad hold the gradient.
     """
-    if not method.supports_grad_cache():
-        raise ValueError(
-            f"{type(method).__name__} cannot use gradient caching: its loss is not a function "
-            "of per-item embeddings alone (InfoNCE-family methods can)"
-        )
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_grad_cache(type(method), chunk_size, key="chunk_size")
     method.check_batch(batch)
     n = _batch_size(batch.views)
     chunks = [slice(s, min(s + chunk_size, n)) for s in range(0, n, chunk_size)]

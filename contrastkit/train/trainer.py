@@ -21,7 +21,7 @@ from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.fit_result import FitResult, mean_row
-from contrastkit.train.grad_cache import cached_step
+from contrastkit.train.grad_cache import cached_step, check_grad_cache
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
@@ -101,16 +101,7 @@ class Trainer:
                 raise ValueError(f"{name} must be > 0, got {value}")
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
-        if grad_cache_chunk is not None:
-            if grad_cache_chunk < 1:
-                raise ValueError(f"grad_cache_chunk must be >= 1, got {grad_cache_chunk}")
-            if not method.supports_grad_cache():
-                raise ValueError(
-                    f"{type(method).__name__} cannot use gradient caching (InfoNCE-family "
-                    "methods can: simclr, supcon, simcse, mnrl)"
-                )
-            if precision == "fp16":
-                raise ValueError("gradient caching supports fp32 and bf16, not fp16")
+        check_grad_cache(type(method), grad_cache_chunk, precision)
         self.grad_cache_chunk = grad_cache_chunk
         self.device = torch.device(device)
         self.method = method.to(self.device)

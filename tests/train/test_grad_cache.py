@@ -159,3 +159,14 @@ def test_cached_text_step_replays_transformer_dropout() -> None:
     cached_step(method, batch, 5)
     for got, ref in zip(_grads(method), want, strict=True):
         torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_text_runs_and_fp16_reject_grad_cache_before_training() -> None:
+    from contrastkit.errors import ConfigError
+    from contrastkit.pipeline.text_run import TextRunSettings
+
+    bad = TextRunSettings(data="x.csv", method="text_triplet", steps=1, grad_cache_chunk=8)
+    with pytest.raises(ConfigError, match="--grad-cache-chunk: TextTriplet cannot"):
+        bad.validate()
+    with pytest.raises(ConfigError, match="fp16"):
+        Trainer(SimCLR(_mlp(), head=_head()), steps=1, precision="fp16", grad_cache_chunk=4)
