@@ -13,7 +13,7 @@ from contrastkit.index.anomaly import anomaly_scores
 from contrastkit.index.cluster import clustering_scores, kmeans
 from contrastkit.index.dedup import find_duplicates
 from contrastkit.index.store import EmbeddingIndex
-from contrastkit.pipeline.embedder import load_embedder
+from contrastkit.pipeline.embedder import Items, load_embedder
 
 
 def build_index(
@@ -88,13 +88,13 @@ def search_rows(
     return rows
 
 
-def describe(index: EmbeddingIndex, pos: int, **extra: Any) -> dict[str, Any]:
-    """An item as a row: extra fields first, then id, label and text when known."""
-    row: dict[str, Any] = {**extra, "id": index.ids[pos]}
-    if index.labels is not None:
-        row["label"] = int(index.labels[pos])
-    if index.texts is not None:
-        row["text"] = index.texts[pos]
+def describe(items: EmbeddingIndex | Items, pos: int, **extra: Any) -> dict[str, Any]:
+    """Item `pos` as a row: extra fields first, then id, label and text when known."""
+    row: dict[str, Any] = {**extra, "id": items.ids[pos]}
+    if items.labels is not None:
+        row["label"] = int(items.labels[pos])
+    if items.texts is not None:
+        row["text"] = items.texts[pos]
     return row
 
 
@@ -119,35 +119,20 @@ def dedup_rows(
 
 
 def anomaly_rows(
-    index: EmbeddingIndex, k: int, top: int | None = None, queries: Any = None
+    index: EmbeddingIndex, k: int, top: int | None = None, queries: Items | None = None
 ) -> list[dict[str, Any]]:
-    """Items ranked by anomaly score, most anomalous first (the index's own items, or the
-    `queries` Items embedded by the index's encoder)."""
-    if queries is None:
-        scores = anomaly_scores(index, k=k)
-        order = np.argsort(-scores, kind="stable")[:top]
-        return [
-            describe(index, int(i), rank=r + 1, score=round(float(scores[i]), 4))
-            for r, i in enumerate(order)
-        ]
-    scores = anomaly_scores(index, queries.vectors, k=k)
+    """Items ranked by anomaly score, most anomalous first: the index's own items, or the
+    `queries` embedded by the index's encoder."""
+    scored = index if queries is None else queries
+    scores = anomaly_scores(index, None if queries is None else queries.vectors, k=k)
     order = np.argsort(-scores, kind="stable")[:top]
-    rows = []
-    for r, i in enumerate(order):
-        row: dict[str, Any] = {
-            "rank": r + 1,
-            "score": round(float(scores[i]), 4),
-            "id": queries.ids[i],
-        }
-        if queries.labels is not None:
-            row["label"] = int(queries.labels[i])
-        if queries.texts is not None:
-            row["text"] = queries.texts[i]
-        rows.append(row)
-    return rows
+    return [
+        describe(scored, int(i), rank=r + 1, score=round(float(scores[i]), 4))
+        for r, i in enumerate(order)
+    ]
 
 
-def embed_for_index(index: EmbeddingIndex, source: str, split: str = "test") -> Any:
+def embed_for_index(index: EmbeddingIndex, source: str, split: str = "test") -> Items:
     """Embed another source with the index's own encoder (checked by fingerprint)."""
     embedder = load_embedder(index.source)
     index.check_encoder(embedder.fingerprint, source=index.source)
