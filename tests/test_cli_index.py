@@ -88,6 +88,10 @@ def test_unknown_id_missing_query_and_non_index_folder_are_clear_errors(runs, tm
     assert "exactly one query" in _fails("search", str(runs["index"]))
     assert "not a contrastkit index" in _fails("search", str(tmp_path), "--id", "x")
     assert "holds images" in _fails("search", str(runs["index"]), "--text", "a shoe")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    message = _fails("search", str(runs["index"]), "--image", str(broken))
+    assert "broken.png is not a readable image" in message
 
 
 def test_dedup_lists_planted_copies_for_removal(runs, tmp_path) -> None:

@@ -111,7 +111,7 @@ class EmbeddingIndex:
         k = min(k, len(self) - 1)
         if k < 1:
             raise ConfigError("neighbours need an index of at least two items")
-        scores, positions = self.search(self.vectors, k + 1)
+        scores, positions = self.engine.search(self.vectors, k + 1)  # already unit rows
         own = positions == np.arange(len(self))[:, None]
         # drop the item itself where it was returned, else the last (weakest) column
         drop = np.where(own.any(axis=1), own.argmax(axis=1), k)

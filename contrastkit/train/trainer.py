@@ -237,7 +237,8 @@ class Trainer:
         self.scaler.update()
         metrics = {**out.metrics, "lr": lr}
         if ddp.is_distributed():
-            metrics["loss"] = ddp.mean_across(metrics.get("loss", float(out.loss)))
+            local = metrics["loss"] if "loss" in metrics else out.loss.item()
+            metrics["loss"] = ddp.mean_across(local)  # the global batch's loss
         if watch and out.embeddings is not None:
             stats = collapse_stats(*out.embeddings)
             metrics.update(stats)

@@ -23,3 +23,12 @@ class NoisyPairs:
 
     def batch(self, index: torch.Tensor, generator: torch.Generator) -> Batch:
         return Batch(views=[self.x[index] + e[index] for e in self.noise], index=index)
+
+
+class DrawnPairs(NoisyPairs):
+    """Views drawn from the trainer's view generator, so resuming must restore its state."""
+
+    def batch(self, index: torch.Tensor, generator: torch.Generator) -> Batch:
+        x = self.x[index]
+        noise = [0.1 * torch.randn(x.shape, generator=generator) for _ in range(2)]
+        return Batch(views=[x + e for e in noise], index=index)

@@ -13,7 +13,7 @@ from contrastkit.encoders.vision import as_encoder
 from contrastkit.methods import SimCLR
 from contrastkit.train.trainer import Trainer
 from tests.helpers.distributed import run_distributed
-from tests.helpers.sources import NoisyPairs
+from tests.helpers.sources import DrawnPairs, NoisyPairs
 
 
 def _method(gather: bool) -> SimCLR:
@@ -23,11 +23,11 @@ def _method(gather: bool) -> SimCLR:
     return SimCLR(encoder, head=head, temperature=0.2, gather=gather)
 
 
-def _fit(gather: bool, run_dir: str | None, steps: int = 5, resume: bool = False, stop=None):
+def _fit(gather, run_dir, steps=5, resume=False, stop=None, source=NoisyPairs):
     method = _method(gather)
     trainer = Trainer(method, optimizer="sgd", lr=0.2, batch_size=32, steps=steps, precision="fp32",
                       progress=False, run_dir=run_dir, checkpoint_every=2, log_every=1)  # fmt: skip
-    trainer.fit(NoisyPairs(), resume=resume, stop_at_step=stop)
+    trainer.fit(source(), resume=resume, stop_at_step=stop)
     return [p.detach().clone() for p in method.parameters()]
 
 
@@ -69,3 +69,18 @@ def _odd_batch_on_rank(rank: int, world: int) -> None:
     trainer = Trainer(_method(True), optimizer="sgd", lr=0.1, batch_size=33, steps=1,
                       precision="fp32", progress=False)  # fmt: skip
     trainer.fit(NoisyPairs())
+
+
+def _drawn_on_rank(rank: int, world: int, run_dir: str | None, stop, resume: bool):
+    return _fit(True, run_dir, resume=resume, stop=stop, source=DrawnPairs)
+
+
+def test_two_process_resume_restores_each_process_view_stream(tmp_path: Path) -> None:
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    straight = run_distributed(_drawn_on_rank, 2, tmp_path / "a", None, None, False)
+    run = str(tmp_path / "run")
+    run_distributed(_drawn_on_rank, 2, tmp_path / "b", run, 3, False)
+    resumed = run_distributed(_drawn_on_rank, 2, tmp_path / "c", run, None, True)
+    for got, want in zip(resumed[1], straight[1], strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
