@@ -60,8 +60,7 @@ def main() -> None:
         run_dir = ROOT / "runs" / "bench-throughput" / name.split()[0]
         cfg = _cfg(SETTINGS[name], args.budget, run_dir)
         ours, _ = train(cfg, run_dir=run_dir, progress=False)
-        bench_cfg = _cfg(SETTINGS[name], args.budget, run_dir)
-        probe = run_bench(bench_cfg, steps=3, warmup=1)  # FLOPs per step, precision, peak
+        probe = run_bench(cfg, steps=3, warmup=1)  # FLOPs per step, precision, peak
         achieved = probe.gflop_per_step * ours.items_per_second / cfg.train.batch_size
         data = load_splits(cfg.data.model_copy(update={"holdout": 0}), 0).train
         theirs = train_lightly(resolve(cfg, data), data.images, args.budget, args.lightly_workers)

@@ -41,7 +41,8 @@ def broadcast_object(obj: Any) -> Any:
     return box[0]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for MASTER_PORT)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -78,7 +79,7 @@ def spawn_train(cfg: Any, nproc: int, run_dir: Path, *, resume: bool, progress: 
         cfg_json["train"]["threads"] = None  # each process sets its own share
     mp.spawn(
         _worker,
-        args=(nproc, _free_port(), cfg_json, str(run_dir), resume, progress),
+        args=(nproc, free_port(), cfg_json, str(run_dir), resume, progress),
         nprocs=nproc,
         join=True,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from contrastkit.pipeline.launch import free_port
 
 
 def _worker(rank: int, world: int, port: int, fn: Callable, args: tuple, out_dir: str) -> None:
@@ -38,7 +33,7 @@ def run_distributed(fn: Callable, world_size: int, tmp_path: Path, *args: Any) -
     """
     mp.spawn(
         _worker,
-        args=(world_size, _free_port(), fn, args, str(tmp_path)),
+        args=(world_size, free_port(), fn, args, str(tmp_path)),
         nprocs=world_size,
         join=True,
     )
