@@ -44,6 +44,9 @@ class ModelConfig(_Section):
     pool_size: int = Field(1, ge=1, le=8, description="compact_cnn: final avg-pool grid side")
     proj_hidden_dim: int = Field(2048, ge=1)
     proj_dim: int = Field(128, ge=1)
+    sync_batchnorm: bool = Field(
+        False, description="BatchNorm statistics over all processes' batches (--nproc > 1)"
+    )
 
     @field_validator("widths")
     @classmethod

@@ -30,6 +30,21 @@ if [ -z "$(apt-get indextargets -o Acquire::Languages=en --format '$(FILENAME)' 
   $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
 fi
 
+# Data for the other modalities: General MIDI soundfont + fluidsynth (audio notes), Noto
+# Color Emoji + unicode-data (image-text pairs); the package graph comes from apt itself.
+missing=""
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$missing fluid-soundfont-gm"
+command -v fluidsynth >/dev/null 2>&1 || missing="$missing fluidsynth"
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$missing fonts-noto-color-emoji"
+[ -f /usr/share/unicode/emoji/emoji-test.txt ] || missing="$missing unicode-data"
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages$missing (audio and image-text data)"
+  $SUDO apt-get install -y -q $missing >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q $missing >/dev/null
+  }
+fi
+
 # torch first, pinned: an unpinned 'torch' can pull a multi-GB build on some machines.
 if ! $PY -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "setup: installing torch and torchvision"

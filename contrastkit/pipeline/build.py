@@ -13,6 +13,7 @@ from contrastkit.data.registry import has_test_split, load_dataset
 from contrastkit.encoders.vision import build_vision_encoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods import METHODS, Method
+from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
 from contrastkit.train.grad_cache import check_grad_cache
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.trainer import Trainer
@@ -129,13 +130,16 @@ def build_encoder(cfg: Config, in_channels: int) -> torch.nn.Module:
 def build_method(cfg: Config, in_channels: int, gather: bool = False) -> Method:
     """The configured method around a new encoder; heads sized by the model section."""
     encoder = build_encoder(cfg, in_channels)
-    return METHODS[cfg.method.name](
+    method = METHODS[cfg.method.name](
         encoder,
         proj_hidden_dim=cfg.model.proj_hidden_dim,
         proj_dim=cfg.model.proj_dim,
         gather=gather,
         **cfg.method.params,
     )
+    if cfg.model.sync_batchnorm:  # plain BatchNorm on one process; global statistics on N
+        convert_sync_batchnorm(method)
+    return method
 
 
 def check_method_fits_data(cfg: Config, train: ImageDataset) -> None:
