@@ -96,12 +96,15 @@ def train(
                 },
             ),
         )
-    if nproc > 1:
-        result, out_dir = _spawned(cfg, nproc, resume, progress)
-    elif resume is not None:
-        result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)  # type: ignore[arg-type]
-    else:
-        result, out_dir = run_train(cfg, progress=progress)
+    try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
+        if nproc > 1:
+            result, out_dir = _spawned(cfg, nproc, resume, progress)
+        elif resume is not None:
+            result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)  # type: ignore[arg-type]
+        else:
+            result, out_dir = run_train(cfg, progress=progress)
+    except KeyboardInterrupt as exc:
+        _report_interrupt(exc)
     knn = "" if result.knn_accuracy is None else f", monitor kNN {100 * result.knn_accuracy:.1f}%"
     typer.echo(
         f"trained {result.steps} steps ({result.epochs:.2f} epochs) "
@@ -300,6 +303,19 @@ register_recommend_commands(app)
 register_bench_command(app)
 
 
+def _report_interrupt(exc: KeyboardInterrupt) -> None:
+    """Say what was saved when training stopped on Ctrl-C or SIGTERM; exit 128 + signal."""
+    import signal
+
+    signum = int(getattr(exc, "signum", signal.SIGINT))
+    saved = getattr(exc, "checkpoint", None)
+    where = f"checkpoint {saved} saved" if saved else "no checkpoint written"
+    run = saved.parent.parent if saved else "RUN_DIR"
+    name = signal.Signals(signum).name
+    typer.echo(f"interrupted ({name}): {where}; continue with --resume {run}", err=True)
+    sys.exit(128 + signum)
+
+
 def main() -> None:
     """Entry point: user mistakes print one sentence and exit with status 2."""
     try:
@@ -307,9 +323,8 @@ def main() -> None:
     except ContrastkitError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: a checkpoint was saved; continue with --resume RUN_DIR", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _report_interrupt(exc)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,9 @@ class TrainConfig(_Section):
     keep_checkpoints: int = Field(2, ge=1)
     monitor_every: int = Field(1, ge=0, description="epochs between kNN monitors; 0: off")
     log_every: int = Field(10, ge=1)
+    max_bad_steps: int = Field(
+        3, ge=1, le=1000, description="non-finite steps in a row (each skipped) before stopping"
+    )
     run_dir: str | None = None
 
     @field_validator("max_time", mode="before")
@@ -241,7 +244,10 @@ def read_recipe(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     try:
         tree = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from exc
     if not isinstance(tree, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections")
     parent = tree.pop("extends", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def load_image_folder(
         DatasetNotFoundError: `path` does not exist.
         DataFormatError: `path` is not a folder, holds no readable image, mixes loose
             images with class subfolders, or holds images of different sizes while
-            `image_size` is None.
+            `image_size` is None, or has a class folder with fewer than 2 readable images.
         ConfigError: invalid `image_size` or `channels`.
 
     Example:
@@ -192,6 +193,16 @@ def load_image_folder(
             f"(reasons in dataset.skipped)",
             stacklevel=2,
         )
+
+    if labels is not None and classes is not None:
+        counts = Counter(labels[i] for i in kept)
+        thin = [classes[c] for c in range(len(classes)) if counts.get(c, 0) < 2]
+        if thin:
+            raise DataFormatError(
+                f"class folder(s) {', '.join(thin[:5])} in {root} hold fewer than 2 readable "
+                "images; every class needs at least 2 (one to train, one to evaluate): add "
+                "images or remove the folder"
+            )
 
     arrays = [results[i] for i in kept]
     h, w = arrays[0].shape[:2]

@@ -219,4 +219,5 @@ def build_trainer(
         progress=progress,
         config=cfg.model_dump(mode="json"),
         grad_cache_chunk=t.grad_cache_chunk,
+        max_bad_steps=t.max_bad_steps,
     )

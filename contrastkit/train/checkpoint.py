@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def latest_checkpoint(directory: Path) -> tuple[Path, dict[str, Any]]:
-    """The newest checkpoint in `directory` that loads, skipping damaged ones.
+    """The newest checkpoint in `directory` that loads; damaged newer ones are skipped with
+    a warning that names them.
 
     Raises:
         ContrastkitError: no loadable checkpoint exists.
@@ -74,9 +76,15 @@ def latest_checkpoint(directory: Path) -> tuple[Path, dict[str, Any]]:
     errors = []
     for path in reversed(list_checkpoints(directory)):
         try:
-            return path, load_checkpoint(path)
+            state = load_checkpoint(path)
         except ContrastkitError as exc:
             errors.append(str(exc))
+            continue
+        if errors:
+            warnings.warn(
+                f"skipped {len(errors)} damaged checkpoint(s): {'; '.join(errors)}", stacklevel=2
+            )
+        return path, state
     detail = f" ({'; '.join(errors)})" if errors else ""
     raise ContrastkitError(f"no loadable checkpoint in {directory}{detail}")
 

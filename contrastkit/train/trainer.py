@@ -7,6 +7,8 @@ The trainer knows nothing of a method's internals: it draws a batch, makes views
 from __future__ import annotations
 
 import math
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,12 @@ from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, sav
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
+from contrastkit.train.guards import (
+    NonFiniteGuard,
+    TrainingInterrupted,
+    gradients_finite,
+    interrupt_on_signals,
+)
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
@@ -63,6 +71,11 @@ class Trainer:
         grad_cache_chunk: encode each batch in chunks of this many items with gradient
             caching (`contrastkit.train.grad_cache`), so the batch size is bounded by time,
             not memory; InfoNCE-family methods only; None encodes the batch at once.
+        max_bad_steps: a step whose loss or gradient is not finite is skipped (no update,
+            logged to run_dir/bad_steps.jsonl with the batch's positions and ids); this many
+            in a row stop the run with `NonFiniteError`, no checkpoint written meanwhile.
+
+    SIGINT (Ctrl-C) and SIGTERM save a checkpoint and raise `TrainingInterrupted`.
     """
 
     def __init__(
@@ -93,6 +106,7 @@ class Trainer:
         progress: bool = True,
         config: dict | None = None,
         grad_cache_chunk: int | None = None,
+        max_bad_steps: int = 3,
     ) -> None:
         if epochs is None and steps is None and max_time is None:
             raise ValueError("set at least one budget: epochs, steps or max_time")
@@ -127,6 +141,8 @@ class Trainer:
         self.elapsed = 0.0
         self.history: list[dict] = []
         self.collapse = CollapseWatch()
+        bad_log = self.run_dir / "bad_steps.jsonl" if self.run_dir is not None else None
+        self.guard = NonFiniteGuard(max_bad_steps, bad_log if ddp.is_main() else None)
 
     # ---- budget and schedule -------------------------------------------------------------
     def total_steps(self, steps_per_epoch: int) -> int | None:
@@ -215,7 +231,10 @@ class Trainer:
             log.append(row)
         return acc
 
-    def _train_step(self, batch: Batch, lr_factor: float, watch: bool) -> dict[str, float]:
+    def _train_step(
+        self, batch: Batch, lr_factor: float, watch: bool, ids: list[str] | None
+    ) -> dict[str, float] | None:
+        """One optimiser step; None when the loss or a gradient was not finite (skipped)."""
         lr = set_lr(self.optimizer, self.base_lr, lr_factor)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(
@@ -225,13 +244,18 @@ class Trainer:
                 out = cached_step(self.method, batch, self.grad_cache_chunk)
             else:
                 out = self.method.training_step(batch)
-        if not torch.isfinite(out.loss.detach()):
-            raise ContrastkitError(
-                f"non-finite loss {out.loss.item()} at step {self.step}; lower optim.lr or "
-                "use precision=fp32"
-            )
-        if not out.backward_done:
+        reason = self.guard.loss_reason(out.loss)
+        if reason is None and not out.backward_done:
             self.scaler.scale(out.loss).backward()
+        if reason is None and not gradients_finite(self.method):
+            reason = "gradient not finite"
+        if ddp.is_distributed() and ddp.max_across(float(reason is not None)) and not reason:
+            reason = "loss or gradient not finite on another process"
+        if reason is not None:  # skip the update; stop after too many in a row
+            self.optimizer.zero_grad(set_to_none=True)
+            self.guard.bad(self.step + 1, reason, batch.index, ids)
+            return None
+        self.guard.good()
         ddp.average_gradients(self.method)
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -244,6 +268,20 @@ class Trainer:
             metrics.update(stats)
             metrics["collapsed"] = float(self.collapse.update(stats, self.step + 1))
         return metrics
+
+    def _postfix(self, row: dict[str, float], knn: float | None) -> dict[str, str]:
+        """The progress line: loss, lr, items/s, monitor kNN, and warnings."""
+        shown = {
+            "loss": f"{row['loss']:.3f}",
+            "lr": f"{row['lr']:.3g}",
+            "items_s": f"{row['items_per_s']:.0f}",
+            "knn": "-" if knn is None else f"{100 * knn:.1f}",
+        }
+        if self.collapse.collapsed_at is not None:
+            shown["warn"] = f"COLLAPSED at step {self.collapse.collapsed_at}"
+        if self.guard.total:
+            shown["skipped"] = f"{self.guard.total} non-finite"
+        return shown
 
     def _source(self, data: ImageDataset | BatchSource) -> BatchSource:
         if isinstance(data, BatchSource):
@@ -276,7 +314,10 @@ class Trainer:
                 "lower train.batch_size"
             )
         if resume:
-            self.resume()
+            path = self.resume()
+            if ddp.is_main():
+                print(f"resuming from {path} (step {self.step})", file=sys.stderr)
+        ids = getattr(getattr(source, "data", None), "ids", None)
         ddp.broadcast_state(self.method)
         total = self.total_steps(steps_per_epoch)
         log = None
@@ -298,68 +339,67 @@ class Trainer:
         last_loss, knn = float("nan"), None
         rate_items, rate_time = 0, 0.0
         start_step = self.step
-        try:
-            while not self._done(total):
-                epoch, pos = divmod(self.step, steps_per_epoch)
-                order = source.order(self.seed * 1_000_003 + epoch, self.batch_size)
-                while pos < steps_per_epoch and not self._done(total):
-                    t0 = time.perf_counter()
-                    idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
-                    idx = ddp.local_slice(idx, self.batch_size)  # this process's rows
-                    metrics = self._train_step(
-                        source.batch(idx, self.views_rng),
-                        warmup_cosine(
-                            self.progress_fraction(total), self.warmup, self.final_lr_ratio
-                        ),
-                        watch=(self.step + 1) % self.log_every == 0,
-                    )
-                    self.step += 1
-                    pos += 1
-                    self.method.on_step_end(self.progress_fraction(total))
-                    dt = time.perf_counter() - t0
-                    self.elapsed = ddp.max_across(self.elapsed + dt)  # all stop together
-                    rate_items += self.batch_size
-                    rate_time += dt
-                    window.append(metrics)
-                    last_loss = metrics["loss"]
-                    if self.step % self.log_every == 0 or self._done(total):
-                        row = mean_row(window)
-                        row.update(
-                            step=self.step,
-                            epoch=round(self.step / steps_per_epoch, 4),
-                            elapsed=round(self.elapsed, 2),
-                            items_per_s=rate_items / max(rate_time, 1e-9),
+        with interrupt_on_signals():
+            try:
+                while not self._done(total):
+                    epoch, pos = divmod(self.step, steps_per_epoch)
+                    order = source.order(self.seed * 1_000_003 + epoch, self.batch_size)
+                    while pos < steps_per_epoch and not self._done(total):
+                        t0 = time.perf_counter()
+                        idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+                        idx = ddp.local_slice(idx, self.batch_size)  # this process's rows
+                        metrics = self._train_step(
+                            source.batch(idx, self.views_rng),
+                            warmup_cosine(
+                                self.progress_fraction(total), self.warmup, self.final_lr_ratio
+                            ),
+                            watch=(self.step + 1) % self.log_every == 0,
+                            ids=ids,
                         )
-                        self.history.append(row)
-                        if log is not None:
-                            log.append(row)
-                        bar.set_postfix(
-                            loss=f"{row['loss']:.3f}",
-                            lr=f"{row['lr']:.3g}",
-                            items_s=f"{row['items_per_s']:.0f}",
-                            knn="-" if knn is None else f"{100 * knn:.1f}",
-                            refresh=False,
-                        )
-                        window, rate_items, rate_time = [], 0, 0.0
-                    bar.update(1 if total is not None else int(self.elapsed) - bar.n)
-                    if self.step % self.checkpoint_every == 0:
-                        self.save()
+                        self.step += 1
+                        pos += 1
+                        if metrics is not None:  # a skipped (non-finite) step changes nothing
+                            self.method.on_step_end(self.progress_fraction(total))
+                        dt = time.perf_counter() - t0
+                        self.elapsed = ddp.max_across(self.elapsed + dt)  # all stop together
+                        rate_items += self.batch_size
+                        rate_time += dt
+                        if metrics is not None:
+                            window.append(metrics)
+                            last_loss = metrics["loss"]
+                        if window and (self.step % self.log_every == 0 or self._done(total)):
+                            row = mean_row(window)
+                            row.update(
+                                step=self.step,
+                                epoch=round(self.step / steps_per_epoch, 4),
+                                elapsed=round(self.elapsed, 2),
+                                items_per_s=rate_items / max(rate_time, 1e-9),
+                            )
+                            self.history.append(row)
+                            if log is not None:
+                                log.append(row)
+                            bar.set_postfix(self._postfix(row, knn), refresh=False)
+                            window, rate_items, rate_time = [], 0, 0.0
+                        bar.update(1 if total is not None else int(self.elapsed) - bar.n)
+                        if self.step % self.checkpoint_every == 0 and not self.guard.in_a_row:
+                            self.save()  # never during a run of non-finite steps
+                        if stop_at_step is not None and self.step >= stop_at_step:
+                            break
                     if stop_at_step is not None and self.step >= stop_at_step:
                         break
-                if stop_at_step is not None and self.step >= stop_at_step:
-                    break
-                if (
-                    pos == steps_per_epoch
-                    and ddp.is_main()
-                    and self.monitor_every
-                    and (epoch + 1) % self.monitor_every == 0
-                    and not self._done(total)
-                ):
-                    knn = self._run_monitor(log, self.step / steps_per_epoch)
-        except KeyboardInterrupt:
-            self.save()
-            bar.close()
-            raise
+                    if (
+                        pos == steps_per_epoch
+                        and ddp.is_main()
+                        and self.monitor_every
+                        and (epoch + 1) % self.monitor_every == 0
+                        and not self._done(total)
+                    ):
+                        knn = self._run_monitor(log, self.step / steps_per_epoch)
+            except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: save, then stop
+                saved = self.save()
+                bar.close()
+                signum = getattr(exc, "signum", signal.SIGINT)
+                raise TrainingInterrupted(signum, saved) from None
         bar.close()
         paused = stop_at_step is not None and not self._done(total)
         if not paused and self.step > start_step and ddp.is_main():

@@ -28,6 +28,7 @@ def test_flat_folder_is_unlabelled(tmp_path: Path) -> None:
 
 def test_class_subfolders_give_labels(tmp_path: Path) -> None:
     write_image(tmp_path / "dog" / "1.jpg")
+    write_image(tmp_path / "dog" / "2.png")
     write_image(tmp_path / "cat" / "x.JPEG")
     write_image(tmp_path / "cat" / "y.bmp")
     write_image(tmp_path / "cat" / "nested" / "z.webp")
@@ -37,9 +38,17 @@ def test_class_subfolders_give_labels(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("loose non-image files are fine")
     data = load_image_folder(tmp_path)
     assert data.classes == ["cat", "dog"]
-    assert data.ids == ["cat/nested/z.webp", "cat/x.JPEG", "cat/y.bmp", "dog/1.jpg"]
+    assert data.ids == ["cat/nested/z.webp", "cat/x.JPEG", "cat/y.bmp", "dog/1.jpg", "dog/2.png"]
     assert data.labels is not None and data.labels.dtype == torch.int64
-    assert data.labels.tolist() == [0, 0, 0, 1]
+    assert data.labels.tolist() == [0, 0, 0, 1, 1]
+
+
+def test_a_class_folder_with_one_image_is_named(tmp_path: Path) -> None:
+    write_image(tmp_path / "dog" / "1.jpg")
+    write_image(tmp_path / "cat" / "x.png")
+    write_image(tmp_path / "cat" / "y.png")
+    with pytest.raises(DataFormatError, match=r"class folder\(s\) dog in .* fewer than 2"):
+        load_image_folder(tmp_path)
 
 
 def test_loose_images_beside_class_folders_are_an_error(tmp_path: Path) -> None:

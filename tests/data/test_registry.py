@@ -40,10 +40,11 @@ def test_named_dataset_options_validated() -> None:
 
 
 def test_folder_path_ignores_split(tmp_path: Path) -> None:
-    write_image(tmp_path / "a" / "1.png", size=(8, 6))
-    write_image(tmp_path / "b" / "2.png", size=(10, 6))
+    for name in ("1.png", "3.png"):
+        write_image(tmp_path / "a" / name, size=(8, 6))
+        write_image(tmp_path / "b" / name, size=(10, 6))
     data = load_dataset(str(tmp_path), "test", image_size=(6, 8), channels=3)
-    assert data.images.shape == (2, 3, 6, 8)
+    assert data.images.shape == (4, 3, 6, 8)
     assert data.classes == ["a", "b"]
 
 
