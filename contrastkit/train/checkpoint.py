@@ -104,7 +104,16 @@ def load_weights(module: nn.Module, path: Path) -> nn.Module:
     path = Path(path)
     if not path.is_file():
         raise ContrastkitError(f"weights file {path} does not exist")
-    state = load_file(str(path))
+    return load_matching(module, load_file(str(path)), path)
+
+
+def load_matching(module: nn.Module, state: dict[str, Any], source: Path | str) -> nn.Module:
+    """`module.load_state_dict(state)`, or an error naming the keys that differ.
+
+    Raises:
+        ContrastkitError: missing, unexpected or differently shaped keys (the first few of
+            each), with `source` named.
+    """
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -115,7 +124,7 @@ def load_weights(module: nn.Module, path: Path) -> nn.Module:
             if keys:
                 parts.append(f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}")
         raise ContrastkitError(
-            f"weights in {path} do not match the model architecture ({'; '.join(parts)})"
+            f"weights in {source} do not match the model architecture ({'; '.join(parts)})"
         )
     module.load_state_dict(state)
     return module

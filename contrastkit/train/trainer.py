@@ -20,7 +20,12 @@ from contrastkit.errors import ContrastkitError
 from contrastkit.methods.base import Batch, Method
 from contrastkit.train import ddp
 from contrastkit.train.batches import BatchSource, ImageBatches
-from contrastkit.train.checkpoint import latest_checkpoint, save_checkpoint, save_weights
+from contrastkit.train.checkpoint import (
+    latest_checkpoint,
+    load_matching,
+    save_checkpoint,
+    save_weights,
+)
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
@@ -184,7 +189,7 @@ class Trainer:
             raise ContrastkitError(
                 f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}"
             )
-        self.method.load_state_dict(state["method"])
+        load_matching(self.method, state["method"], "the checkpoint")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])

@@ -136,3 +136,13 @@ def test_a_checkpoint_with_a_pickled_payload_is_refused(tmp_path: Path) -> None:
         with pytest.raises(ContrastkitError, match=f"cannot load checkpoint {path}"):
             ckpt.load_checkpoint(path)
     assert not marker.exists()  # the payload never ran
+
+
+def test_resuming_into_another_architecture_names_the_keys_that_differ(tmp_path: Path) -> None:
+    _trainer(Flaky(), tmp_path, steps=2).fit(NoisyPairs())
+    torch.manual_seed(0)
+    body = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 24))  # wider output
+    other = SimCLR(as_encoder(body, (12,)), head=nn.Sequential(nn.Linear(24, 8)), temperature=0.2)
+    trainer = _trainer(other, tmp_path, steps=4)
+    with pytest.raises(ContrastkitError, match=r"do not match.*shape: encoder\..*2\.weight"):
+        trainer.fit(NoisyPairs(), resume=True)
