@@ -12,6 +12,7 @@ import typer
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
+from contrastkit.cli_table import register as register_table_commands
 from contrastkit.errors import ContrastkitError
 
 app = typer.Typer(
@@ -300,6 +301,7 @@ def methods(
 
 register_index_commands(app)
 register_recommend_commands(app)
+register_table_commands(app)
 register_bench_command(app)
 
 

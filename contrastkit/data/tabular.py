@@ -129,7 +129,9 @@ def _split_columns(
         _check_columns([label], columns, "label", source)
     both = set(numeric or []) & set(categorical or [])
     if both:
-        raise DataFormatError(f"{source}: column(s) {sorted(both)} declared numeric and categorical")
+        raise DataFormatError(
+            f"{source}: column(s) {sorted(both)} declared numeric and categorical"
+        )
     if label is not None and label in set(numeric or []) | set(categorical or []):
         raise DataFormatError(f"{source}: the label column {label!r} is also declared a feature")
     skip = {label, *drop}
@@ -236,7 +238,7 @@ def _from_frame(
         bad = next((i for i, v in enumerate(values) if v is None), None)
         if bad is not None:
             raise DataFormatError(
-                f"{source}, row {frame.index[bad]!r} (position {bad}), column {name!r}: "
+                f"{source}, row {frame.index.tolist()[bad]!r} (position {bad}), column {name!r}: "
                 f"expected a number, got {column.iloc[bad]!r}"
             )
         out_num[name] = np.asarray(values, dtype=np.float64)
@@ -246,7 +248,8 @@ def _from_frame(
         missing = next((i for i, v in enumerate(labels) if v is None), None)
         if missing is not None:
             raise DataFormatError(
-                f"{source}, row {frame.index[missing]!r}, column {label!r}: the label is missing"
+                f"{source}, row {frame.index.tolist()[missing]!r}, column {label!r}: "
+                "the label is missing"
             )
     out_cat = {name: _categories(frame[name].tolist()) for name in cat}
     return Table(out_num, out_cat, labels, source)

@@ -140,12 +140,14 @@ class TableSchema:
             lookup = {c: j + _FIRST_CODE for j, c in enumerate(categories)}
             blocks.append(
                 np.fromiter(
-                    (MISSING_CODE if v is None else lookup.get(v, UNSEEN_CODE)
-                     for v in table.categorical[name]),
+                    (
+                        MISSING_CODE if v is None else lookup.get(v, UNSEEN_CODE)
+                        for v in table.categorical[name]
+                    ),
                     dtype=np.float64,
                     count=n,
                 )
-            )  # fmt: skip
+            )
         if not blocks:
             return torch.zeros(n, 0)
         return torch.from_numpy(np.stack(blocks, axis=1)).float()
@@ -191,5 +193,7 @@ class TableSchema:
         known = set(cls.__dataclass_fields__)
         if not isinstance(data, dict) or set(data) != known:
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
-            raise DataFormatError(f"{path}: not a table schema (keys {got}, expected {sorted(known)})")
+            raise DataFormatError(
+                f"{path}: not a table schema (keys {got}, expected {sorted(known)})"
+            )
         return cls(**data)

@@ -3,6 +3,7 @@
 Text encoders (`contrastkit.encoders.text`) import transformers lazily: the `text` extra.
 """
 
+from contrastkit.encoders.tabular import TabularMLP
 from contrastkit.encoders.vision import (
     VISION_BACKBONES,
     CompactCNN,
@@ -15,6 +16,7 @@ from contrastkit.encoders.vision import (
 __all__ = [
     "VISION_BACKBONES",
     "CompactCNN",
+    "TabularMLP",
     "as_encoder",
     "build_vision_encoder",
     "infer_output_dim",

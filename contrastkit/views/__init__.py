@@ -10,6 +10,7 @@ from contrastkit.views.image import (
     grayscale,
 )
 from contrastkit.views.pipeline import Compose, EvalPreprocess, ImageViews, ViewSettings, to_float
+from contrastkit.views.tabular import ScarfViews
 from contrastkit.views.text import TextViews
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RandomGrayscale",
     "RandomResizedCrop",
     "RandomSolarize",
+    "ScarfViews",
     "TextViews",
     "ViewSettings",
     "grayscale",
