@@ -12,6 +12,7 @@ import typer
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
+from contrastkit.cli_report import register as register_report_command
 from contrastkit.cli_table import register as register_table_commands
 from contrastkit.errors import ContrastkitError
 
@@ -64,10 +65,13 @@ def train(
         int, Opt(help="processes on this machine (gloo); the batch is split between them")
     ] = 1,
     evaluate: Annotated[bool, Opt(help="print the evaluation table at the end")] = True,
+    report: Annotated[
+        bool, Opt(help="write RUN_DIR/report.html after the evaluation (needs --evaluate)")
+    ] = True,
     progress: Annotated[bool, Opt(help="show a progress bar")] = True,
 ) -> None:
     """Train an encoder (SimCLR by default; --method picks another), then evaluate it
-    against baselines."""
+    against baselines and write the HTML report."""
     from contrastkit.config import load_config
     from contrastkit.pipeline.train_run import train as run_train
 
@@ -115,6 +119,11 @@ def train(
     typer.echo(f"run folder: {out_dir}")
     if evaluate:
         _print_evaluation(out_dir, baselines=True, linear=True)
+    from contrastkit.report import build_report, report_hint
+
+    if evaluate and report:
+        build_report(out_dir, evaluate=False)
+    typer.echo(report_hint(out_dir))
 
 
 def _spawned(cfg: Any, nproc: int, resume: Path | None, progress: bool) -> tuple[Any, Path]:
@@ -269,6 +278,9 @@ def train_text(
                 f"recall@10 {m['recall@10']:.3f}  MRR@10 {m['mrr@10']:.3f}"
             )
     typer.echo(f"model (sentence-transformers folder): {run_dir / 'model'}")
+    from contrastkit.report import report_hint
+
+    typer.echo(report_hint(run_dir))
 
 
 @app.command()
@@ -302,6 +314,7 @@ def methods(
 register_index_commands(app)
 register_recommend_commands(app)
 register_table_commands(app)
+register_report_command(app)
 register_bench_command(app)
 
 

@@ -37,8 +37,10 @@ missing=""
 command -v fluidsynth >/dev/null 2>&1 || missing="$missing fluidsynth"
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$missing fonts-noto-color-emoji"
 [ -f /usr/share/unicode/emoji/emoji-test.txt ] || missing="$missing unicode-data"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
 if [ -n "$missing" ]; then
-  echo "setup: installing Debian packages$missing (audio and image-text data)"
+  echo "setup: installing Debian packages$missing (audio and image-text data, the report test browser)"
   $SUDO apt-get install -y -q $missing >/dev/null 2>&1 || {
     $SUDO apt-get update -q >/dev/null
     $SUDO apt-get install -y -q $missing >/dev/null
