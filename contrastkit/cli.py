@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_graph import register as register_graph_commands
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
@@ -314,6 +315,7 @@ def methods(
 register_index_commands(app)
 register_recommend_commands(app)
 register_table_commands(app)
+register_graph_commands(app)
 register_report_command(app)
 register_bench_command(app)
 

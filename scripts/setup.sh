@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "setup: installing Debian package dataset-fashion-mnist"
   $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || {
-    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
     $SUDO apt-get install -y -q dataset-fashion-mnist >/dev/null
   }
 fi
@@ -20,7 +20,7 @@ fi
 if [ ! -f /usr/share/wordnet/data.noun ]; then
   echo "setup: installing Debian package wordnet-base (text views and the WordNet task)"
   $SUDO apt-get install -y -q wordnet-base >/dev/null 2>&1 || {
-    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
     $SUDO apt-get install -y -q wordnet-base >/dev/null
   }
 fi
@@ -42,7 +42,7 @@ command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
 if [ -n "$missing" ]; then
   echo "setup: installing Debian packages$missing (audio and image-text data, the report test browser)"
   $SUDO apt-get install -y -q $missing >/dev/null 2>&1 || {
-    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
     $SUDO apt-get install -y -q $missing >/dev/null
   }
 fi

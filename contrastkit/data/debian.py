@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from contrastkit.data.text import TextData
 from contrastkit.errors import DatasetNotFoundError
 
-__all__ = ["DebianDescription", "debian_pairs", "load_debian_descriptions"]
+__all__ = [
+    "DebianDescription",
+    "debian_pairs",
+    "load_debian_descriptions",
+    "long_text",
+    "records",
+    "translation_files",
+]
 
 APT_HELPER = "/usr/lib/apt/apt-helper"
 _HOWTO = "run `sudo apt-get update -o Acquire::Languages=en` once (it fetches the index)"
@@ -31,7 +38,7 @@ class DebianDescription:
     description: str
 
 
-def _translation_files() -> list[str]:
+def translation_files() -> list[str]:
     if shutil.which("apt-get") is None:
         raise DatasetNotFoundError("Debian package descriptions need apt (a Debian system)")
     out = subprocess.run(
@@ -56,7 +63,7 @@ def _translation_files() -> list[str]:
     return files
 
 
-def _records(text: str) -> list[dict[str, str]]:
+def records(text: str) -> list[dict[str, str]]:
     records, current, key = [], {}, None
     for line in text.splitlines():
         if not line.strip():
@@ -73,7 +80,7 @@ def _records(text: str) -> list[dict[str, str]]:
     return records
 
 
-def _long_text(lines: list[str]) -> str:
+def long_text(lines: list[str]) -> str:
     paragraphs, words = [], []
     for line in lines:
         stripped = line.strip()
@@ -100,16 +107,16 @@ def load_debian_descriptions() -> list[DebianDescription]:
     """
     seen: set[str] = set()
     out = []
-    for path in _translation_files():
+    for path in translation_files():
         text = subprocess.run(
             [APT_HELPER, "cat-file", path], check=True, capture_output=True, text=True
         ).stdout
-        for record in _records(text):
+        for record in records(text):
             package, body = record.get("Package"), record.get("Description-en")
             if not package or not body:
                 continue
             summary, *rest = body.split("\n")
-            description = _long_text(rest)
+            description = long_text(rest)
             if not summary.strip() or not description or description in seen:
                 continue
             seen.add(description)

@@ -152,7 +152,9 @@ def split_edges(graph: Graph, fraction: float = 0.05, seed: int = 0) -> tuple[Gr
     return graph.with_edges(graph.edges[:, kept]), graph.edges[:, held]
 
 
-def sample_non_edges(graph: Graph, count: int, seed: int = 0, avoid: Tensor | None = None) -> Tensor:
+def sample_non_edges(
+    graph: Graph, count: int, seed: int = 0, avoid: Tensor | None = None
+) -> Tensor:
     """(2, count) random node pairs u != v that are not edges of `graph` nor in `avoid` (2, M)."""
     g = torch.Generator().manual_seed(seed)
     banned = graph if avoid is None else graph.with_edges(torch.cat([graph.edges, avoid], 1))
@@ -167,18 +169,29 @@ def sample_non_edges(graph: Graph, count: int, seed: int = 0, avoid: Tensor | No
 
 
 def text_features(texts: list[str], dim: int = 128, seed: int = 0) -> Tensor:
-    """(N, dim) float32 features of texts: TF-IDF (sublinear, English stop words, words
-    in at least 2 texts) reduced by truncated SVD, rows L2-normalised."""
+    """(N, dim) float32 features of texts: TF-IDF (sublinear, English stop words; from 100
+    texts on, words in at least 2 of them) reduced by truncated SVD, rows L2-normalised.
+    A corpus too small for the SVD gives its TF-IDF matrix padded with zero columns."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    tfidf = TfidfVectorizer(
-        sublinear_tf=True, stop_words="english", min_df=2, max_features=100_000, dtype=np.float32
-    ).fit_transform(texts)
-    dim = min(dim, tfidf.shape[1] - 1, len(texts) - 1)
-    if dim < 1:
-        raise DataFormatError(f"too little text to build features from {len(texts)} texts")
-    x = TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words="english",
+        min_df=2 if len(texts) >= 100 else 1,
+        max_features=100_000,
+        dtype=np.float32,
+    )
+    try:
+        tfidf = vectorizer.fit_transform(texts)
+    except ValueError as e:  # empty vocabulary
+        raise DataFormatError(f"no usable words in the {len(texts)} texts: {e}") from None
+    if dim >= min(tfidf.shape):
+        x = np.zeros((len(texts), dim), dtype=np.float32)
+        dense = tfidf.toarray()[:, :dim]
+        x[:, : dense.shape[1]] = dense
+    else:
+        x = TruncatedSVD(dim, random_state=seed).fit_transform(tfidf).astype(np.float32)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
     return torch.from_numpy(x)
 
@@ -201,8 +214,7 @@ def _read_rows(path: Path, required: list[str]) -> tuple[list[str], list[tuple[i
                 continue
             if len(row) != len(header):
                 raise DataFormatError(
-                    f"{path}, line {reader.line_num}: expected {len(header)} fields, "
-                    f"got {len(row)}"
+                    f"{path}, line {reader.line_num}: expected {len(header)} fields, got {len(row)}"
                 )
             rows.append((reader.line_num, row))
     return header, rows
@@ -272,8 +284,7 @@ def read_graph_csv(
                     f"got {row[col[bad]]!r}"
                 ) from None
 
-    _, edge_rows = _read_rows(edges_path, [source_column, target_column])
-    e_header = _read_header(edges_path)
+    e_header, edge_rows = _read_rows(edges_path, [source_column, target_column])
     s_col, t_col = e_header.index(source_column), e_header.index(target_column)
     src, dst = [], []
     for line, row in edge_rows:
@@ -286,9 +297,7 @@ def read_graph_csv(
         src.append(index[row[s_col].strip()])
         dst.append(index[row[t_col].strip()])
 
-    features = (
-        text_features(texts, text_dim) if text_column is not None else torch.tensor(values)
-    )
+    features = text_features(texts, text_dim) if text_column is not None else torch.tensor(values)
     labels, label_names = None, []
     if label_column is not None:
         label_names = sorted({v for v in raw_labels if v})
@@ -302,11 +311,6 @@ def read_graph_csv(
         label_names,
         f"{nodes_path} + {edges_path}",
     )
-
-
-def _read_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return [h.strip() for h in next(csv.reader(f))]
 
 
 def _is_number(text: str) -> bool:

@@ -3,6 +3,7 @@
 Text encoders (`contrastkit.encoders.text`) import transformers lazily: the `text` extra.
 """
 
+from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.encoders.tabular import TabularMLP
 from contrastkit.encoders.vision import (
     VISION_BACKBONES,
@@ -16,6 +17,7 @@ from contrastkit.encoders.vision import (
 __all__ = [
     "VISION_BACKBONES",
     "CompactCNN",
+    "GraphEncoder",
     "TabularMLP",
     "as_encoder",
     "build_vision_encoder",

@@ -1,5 +1,6 @@
 """Views: batched, per-sample random augmentations on tensors; word-level text views."""
 
+from contrastkit.views.graph import GraphViews, NodeViews
 from contrastkit.views.image import (
     ColorJitter,
     GaussianBlur,
@@ -18,7 +19,9 @@ __all__ = [
     "Compose",
     "EvalPreprocess",
     "GaussianBlur",
+    "GraphViews",
     "ImageViews",
+    "NodeViews",
     "Normalize",
     "RandomGrayscale",
     "RandomResizedCrop",
