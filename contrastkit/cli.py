@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_clip import register as register_clip_commands
 from contrastkit.cli_graph import register as register_graph_commands
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
@@ -299,7 +300,7 @@ def methods(
     keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
 ) -> None:
     """List the training methods, one line each."""
-    from contrastkit.methods import METHODS, TEXT_METHODS
+    from contrastkit.methods import IMAGE_TEXT_METHODS, METHODS, TEXT_METHODS
     from contrastkit.methods.params import method_params
 
     for name, cls in METHODS.items():
@@ -310,12 +311,15 @@ def methods(
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
     for name, cls in TEXT_METHODS.items():
         typer.echo(f"{name:12s} {cls.summary} [text: contrastkit train-text]")
+    for name, cls in IMAGE_TEXT_METHODS.items():
+        typer.echo(f"{name:12s} {cls.summary} [image-text: contrastkit train-clip]")
 
 
 register_index_commands(app)
 register_recommend_commands(app)
 register_table_commands(app)
 register_graph_commands(app)
+register_clip_commands(app)
 register_report_command(app)
 register_bench_command(app)
 

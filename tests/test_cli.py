@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from contrastkit.cli import app
 from contrastkit.data.digits import load_digits
 from contrastkit.data.registry import DATASETS
-from contrastkit.methods import METHODS, TEXT_METHODS
+from contrastkit.methods import IMAGE_TEXT_METHODS, METHODS, TEXT_METHODS
 
 runner = CliRunner()
 
@@ -68,7 +68,9 @@ def test_methods_lists_every_method_with_its_summary() -> None:
     for name, cls in METHODS.items():
         assert name in result.output
         assert cls.summary and cls.summary in result.output
-    assert len(result.output.strip().splitlines()) == len(METHODS) + len(TEXT_METHODS)
+    listed = len(METHODS) + len(TEXT_METHODS) + len(IMAGE_TEXT_METHODS)
+    assert len(result.output.strip().splitlines()) == listed
+    assert "[image-text: contrastkit train-clip]" in result.output
     result = runner.invoke(app, ["methods", "--keys"])
     assert "method.queue_size = 4096" in result.output
 

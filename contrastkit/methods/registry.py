@@ -5,6 +5,7 @@ from __future__ import annotations
 from contrastkit.methods.barlow_twins import BarlowTwins
 from contrastkit.methods.base import Method
 from contrastkit.methods.byol import BYOL
+from contrastkit.methods.clip import CLIP
 from contrastkit.methods.dcl import DCL
 from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
@@ -39,3 +40,6 @@ METHODS: dict[str, type[Method]] = {
 TEXT_METHODS: dict[str, type[Method]] = {
     cls.name: cls for cls in (SimCSE, MultipleNegativesRanking, TextTriplet)
 }
+
+# Two-tower image-text methods (an image encoder and a text encoder): `contrastkit train-clip`.
+IMAGE_TEXT_METHODS: dict[str, type[Method]] = {CLIP.name: CLIP}
