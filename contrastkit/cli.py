@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from contrastkit.cli_audio import register as register_audio_commands
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_clip import register as register_clip_commands
 from contrastkit.cli_graph import register as register_graph_commands
@@ -320,6 +321,7 @@ register_recommend_commands(app)
 register_table_commands(app)
 register_graph_commands(app)
 register_clip_commands(app)
+register_audio_commands(app)
 register_report_command(app)
 register_bench_command(app)
 
