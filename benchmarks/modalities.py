@@ -41,11 +41,11 @@ def main() -> None:
                       "value": f"{type(exc).__name__}: {exc}"}]  # fmt: skip
         for row in found:
             row.setdefault("modality", name)
-        print_table(found, ["modality", "system", "metric", "value"])
+        print_table(found, ["modality", "dataset", "system", "metric", "value"])
         print(f"{name}: {time.perf_counter() - start:.0f} s\n")
         rows += found
         write_results(args.output, rows, budget_seconds=args.budget)  # after each modality
-    print_table(rows, ["modality", "system", "metric", "value"])
+    print_table(rows, ["modality", "dataset", "system", "metric", "value"])
     print(f"written {write_results(args.output, rows, budget_seconds=args.budget)}")
 
 
