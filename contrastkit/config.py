@@ -138,6 +138,7 @@ class TrainConfig(_Section):
     max_time: float | None = Field(None, gt=0, description="seconds, or 90s / 10m / 1h")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
+    compile: bool = Field(False, description="torch.compile the networks (first steps slower)")
     seed: int = 0
     threads: int | None = Field(None, ge=1, le=512)
     grad_cache_chunk: int | None = Field(

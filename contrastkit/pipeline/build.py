@@ -220,4 +220,5 @@ def build_trainer(
         config=cfg.model_dump(mode="json"),
         grad_cache_chunk=t.grad_cache_chunk,
         max_bad_steps=t.max_bad_steps,
+        compile=t.compile,
     )

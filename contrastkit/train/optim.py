@@ -99,16 +99,26 @@ def build_optimizer(
     weight_decay: float,
     momentum: float = 0.9,
 ) -> Optimizer:
-    """SGD (Nesterov-free, momentum), LARS or AdamW over `parameter_groups(model)`."""
+    """SGD (Nesterov-free, momentum), LARS or AdamW over `parameter_groups(model)`.
+
+    SGD and AdamW use PyTorch's fused kernels (one kernel for all parameters instead of a
+    loop of small ones) when every parameter is a floating-point tensor on a CPU or CUDA
+    device, which PyTorch supports for both; otherwise the default implementation.
+    """
     groups = parameter_groups(model, weight_decay)
     if name == "lars":
         return LARS(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
     for g in groups:
         g.pop("lars_exclude", None)
+    params = [p for g in groups for p in g["params"]]
+    fused = bool(params) and all(
+        p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
+    )
+    extra = {"fused": True} if fused else {}
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, **extra)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr)
+        return torch.optim.AdamW(groups, lr=lr, **extra)
     raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
 
 

@@ -20,12 +20,7 @@ from contrastkit.errors import ContrastkitError
 from contrastkit.methods.base import Batch, Method
 from contrastkit.train import ddp
 from contrastkit.train.batches import BatchSource, ImageBatches
-from contrastkit.train.checkpoint import (
-    latest_checkpoint,
-    load_matching,
-    save_checkpoint,
-    save_weights,
-)
+from contrastkit.train.checkpoint import save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
@@ -39,12 +34,11 @@ from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
 from contrastkit.train.precision import autocast_dtype
+from contrastkit.train.trainer_state import CheckpointedState
 from contrastkit.views.pipeline import ImageViews
 
-CHECKPOINT_VERSION = 1
 
-
-class Trainer:
+class Trainer(CheckpointedState):
     """Train a `Method` on an `ImageDataset` with batched tensor views, or on any
     `BatchSource` (texts: `TextBatches`).
 
@@ -80,6 +74,9 @@ class Trainer:
             logged to run_dir/bad_steps.jsonl with the batch's positions and ids); this many
             in a row stop the run with `NonFiniteError`, no checkpoint written meanwhile.
 
+        compile: compile the method's networks with `torch.compile` (in place, first steps
+            slower while it compiles; needs a C++ compiler on CPU).
+
     SIGINT (Ctrl-C) and SIGTERM save a checkpoint and raise `TrainingInterrupted`.
     """
 
@@ -112,6 +109,7 @@ class Trainer:
         config: dict | None = None,
         grad_cache_chunk: int | None = None,
         max_bad_steps: int = 3,
+        compile: bool = False,
     ) -> None:
         if epochs is None and steps is None and max_time is None:
             raise ValueError("set at least one budget: epochs, steps or max_time")
@@ -126,6 +124,9 @@ class Trainer:
         self.method = method.to(self.device)
         if channels_last:
             self.method.to(memory_format=torch.channels_last)
+        if compile:  # in place: state_dict keys (checkpoints, exports) stay the same
+            for child in self.method.children():
+                child.compile()
         self.views = views
         self.optimizer = build_optimizer(method, optimizer, lr, weight_decay, momentum)
         self.base_lr, self.warmup, self.final_lr_ratio = lr, warmup, final_lr_ratio
@@ -168,58 +169,6 @@ class Trainer:
         return (total_steps is not None and self.step >= total_steps) or (
             self.max_time is not None and self.elapsed >= self.max_time
         )
-
-    # ---- checkpoints ---------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {
-            "version": CHECKPOINT_VERSION,
-            "method": self.method.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "views_rng": self.views_rng.get_state(),
-            "views_rng_by_rank": ddp.gather_objects(self.views_rng.get_state()),
-            "torch_rng": torch.get_rng_state(),
-            "config": self.config,
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        if state.get("version") != CHECKPOINT_VERSION:
-            raise ContrastkitError(
-                f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}"
-            )
-        load_matching(self.method, state["method"], "the checkpoint")
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
-        by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]
-        if len(by_rank) == ddp.world_size():
-            self.views_rng.set_state(by_rank[ddp.rank()])
-        else:  # resumed with another number of processes: fresh, distinct streams
-            self.views_rng.manual_seed(self.seed + 7919 * ddp.rank() + 104729 * self.step)
-        torch.set_rng_state(state["torch_rng"])
-
-    def save(self) -> Path | None:
-        """Write a checkpoint (rank 0 writes; every process must call this)."""
-        if self.run_dir is None:
-            return None
-        state = self.state_dict()  # collective under torch.distributed
-        path = None
-        if ddp.is_main():
-            path = save_checkpoint(
-                state, self.run_dir / "checkpoints", self.step, self.keep_checkpoints
-            )
-        ddp.barrier()
-        return path
-
-    def resume(self) -> Path:
-        """Load the newest loadable checkpoint of `run_dir`; return its path."""
-        if self.run_dir is None:
-            raise ContrastkitError("resume needs a run_dir")
-        path, state = latest_checkpoint(self.run_dir / "checkpoints")
-        self.load_state_dict(state)
-        return path
 
     # ---- the loop ------------------------------------------------------------------------
     def _run_monitor(self, log: CsvLog | None, epoch: float) -> float | None:

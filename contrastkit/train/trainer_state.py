@@ -1,0 +1,74 @@
+"""The trainer's checkpoint state: what a checkpoint holds and how a run resumes from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from contrastkit.errors import ContrastkitError
+from contrastkit.train import ddp
+from contrastkit.train.checkpoint import latest_checkpoint, load_matching, save_checkpoint
+
+__all__ = ["CHECKPOINT_VERSION", "CheckpointedState"]
+
+CHECKPOINT_VERSION = 1
+
+
+class CheckpointedState:
+    """Mixin of `Trainer`: state_dict / load_state_dict / save / resume.
+
+    Expects the trainer's attributes: method, optimizer, scaler, step, elapsed, views_rng,
+    seed, config, run_dir, keep_checkpoints.
+    """
+
+    def state_dict(self) -> dict:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "method": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "views_rng": self.views_rng.get_state(),
+            "views_rng_by_rank": ddp.gather_objects(self.views_rng.get_state()),
+            "torch_rng": torch.get_rng_state(),
+            "config": self.config,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("version") != CHECKPOINT_VERSION:
+            raise ContrastkitError(
+                f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}"
+            )
+        load_matching(self.method, state["method"], "the checkpoint")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]
+        if len(by_rank) == ddp.world_size():
+            self.views_rng.set_state(by_rank[ddp.rank()])
+        else:  # resumed with another number of processes: fresh, distinct streams
+            self.views_rng.manual_seed(self.seed + 7919 * ddp.rank() + 104729 * self.step)
+        torch.set_rng_state(state["torch_rng"])
+
+    def save(self) -> Path | None:
+        """Write a checkpoint (rank 0 writes; every process must call this)."""
+        if self.run_dir is None:
+            return None
+        state = self.state_dict()  # collective under torch.distributed
+        path = None
+        if ddp.is_main():
+            path = save_checkpoint(
+                state, self.run_dir / "checkpoints", self.step, self.keep_checkpoints
+            )
+        ddp.barrier()
+        return path
+
+    def resume(self) -> Path:
+        """Load the newest loadable checkpoint of `run_dir`; return its path."""
+        if self.run_dir is None:
+            raise ContrastkitError("resume needs a run_dir")
+        path, state = latest_checkpoint(self.run_dir / "checkpoints")
+        self.load_state_dict(state)
+        return path
