@@ -101,9 +101,10 @@ def build_optimizer(
 ) -> Optimizer:
     """SGD (Nesterov-free, momentum), LARS or AdamW over `parameter_groups(model)`.
 
-    SGD and AdamW use PyTorch's fused kernels (one kernel for all parameters instead of a
-    loop of small ones) when every parameter is a floating-point tensor on a CPU or CUDA
-    device, which PyTorch supports for both; otherwise the default implementation.
+    AdamW uses PyTorch's fused kernel (one kernel for all parameters instead of a loop of
+    small ones) when every parameter is a floating-point tensor on a CPU or CUDA device.
+    SGD keeps PyTorch's default (multi-tensor) implementation: its fused kernel fails when
+    a parameter has no gradient in some steps (SwAV's prototypes while frozen).
     """
     groups = parameter_groups(model, weight_decay)
     if name == "lars":
@@ -116,7 +117,7 @@ def build_optimizer(
     )
     extra = {"fused": True} if fused else {}
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum, **extra)
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, **extra)
     raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")

@@ -64,8 +64,9 @@ def test_clip_training_on_emoji_beats_random_init(one_thread) -> None:
     for direction in ("image_to_text", "text_to_image"):
         assert after[f"{direction}/recall@10"] > before[f"{direction}/recall@10"] + 0.2
         assert after[f"{direction}/recall@1"] > 0.05  # chance 1 / 694
+    # Balanced accuracy, not plain accuracy: 56% of the test images are People & Body, so
+    # an untrained model that happens to answer that group everywhere scores 0.56 plainly.
     assert after["zero_shot_balanced_accuracy"] > before["zero_shot_balanced_accuracy"] + 0.1
-    assert after["zero_shot_accuracy"] > before["zero_shot_accuracy"]
 
 
 def test_train_clip_command_writes_a_run_folder(tmp_path: Path, one_thread) -> None:
