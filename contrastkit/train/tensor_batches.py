@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from contrastkit.methods.base import Batch
+from contrastkit.train.batches import random_order
 
 __all__ = ["TensorBatches"]
 
@@ -52,7 +53,7 @@ class TensorBatches:
         return self.items.shape[0]
 
     def order(self, seed: int, batch_size: int) -> Tensor:
-        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        return random_order(seed, len(self))
 
     def batch(self, index: Tensor, generator: torch.Generator) -> Batch:
         x = self.items[index].to(self.device)
