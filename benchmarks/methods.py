@@ -10,6 +10,7 @@ labels (marked); every other method sees images only.
 
 Usage:
     python -m benchmarks.methods [--budget 120] [--methods simclr,byol] [--output methods]
+        [--set optim.lr=0.1 ...] [--no-baselines]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import write_results
-from contrastkit.config import load_config
+from contrastkit.config import load_config, parse_override
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.geometry import effective_rank
@@ -35,7 +36,7 @@ from contrastkit.pipeline.train_run import train
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _recipe(name: str, budget: float, run_dir: Path):
+def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):
     cfg = load_config(
         ROOT / "configs" / f"{name}_fashion_mnist.yaml",
         {
@@ -43,6 +44,7 @@ def _recipe(name: str, budget: float, run_dir: Path):
             "train.monitor_every": 0,
             "data.holdout": 0,
             "train.run_dir": str(run_dir),
+            **(extra or {}),
         },
     )
     cfg.train.epochs = cfg.train.steps = None
@@ -55,7 +57,12 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated names")
     parser.add_argument("--output", default="methods", help="results/<output>.json")
     parser.add_argument("--run-root", default=str(ROOT / "runs" / "bench-methods"))
+    parser.add_argument(
+        "--set", action="append", default=[], help="config override for every method: KEY=VALUE"
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="skip raw/random rows")
     args = parser.parse_args()
+    extra = dict(parse_override(text) for text in args.set)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
 
     base = _recipe("simclr", args.budget, Path(args.run_root) / "base")
@@ -91,14 +98,17 @@ def main() -> None:
             {"system": label, "metric": "failed", "value": 1, "error": reason}
             for label, reason in failures.items()
         ]
-        return write_results(args.output, records, budget_seconds=args.budget, complete=complete)
+        return write_results(
+            args.output, records, budget_seconds=args.budget, overrides=args.set, complete=complete
+        )
 
-    score("raw pixels", None, base, {})
-    torch.manual_seed(base.train.seed)
-    score("random-init encoder", build_encoder(base, train_set.channels), base, {})
+    if not args.no_baselines:
+        score("raw pixels", None, base, {})
+        torch.manual_seed(base.train.seed)
+        score("random-init encoder", build_encoder(base, train_set.channels), base, {})
 
     for name in names:
-        cfg = _recipe(name, args.budget, Path(args.run_root) / name)
+        cfg = _recipe(name, args.budget, Path(args.run_root) / name, extra)
         label = name + (" (uses labels)" if METHODS[name].needs_labels else "")
         try:
             result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)

@@ -118,6 +118,11 @@ class Method(nn.Module):
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
         return Output(loss, metrics, embeddings=(h[0], h[1]))
 
+    def fixed_lr_parameters(self) -> list[nn.Parameter]:
+        """Parameters the learning-rate schedule leaves at the base rate (none by default;
+        SimSiam's predictor, sec. 4.4 / appendix of its paper)."""
+        return []
+
     def on_step_end(self, progress: float) -> None:
         """Called after each optimiser step with training progress in [0, 1] (EMA updates)."""
 

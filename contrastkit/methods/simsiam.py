@@ -23,6 +23,8 @@ class SimSiam(Method):
             layer including the output (2048-2048-2048 in [1]); the predictor a 2-layer
             bottleneck MLP proj_dim -> pred_hidden_dim -> proj_dim (512 in [1]).
         pred_hidden_dim: the predictor's bottleneck; default proj_dim // 4.
+        fix_predictor_lr: keep the predictor at the base learning rate while the schedule
+            decays the rest (the paper's recipe: "fixed lr for the predictor").
 
     [1] Chen and He, "Exploring Simple Siamese Representation Learning", CVPR 2021.
     """
@@ -37,6 +39,7 @@ class SimSiam(Method):
         *,
         pred_hidden_dim: int | None = None,
         gather: bool = False,
+        fix_predictor_lr: bool = True,
         proj_hidden_dim: int = 2048,
         proj_dim: int = 2048,
     ) -> None:
@@ -48,6 +51,10 @@ class SimSiam(Method):
         hidden = pred_hidden_dim or max(out // 4, 1)
         self.predictor = ProjectionHead(out, hidden, out)
         self.gather = gather  # the loss is per item: nothing to gather
+        self.fix_predictor_lr = fix_predictor_lr
+
+    def fixed_lr_parameters(self) -> list[nn.Parameter]:
+        return list(self.predictor.parameters()) if self.fix_predictor_lr else []
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)

@@ -81,15 +81,31 @@ class LARS(Optimizer):
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Split parameters into a decayed group (weights of conv/linear layers) and an
-    undecayed group (biases and normalisation parameters: every tensor with ndim <= 1)."""
-    decay, no_decay = [], []
+    undecayed group (biases and normalisation parameters: every tensor with ndim <= 1).
+
+    When the model names parameters with a fixed learning rate (`fixed_lr_parameters()`,
+    e.g. SimSiam's predictor), they form two more groups marked `fixed_lr=True`, which
+    `set_lr` keeps at the base rate.
+    """
+    fixed_fn = getattr(model, "fixed_lr_parameters", None)
+    fixed = {id(p) for p in fixed_fn()} if callable(fixed_fn) else set()
+    buckets: dict[tuple[bool, bool], list] = {
+        (f, d): [] for f in (False, True) for d in (True, False)
+    }
     for p in model.parameters():
         if p.requires_grad:
-            (no_decay if p.ndim <= 1 else decay).append(p)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
-    ]
+            buckets[(id(p) in fixed, p.ndim > 1)].append(p)
+    groups = []
+    for (is_fixed, decayed), params in buckets.items():
+        if is_fixed and not params:
+            continue
+        group = {"params": params, "weight_decay": weight_decay if decayed else 0.0}
+        if not decayed:
+            group["lars_exclude"] = True
+        if is_fixed:
+            group["fixed_lr"] = True
+        groups.append(group)
+    return groups
 
 
 def build_optimizer(
@@ -138,8 +154,9 @@ def warmup_cosine(progress: float, warmup: float, final_ratio: float = 0.0) -> f
 
 
 def set_lr(optimizer: Optimizer, base_lr: float, factor: float) -> float:
-    """Set every group's lr to base_lr * factor; return it."""
+    """Set every group's lr to base_lr * factor (groups marked `fixed_lr`: base_lr);
+    return the scheduled rate."""
     lr = base_lr * factor
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = base_lr if group.get("fixed_lr") else lr
     return lr
