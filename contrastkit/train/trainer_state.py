@@ -42,7 +42,16 @@ class CheckpointedState:
                 f"checkpoint version {state.get('version')} is not {CHECKPOINT_VERSION}"
             )
         load_matching(self.method, state["method"], "the checkpoint")
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # another grouping of the parameters
+            saved = len(state["optimizer"].get("param_groups", []))
+            raise ContrastkitError(
+                f"the checkpoint's optimizer has {saved} parameter groups, this run has "
+                f"{len(self.optimizer.param_groups)} ({exc}); a setting that regroups "
+                "parameters changed since it was written (e.g. SimSiam's "
+                "method.fix_predictor_lr, fixed-lr groups since 2026-11-24)"
+            ) from exc
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]

@@ -13,7 +13,7 @@ from torch import nn
 
 from contrastkit.encoders.vision import as_encoder
 from contrastkit.errors import ContrastkitError
-from contrastkit.methods import SimCLR
+from contrastkit.methods import SimCLR, SimSiam
 from contrastkit.train import checkpoint as ckpt
 from contrastkit.train.guards import NonFiniteError
 from contrastkit.train.trainer import Trainer
@@ -145,4 +145,19 @@ def test_resuming_into_another_architecture_names_the_keys_that_differ(tmp_path:
     other = SimCLR(as_encoder(body, (12,)), head=nn.Sequential(nn.Linear(24, 8)), temperature=0.2)
     trainer = _trainer(other, tmp_path, steps=4)
     with pytest.raises(ContrastkitError, match=r"do not match.*shape: encoder\..*2\.weight"):
+        trainer.fit(NoisyPairs(), resume=True)
+
+
+def test_resuming_with_other_optimizer_groups_says_which_setting(tmp_path: Path) -> None:
+    def simsiam(fix: bool) -> SimSiam:
+        torch.manual_seed(0)
+        body = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 16))
+        encoder = as_encoder(body, (12,))
+        return SimSiam(encoder, proj_hidden_dim=16, proj_dim=16, fix_predictor_lr=fix)
+
+    _trainer(simsiam(False), tmp_path, steps=2).fit(NoisyPairs())
+    trainer = _trainer(simsiam(True), tmp_path, steps=4)
+    with pytest.raises(
+        ContrastkitError, match=r"2 parameter groups, this run has 4.*fix_predictor"
+    ):
         trainer.fit(NoisyPairs(), resume=True)
