@@ -65,7 +65,9 @@ def main() -> None:
     extra = dict(parse_override(text) for text in args.set)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
 
-    base = _recipe("simclr", args.budget, Path(args.run_root) / "base")
+    # the baselines share the overrides' backbone/data keys (method keys belong to one method)
+    shared = {k: v for k, v in extra.items() if not k.startswith("method.")}
+    base = _recipe("simclr", args.budget, Path(args.run_root) / "base", shared)
     train_set, test_set = evaluation_data(base)
     base = resolve(base, load_splits(base.data, base.train.seed).train)
     rows: list[EvalRow] = []

@@ -120,7 +120,7 @@ class Method(nn.Module):
 
     def fixed_lr_parameters(self) -> list[nn.Parameter]:
         """Parameters the learning-rate schedule leaves at the base rate (none by default;
-        SimSiam's predictor, sec. 4.4 / appendix of its paper)."""
+        SimSiam keeps its predictor's rate fixed, as its paper recommends)."""
         return []
 
     def on_step_end(self, progress: float) -> None:

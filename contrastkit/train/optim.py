@@ -89,22 +89,18 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """
     fixed_fn = getattr(model, "fixed_lr_parameters", None)
     fixed = {id(p) for p in fixed_fn()} if callable(fixed_fn) else set()
-    buckets: dict[tuple[bool, bool], list] = {
-        (f, d): [] for f in (False, True) for d in (True, False)
-    }
-    for p in model.parameters():
-        if p.requires_grad:
-            buckets[(id(p) in fixed, p.ndim > 1)].append(p)
+    trained = [p for p in model.parameters() if p.requires_grad]
     groups = []
-    for (is_fixed, decayed), params in buckets.items():
+    for is_fixed in (False, True):
+        params = [p for p in trained if (id(p) in fixed) == is_fixed]
         if is_fixed and not params:
             continue
-        group = {"params": params, "weight_decay": weight_decay if decayed else 0.0}
-        if not decayed:
-            group["lars_exclude"] = True
-        if is_fixed:
-            group["fixed_lr"] = True
-        groups.append(group)
+        mark = {"fixed_lr": True} if is_fixed else {}
+        groups += [
+            {"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay, **mark},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0,
+             "lars_exclude": True, **mark},
+        ]  # fmt: skip
     return groups
 
 
@@ -127,15 +123,14 @@ def build_optimizer(
         return LARS(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
     for g in groups:
         g.pop("lars_exclude", None)
-    params = [p for g in groups for p in g["params"]]
-    fused = bool(params) and all(
-        p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
-    )
-    extra = {"fused": True} if fused else {}
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, **extra)
+        params = [p for g in groups for p in g["params"]]
+        fused = bool(params) and all(
+            p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params
+        )
+        return torch.optim.AdamW(groups, lr=lr, **({"fused": True} if fused else {}))
     raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
 
 

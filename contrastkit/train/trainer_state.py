@@ -45,12 +45,12 @@ class CheckpointedState:
         try:
             self.optimizer.load_state_dict(state["optimizer"])
         except ValueError as exc:  # another grouping of the parameters
-            saved = len(state["optimizer"].get("param_groups", []))
+            saved = [len(g["params"]) for g in state["optimizer"].get("param_groups", [])]
+            ours = [len(g["params"]) for g in self.optimizer.param_groups]
             raise ContrastkitError(
-                f"the checkpoint's optimizer has {saved} parameter groups, this run has "
-                f"{len(self.optimizer.param_groups)} ({exc}); a setting that regroups "
-                "parameters changed since it was written (e.g. SimSiam's "
-                "method.fix_predictor_lr, fixed-lr groups since 2026-11-24)"
+                f"the checkpoint's optimizer groups its parameters as {saved} (sizes), this "
+                f"run as {ours}: a setting that regroups parameters changed since it was "
+                "written (e.g. SimSiam's method.fix_predictor_lr)"
             ) from exc
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
