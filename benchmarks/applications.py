@@ -17,7 +17,11 @@ Sections (pick with --sections):
              distance to its 10 nearest neighbours, AUROC with class c as the anomaly;
              averaged over the ten hold-outs; raw pixels and random-init as baselines.
   cluster    k-means (k=10) on the test embeddings: NMI and ARI against the classes.
-  recommend  MovieLens, each user's latest 20% held out: two-tower vs most popular, item-kNN.
+  recommend  MovieLens, each user's latest 20% held out: the two-tower model (CLIP on the
+             interactions, 20 epochs) trained as a `contrastkit train` run and scored by
+             `contrastkit evaluate` against most popular, item-kNN and the random-init model;
+             its rows are named as evaluate names them ("contrastkit clip", formerly
+             "two-tower"; "random-init model" is new).
   index      1M random unit vectors (dim 128), 1,000 queries: queries/s of exact and
              approximate indexes, recall@10 of the approximate ones.
 
@@ -38,7 +42,6 @@ import numpy as np
 import torch
 
 from benchmarks.common import print_table, write_results
-from contrastkit.config import load_config
 from contrastkit.evaluate.features import raw_features
 from contrastkit.index import (
     EmbeddingIndex,
@@ -51,9 +54,9 @@ from contrastkit.index import (
     normalize,
 )
 from contrastkit.index.dedup import DEFAULT_RATIO, DEFAULT_THRESHOLD, pair_precision_recall
-from contrastkit.pipeline.build import build_encoder, load_splits, resolve
-from contrastkit.pipeline.evaluate_run import embed_images
-from contrastkit.pipeline.runs import load_trained_encoder, read_config
+from contrastkit.modalities.image import embed_images, evaluation_split
+from contrastkit.pipeline.evaluate_run import evaluate, load_run_model
+from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,20 +74,20 @@ def _recipe(budget: float, run_dir: Path, **overrides):
 
 
 class Encoders:
-    """Raw pixels, random-init and trained encoders, each images (N,C,H,W) -> (N, D)."""
+    """Raw pixels, random-init and trained encoders, each images (N,C,H,W) -> (N, D).
+
+    `data` is the run's prepared image data (`evaluation_split(data)`: the whole training
+    split, monitor hold-out included, and the test split)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         if args.run:
-            self.cfg = read_config(args.run)
             run_dir = Path(args.run)
         else:
-            self.cfg = _recipe(args.budget, ROOT / "runs" / "bench-applications" / "simclr")
-            _, run_dir = train(self.cfg, run_dir=self.cfg.train.run_dir, progress=False)
-            self.cfg = read_config(run_dir)
-        self.trained = load_trained_encoder(run_dir, self.cfg, 1)
-        base = resolve(self.cfg, load_splits(self.cfg.data, 0).train)
+            cfg = _recipe(args.budget, ROOT / "runs" / "bench-applications" / "simclr")
+            _, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
+        self.cfg, modality, self.data, self.trained = load_run_model(run_dir)
         torch.manual_seed(0)
-        self.random = build_encoder(base, 1)
+        self.random = modality.build_encoder(self.cfg, self.data)
         self.label = f"SimCLR ({Path(run_dir).name})"
 
     def systems(self):
@@ -216,7 +219,7 @@ def anomaly(enc: Encoders, train_set, test_set, rows: list, budget: float) -> No
         run_dir = ROOT / "runs" / "bench-applications" / f"without-{c}"
         cfg = _recipe(budget, run_dir, **{"data.exclude_classes": [c]})
         _, run_dir = train(cfg, run_dir=run_dir, progress=False)
-        trained = load_trained_encoder(run_dir, read_config(run_dir), 1)
+        trained = load_run_model(run_dir)[3]
         features = dict(baselines)
         features["SimCLR trained without the class"] = (
             embed_images(trained, train_set.images[torch.from_numpy(normal)], enc.cfg).numpy(),
@@ -244,25 +247,23 @@ def cluster(enc: Encoders, test_set, rows: list) -> None:
 
 
 def recommend(rows: list) -> None:
-    from contrastkit.recommend.evaluation import score_all
-    from contrastkit.recommend.interactions import load_movielens, temporal_split
-    from contrastkit.recommend.two_tower import TwoTowerConfig, train_two_tower
-
-    train_set, test_set = temporal_split(load_movielens())
-    start = time.perf_counter()
-    model, _ = train_two_tower(train_set, TwoTowerConfig())
-    seconds = time.perf_counter() - start
-    for name, scores in score_all(train_set, test_set, model).items():
-        for metric, value in scores.items():
-            row = {
-                "section": "recommend (MovieLens)",
-                "system": name,
-                "metric": metric,
-                "value": value,
-            }
-            if name == "two-tower":
-                row["train_seconds"] = seconds
-            rows.append(row)
+    run_dir = ROOT / "runs" / "bench-applications" / "movielens"
+    cfg = load_config(
+        None, {"data.dataset": "movielens", "train.epochs": 20, "train.run_dir": str(run_dir)}
+    )
+    result, run_dir = train(cfg, progress=False)
+    seconds = result.train_seconds  # the training loop, without reading the data
+    trained = f"contrastkit {cfg.method.name}"
+    for r in evaluate(run_dir):
+        row = {
+            "section": "recommend (MovieLens)",
+            "system": r["system"],
+            "metric": r["metric"],
+            "value": r["value"],
+        }
+        if r["system"] == trained:
+            row["train_seconds"] = seconds
+        rows.append(row)
 
 
 def index_speed(rows: list, n: int, seed: int) -> None:
@@ -336,8 +337,7 @@ def main() -> None:
     needs_images = {"search", "dedup", "anomaly", "cluster"} & set(sections)
     if needs_images:
         enc = Encoders(args)
-        splits = load_splits(enc.cfg.data.model_copy(update={"holdout": 0}), 0)
-        train_set, test_set = splits.train, splits.test
+        train_set, test_set = evaluation_split(enc.data)
     if "search" in sections:
         search(enc, train_set, test_set, rows)
         done("search")

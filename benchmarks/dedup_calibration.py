@@ -17,7 +17,6 @@ from benchmarks.applications import Encoders, _identical_pairs, near_copies
 from benchmarks.common import print_table, write_results
 from contrastkit.index import EmbeddingIndex, find_duplicates, group_pairs
 from contrastkit.index.dedup import pair_precision_recall
-from contrastkit.pipeline.build import load_splits
 
 THRESHOLDS = (0.8, 0.85, 0.9, 0.95)
 RATIOS = (0.2, 0.3, 0.5, 0.7, None)
@@ -31,7 +30,7 @@ def main() -> None:
     parser.add_argument("--output", default="dedup_calibration")
     args = parser.parse_args()
     enc = Encoders(args)
-    train = load_splits(enc.cfg.data.model_copy(update={"holdout": 0}), 0).train
+    train = enc.data.pool  # the whole training split, monitor hold-out included
     rng = np.random.default_rng(args.seed)
     base = rng.choice(len(train), size=10000, replace=False)
     originals = rng.choice(10000, size=1000, replace=False)

@@ -22,12 +22,11 @@ import torch
 
 from benchmarks.common import write_results
 from benchmarks.lightly_simclr import train_lightly
-from contrastkit.config import load_config
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
-from contrastkit.pipeline.build import build_encoder, load_splits, resolve
-from contrastkit.pipeline.evaluate_run import embed_images, evaluation_data
-from contrastkit.pipeline.runs import load_trained_encoder
+from contrastkit.modalities.image import ImageModality, embed_images, evaluation_split
+from contrastkit.pipeline.evaluate_run import load_run_model
+from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +53,10 @@ def main() -> None:
         },
     )
     cfg.train.epochs = cfg.train.steps = None
-    train_set, test_set = evaluation_data(cfg)
-    cfg = resolve(cfg, load_splits(cfg.data, cfg.train.seed).train)
+    modality = ImageModality()
+    data = modality.prepare(cfg, None)  # data.holdout is 0: data.train is the whole split
+    train_set, test_set = evaluation_split(data)
+    cfg = modality.resolve(cfg, data)
     k, t = cfg.eval.knn_k, cfg.eval.knn_temperature
     rows: list[EvalRow] = []
 
@@ -76,12 +77,12 @@ def main() -> None:
 
     score("raw pixels", None)
     torch.manual_seed(cfg.train.seed)
-    score("random-init encoder", build_encoder(cfg, train_set.channels))
+    score("random-init encoder", modality.build_encoder(cfg, data))
 
     result, run_dir = train(cfg, progress=True)
     score(
         "contrastkit SimCLR",
-        load_trained_encoder(run_dir, cfg, train_set.channels),
+        load_run_model(run_dir)[3],
         {
             "pairs_per_s": result.items_per_second,
             "epochs": result.epochs,
@@ -91,7 +92,7 @@ def main() -> None:
     )
 
     if not args.skip_lightly:
-        out = train_lightly(cfg, train_set.images, args.budget, args.lightly_workers)
+        out = train_lightly(cfg, data, args.budget, args.lightly_workers)
         score(
             "LightlySSL SimCLR",
             out["backbone"],

@@ -36,25 +36,30 @@ def _rss_bytes() -> int:
 def worker(mode: str, batch: int, chunk: int, frozen_bn: bool, out: str, bf16: bool) -> dict:
     import torch
 
-    from contrastkit.config import load_config
-    from contrastkit.data.registry import load_dataset
     from contrastkit.methods.base import Batch
-    from contrastkit.pipeline.build import build_method, build_views, resolve
+    from contrastkit.modalities.image import ImageModality
+    from contrastkit.modalities.image_config import build_image_views
+    from contrastkit.pipeline.settings import load_config
+    from contrastkit.pipeline.train_run import build_method
     from contrastkit.train.grad_cache import cached_step
 
     torch.set_num_threads(2)
     root = Path(__file__).resolve().parent.parent
-    cfg = load_config(root / "configs" / "simclr_fashion_mnist.yaml", {"train.steps": 1})
-    data = load_dataset("fashion-mnist", "train")
-    cfg = resolve(cfg, data)
+    cfg = load_config(
+        root / "configs" / "simclr_fashion_mnist.yaml", {"train.steps": 1, "data.holdout": 0}
+    )
+    modality = ImageModality()
+    prepared = modality.prepare(cfg, None)  # no hold-out: the whole training split, in order
+    data = prepared.train
+    cfg = modality.resolve(cfg, prepared)
     torch.manual_seed(0)
-    method = build_method(cfg, 1)
+    method = build_method(cfg, modality, prepared)
     method.train()
     if frozen_bn:
         for m in method.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.eval()
-    views = build_views(cfg)(data.images[:batch], torch.Generator().manual_seed(0))
+    views = build_image_views(cfg.views)(data.images[:batch], torch.Generator().manual_seed(0))
     step = Batch(views=views)
     base = _rss_bytes()
     start = time.perf_counter()

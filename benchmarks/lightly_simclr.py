@@ -15,7 +15,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from contrastkit.config import Config
-from contrastkit.pipeline.build import build_encoder
+from contrastkit.modalities.image import ImageData, ImageModality
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
 from contrastkit.train.precision import autocast_dtype
 
@@ -56,14 +56,16 @@ def lightly_transform(cfg: Config):
     )
 
 
-def train_lightly(cfg: Config, images: torch.Tensor, budget: float, workers: int) -> dict:
-    """Train for `budget` seconds of wall-clock (data loading included); return the backbone
-    and throughput numbers."""
+def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> dict:
+    """Train on `data.train` (prepared by `ImageModality`; `cfg` resolved on it) for `budget`
+    seconds of wall-clock (data loading included); return the backbone and throughput
+    numbers."""
     from lightly.loss import NTXentLoss
     from lightly.models.modules import SimCLRProjectionHead
 
+    images = data.train.images
     torch.manual_seed(cfg.train.seed)
-    backbone = build_encoder(cfg, images.shape[1])
+    backbone = ImageModality().build_encoder(cfg, data)
     head = SimCLRProjectionHead(backbone.output_dim, cfg.model.proj_hidden_dim, cfg.model.proj_dim)
     model = torch.nn.ModuleDict({"backbone": backbone, "head": head})
     criterion = NTXentLoss(temperature=cfg.method.temperature)

@@ -22,18 +22,20 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import write_results
-from contrastkit.config import load_config, parse_override
+from contrastkit.config import parse_override
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
 from contrastkit.methods import METHODS
-from contrastkit.pipeline.build import build_encoder, load_splits, resolve
-from contrastkit.pipeline.evaluate_run import embed_images, evaluation_data
-from contrastkit.pipeline.runs import load_trained_encoder
+from contrastkit.modalities.image import ImageModality, embed_images, evaluation_split
+from contrastkit.pipeline.evaluate_run import load_run_model
+from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 
 ROOT = Path(__file__).resolve().parent.parent
+# the methods that train one image encoder (METHODS also holds two-tower CLIP)
+IMAGE_METHODS = [n for n, c in METHODS.items() if c.towers == ImageModality.towers]
 
 
 def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):
@@ -54,7 +56,7 @@ def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=120.0, help="training seconds each")
-    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated names")
+    parser.add_argument("--methods", default=",".join(IMAGE_METHODS), help="comma-separated names")
     parser.add_argument("--output", default="methods", help="results/<output>.json")
     parser.add_argument("--run-root", default=str(ROOT / "runs" / "bench-methods"))
     parser.add_argument(
@@ -68,8 +70,10 @@ def main() -> None:
     # the baselines share the overrides' backbone/data keys (method keys belong to one method)
     shared = {k: v for k, v in extra.items() if not k.startswith("method.")}
     base = _recipe("simclr", args.budget, Path(args.run_root) / "base", shared)
-    train_set, test_set = evaluation_data(base)
-    base = resolve(base, load_splits(base.data, base.train.seed).train)
+    modality = ImageModality()
+    data = modality.prepare(base, None)  # data.holdout is 0: data.train is the whole split
+    train_set, test_set = evaluation_split(data)
+    base = modality.resolve(base, data)
     rows: list[EvalRow] = []
     failures: dict[str, str] = {}
 
@@ -107,7 +111,7 @@ def main() -> None:
     if not args.no_baselines:
         score("raw pixels", None, base, {})
         torch.manual_seed(base.train.seed)
-        score("random-init encoder", build_encoder(base, train_set.channels), base, {})
+        score("random-init encoder", modality.build_encoder(base, data), base, {})
 
     for name in names:
         cfg = _recipe(name, args.budget, Path(args.run_root) / name, extra)
@@ -118,10 +122,11 @@ def main() -> None:
             print(f"{label}: training failed: {exc}", flush=True)
             failures[label] = str(exc)
             continue
+        run_cfg, _, _, trained = load_run_model(run_dir)  # resolved: the run's normalisation
         score(
             label,
-            load_trained_encoder(run_dir, cfg, train_set.channels),
-            cfg,
+            trained,
+            run_cfg,
             {
                 "items_per_s": result.items_per_second,
                 "epochs": result.epochs,

@@ -1,52 +1,110 @@
-"""Every modality in one table: the contrastive encoder against the raw-feature baseline and
-the random-init encoder on the modality's task, plus semi-supervised rows (pre-trained +
-fine-tuned vs trained from scratch on 10% / 1% of the labels).
+"""Every modality through the one run path: each named dataset's recipe in configs/ trained
+by `contrastkit train` (a subprocess, as a user runs it), then scored by the modality's own
+evaluation beside its raw-input baseline and the random-init encoder (eval.json).
 
-Each modality's benchmark lives in benchmarks/modality_<name>.py (`run(budget, seed)`);
-this script runs the chosen ones one after the other with the same training budget and
-writes benchmarks/results/modalities.json.
+Budgets as in the earlier per-modality benchmarks: `--budget` seconds of training per
+recipe (default 180), `--table-budget` per table (default 60); the recipe's own budget is
+replaced. The main metric of each modality (`Modality.main_metric`) decides "beats random
+init". Results: benchmarks/results/modalities.json.
 
 Usage:
-    python -m benchmarks.modalities [--budget 120] [--modalities table,audio,graph,clip]
+    python -m benchmarks.modalities [--budget 180] [--table-budget 60]
+        [--recipes simclr_fashion_mnist,debian_descriptions,...] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
+import shutil
+import subprocess
+import sys
 import time
-import traceback
+from pathlib import Path
 
 from benchmarks.common import print_table, write_results
+from contrastkit.modalities.registry import get_modality
+from contrastkit.pipeline.settings import load_config
 
-MODALITIES = ("table", "audio", "graph", "clip")
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+RECIPES = (
+    "simclr_fashion_mnist", "digits", "debian_descriptions", "wordnet", "instrument_notes",
+    "debian_graph", "table_credit", "table_churn", "table_hpc", "table_breast_cancer",
+    "table_wine", "emoji", "movielens",
+)  # fmt: skip
+
+
+def _script() -> str:
+    beside = Path(sys.executable).with_name("contrastkit")
+    return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
+
+
+def run_recipe(name: str, budget: float, seed: int, out: Path) -> list[dict]:
+    """Train and evaluate one recipe; its eval.json rows, tagged with recipe and modality."""
+    recipe = CONFIGS / f"{name}.yaml"
+    cfg = load_config(recipe)
+    run = out / name
+    shutil.rmtree(run, ignore_errors=True)
+    cmd = [_script(), "train", "--config", str(recipe), "--max-time", str(budget),
+           "--seed", str(seed), "-o", str(run), "--no-progress", "--no-report"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: {done.stderr.strip().splitlines()[-1]}")
+    summary = json.loads((run / "summary.json").read_text())
+    main = get_modality(cfg.data.modality).main_metric
+    rows = []
+    for r in json.loads((run / "eval.json").read_text())["rows"]:
+        rows.append({"recipe": name, "modality": cfg.data.modality, "dataset": cfg.data.dataset,
+                     **r, "main": r["metric"] == main})  # fmt: skip
+    rows.append({"recipe": name, "modality": cfg.data.modality, "dataset": cfg.data.dataset,
+                 "system": f"contrastkit {cfg.method.name}", "metric": "train_seconds",
+                 "value": summary["train_seconds"], "steps": summary["steps"],
+                 "wall_seconds": round(time.perf_counter() - start, 1), "main": False})  # fmt: skip
+    return rows
+
+
+def verdicts(rows: list[dict]) -> list[dict]:
+    """Per recipe, the main metric of the trained model, the raw input and random init."""
+    out = []
+    for recipe in dict.fromkeys(r["recipe"] for r in rows):
+        main = {r["system"]: r["value"] for r in rows if r["recipe"] == recipe and r["main"]}
+        trained = next((v for s, v in main.items() if s.startswith("contrastkit")), None)
+        initial = next((v for s, v in main.items() if s.startswith("random-init")), None)
+        raw = next((v for s, v in main.items() if s.startswith(("raw", "TF-IDF"))), None)
+        metric = next(r["metric"] for r in rows if r["recipe"] == recipe and r["main"])
+        out.append({"recipe": recipe, "metric": metric, "raw": raw, "random_init": initial,
+                    "trained": trained, "beats_random_init": trained > initial})  # fmt: skip
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=120.0, help="training seconds each")
-    parser.add_argument("--modalities", default=",".join(MODALITIES))
+    parser.add_argument("--budget", type=float, default=180.0, help="training seconds each")
+    parser.add_argument("--table-budget", type=float, default=60.0, help="seconds per table")
+    parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", default="runs/bench-modalities")
     parser.add_argument("--output", default="modalities")
     args = parser.parse_args()
     rows: list[dict] = []
-    for name in args.modalities.split(","):
-        module = importlib.import_module(f"benchmarks.modality_{name}")
-        start = time.perf_counter()
+    for name in args.recipes.split(","):
+        budget = args.table_budget if name.startswith("table_") else args.budget
         try:
-            found = module.run(args.budget, seed=args.seed)
-        except Exception as exc:  # one failing modality must not lose the others' rows
-            traceback.print_exc()
-            found = [{"modality": name, "system": "failed", "metric": "error",
-                      "value": f"{type(exc).__name__}: {exc}"}]  # fmt: skip
-        for row in found:
-            row.setdefault("modality", name)
-        print_table(found, ["modality", "dataset", "system", "metric", "value"])
-        print(f"{name}: {time.perf_counter() - start:.0f} s\n")
+            found = run_recipe(name, budget, args.seed, Path(args.runs))
+        except Exception as exc:  # one failing recipe must not lose the others' rows
+            print(f"{name} failed: {exc}", flush=True)
+            found = [{"recipe": name, "system": "failed", "metric": "error", "value": str(exc),
+                      "main": False}]  # fmt: skip
+        print_table(found, ["recipe", "system", "metric", "value"])
         rows += found
-        write_results(args.output, rows, budget_seconds=args.budget)  # after each modality
-    print_table(rows, ["modality", "dataset", "system", "metric", "value"])
-    print(f"written {write_results(args.output, rows, budget_seconds=args.budget)}")
+        write_results(args.output, rows, budget_seconds=args.budget,
+                      table_budget_seconds=args.table_budget)  # fmt: skip
+    table = verdicts([r for r in rows if r["system"] != "failed"])
+    print_table(table, ["recipe", "metric", "raw", "random_init", "trained", "beats_random_init"])
+    path = write_results(args.output, rows, verdicts=table, budget_seconds=args.budget,
+                         table_budget_seconds=args.table_budget)  # fmt: skip
+    print(f"written {path}")
 
 
 if __name__ == "__main__":

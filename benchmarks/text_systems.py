@@ -1,8 +1,15 @@
 """The systems the text benchmarks compare, each scored the same way.
 
 TF-IDF (scikit-learn), a `TextEncoder` as it is, a `TextEncoder` trained with contrastkit
-(`train_text`), and sentence-transformers' own trainer on the same model, batch size, loss
-and sequence length (`st_train`), timed the same way: wall clock of a fixed number of steps.
+(`train_text`), and sentence-transformers' own trainer on the same model, batch size and
+sequence length (`st_train`), timed the same way: wall clock of a fixed number of steps.
+
+MNRL (multiple-negatives ranking / supervised SimCSE, method "mnrl") is now contrastkit's
+shared SimCLR with no projection head at temperature 0.05, on the pairs: the anchor and
+positive columns are the two views. Unsupervised SimCSE ("simcse") is the same method on
+single texts (two dropout copies of each). The loss is NT-Xent, which also uses the batch's
+other anchors as negatives; sentence-transformers' MultipleNegativesRankingLoss in
+`st_train` uses only the positives.
 """
 
 from __future__ import annotations
@@ -16,12 +23,28 @@ import torch
 from contrastkit.data.text import TextData
 from contrastkit.encoders.text import TextEncoder
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.methods import TEXT_METHODS
-from contrastkit.pipeline.text_run import text_trainer
+from contrastkit.methods import SimCLR
 from contrastkit.train.batches import TextBatches
+from contrastkit.train.trainer import Trainer
 from contrastkit.views.text import TextViews
 
-__all__ = ["encoder_scores", "st_train", "tfidf_scores", "train_text"]
+__all__ = ["encoder_scores", "st_train", "text_method", "tfidf_scores", "train_text"]
+
+TEXT_METHOD_NAMES = ("mnrl", "simcse")  # both are `text_method`'s SimCLR; the data decides
+
+
+def text_method(encoder: TextEncoder, method: str = "mnrl", **method_args) -> SimCLR:
+    """The contrastkit method formerly named `method`: SimCLR with no projection head,
+    temperature 0.05 (unless `method_args` set it).
+
+    "mnrl" (multiple-negatives ranking / supervised SimCSE) trains on pairs, "simcse"
+    (unsupervised) on single texts; with the shared methods both are the same SimCLR and
+    the `TextData` given to `train_text` decides which it is. Its loss is NT-Xent, which
+    also uses the batch's other anchors as negatives (MNRL used only the positives).
+    """
+    if method not in TEXT_METHOD_NAMES:
+        raise ValueError(f"method must be one of {list(TEXT_METHOD_NAMES)}, got {method!r}")
+    return SimCLR(encoder, head=torch.nn.Identity(), **{"temperature": 0.05, **method_args})
 
 
 def tfidf_scores(fit_texts: list[str], test: TextData) -> dict[str, float]:
@@ -64,11 +87,16 @@ def train_text(
     seed: int = 0,
     **method_args,
 ) -> dict:
-    """Train `encoder` in place with a contrastkit text method; wall-clock pairs/s."""
+    """Train `encoder` in place with a contrastkit text method (`text_method`: on pairs in
+    `data`, MNRL is now SimCLR with no projection head; on single texts, unsupervised SimCSE)
+    with AdamW (weight decay 0.01), 10% warmup, then cosine; wall-clock pairs/s."""
     torch.manual_seed(seed)
-    trainer = text_trainer(
-        TEXT_METHODS[method](encoder, **method_args),
+    trainer = Trainer(
+        text_method(encoder, method, **method_args),
+        optimizer="adamw",
         lr=lr,
+        weight_decay=0.01,
+        warmup=0.1,
         batch_size=batch_size,
         steps=steps,
         max_time=seconds,

@@ -22,9 +22,9 @@ import torch
 
 from benchmarks.common import print_table, write_results
 from benchmarks.lightly_simclr import train_lightly
-from contrastkit.config import load_config
+from contrastkit.modalities.image import ImageModality
 from contrastkit.pipeline.bench import matmul_peak_gflops, run_bench
-from contrastkit.pipeline.build import load_splits, resolve
+from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,8 +62,9 @@ def main() -> None:
         ours, _ = train(cfg, run_dir=run_dir, progress=False)
         probe = run_bench(cfg, steps=3, warmup=1)  # FLOPs per step, precision, peak
         achieved = probe.gflop_per_step * ours.items_per_second / cfg.train.batch_size
-        data = load_splits(cfg.data.model_copy(update={"holdout": 0}), 0).train
-        theirs = train_lightly(resolve(cfg, data), data.images, args.budget, args.lightly_workers)
+        modality = ImageModality()
+        data = modality.prepare(cfg, None)  # data.holdout is 0: data.train is the whole split
+        theirs = train_lightly(modality.resolve(cfg, data), data, args.budget, args.lightly_workers)
         ratio = ours.items_per_second / theirs["pairs_per_s"]
         rows += [
             {"setting": name, "system": "contrastkit", "metric": "pairs/s",

@@ -23,8 +23,9 @@ def bench(
 ) -> None:
     """Time training steps of a recipe: items/s, the share of data, forward, backward and
     optimiser, and the fraction of this machine's measured matmul peak."""
-    from contrastkit.config import load_config, parse_override
+    from contrastkit.config import parse_override
     from contrastkit.pipeline.bench import run_bench
+    from contrastkit.pipeline.settings import load_config
 
     flags = {
         "data.dataset": dataset,

@@ -11,10 +11,6 @@ import typer
 Opt = typer.Option
 
 
-def _columns(text: str | None) -> dict[str, str] | None:
-    return None if not text else {"anchor": text}
-
-
 def _show(rows: list[dict[str, Any]], as_json: bool, width: int = 70) -> None:
     """Rows as JSON or as an aligned table (long texts cut to `width` characters)."""
     if as_json:
@@ -37,21 +33,18 @@ def _show(rows: list[dict[str, Any]], as_json: bool, width: int = 70) -> None:
 
 
 def index(
-    model: Annotated[str, typer.Argument(help="a train or train-text run, a model folder, minilm")],
+    model: Annotated[str, typer.Argument(help="a run folder, a text model folder or minilm")],
     output: Annotated[Path, Opt("--output", "-o", help="index folder to write")],
     data: Annotated[
-        str | None, Opt(help="dataset name, image folder or text file (default: the run's data)")
+        str | None, Opt(help="another dataset, folder or file (default: the run's own data)")
     ] = None,
-    split: Annotated[str, Opt(help="train or test (named datasets)")] = "train",
+    split: Annotated[str, Opt(help="the run's train or test split")] = "train",
     kind: Annotated[str, Opt(help="flat (exact), ivf or hnsw (approximate, FAISS)")] = "flat",
-    column: Annotated[str | None, Opt(help="text files: the column holding the texts")] = None,
 ) -> None:
-    """Embed a dataset, image folder or text file and save a searchable index."""
+    """Embed a run's data (or another source read the same way) and save a searchable index."""
     from contrastkit.pipeline.index_run import build_index
 
-    built = build_index(
-        model, output, source=data, split=split, kind=kind, columns=_columns(column), progress=True
-    )
+    built = build_index(model, output, source=data, split=split, kind=kind)
     recall = built.info.get("recall@10")
     extra = "" if kind == "flat" else f", recall@10 vs exact {recall:.3f}"
     typer.echo(
@@ -62,8 +55,10 @@ def index(
 
 def search(
     index_dir: Annotated[Path, typer.Argument(help="an index folder from `contrastkit index`")],
-    text: Annotated[str | None, Opt(help="query text (text indexes)")] = None,
-    image: Annotated[str | None, Opt(help="query image file (image indexes)")] = None,
+    text: Annotated[str | None, Opt(help="query text (text and image-text indexes)")] = None,
+    file: Annotated[
+        str | None, Opt("--file", "--image", help="query file: an image, a sound clip")
+    ] = None,
     item_id: Annotated[str | None, Opt("--id", help="an item already in the index")] = None,
     k: Annotated[int, Opt("-k", help="neighbours to return")] = 10,
     model: Annotated[
@@ -76,7 +71,7 @@ def search(
     from contrastkit.pipeline.index_run import query_vectors, search_rows
 
     loaded = EmbeddingIndex.load(index_dir)
-    query, own = query_vectors(loaded, text=text, image=image, item_id=item_id, model=model)
+    query, own = query_vectors(loaded, text=text, file=file, item_id=item_id, model=model)
     _show(search_rows(loaded, query, k, exclude=own), as_json)
 
 

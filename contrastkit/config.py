@@ -1,6 +1,12 @@
-"""The run configuration: YAML recipes plus command-line overrides, validated before any work.
+"""The run configuration's common part: sections every modality shares, YAML recipes and
+command-line overrides.
 
-Every section rejects unknown keys; every value is type- and range-checked. Errors name
+A config has seven sections. `method`, `optim`, `train` and `eval` mean the same for every
+modality; `data`, `model` and `views` start from the bases here and each modality adapter
+(`contrastkit.modalities`) adds its own keys. Assembling and validating a whole config
+for a modality happens in `contrastkit.pipeline.settings`, above the adapters.
+
+Every section rejects unknown keys; every value is type- and range-checked; errors name
 the key, the value given and what is allowed.
 """
 
@@ -14,90 +20,66 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contrastkit.errors import ConfigError
-from contrastkit.methods.params import validate_method_params
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "EvalConfig",
+    "MethodConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "Section",
+    "TrainConfig",
+    "ViewsConfig",
+    "dump_config",
+    "merge_trees",
+    "parse_duration",
+    "parse_override",
+    "read_recipe",
+    "set_dotted",
+    "validation_messages",
+]
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A config section: unknown keys are errors, assignments are validated."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class DataConfig(_Section):
-    dataset: str = Field("fashion-mnist", description="fashion-mnist, digits or an image folder")
-    data_dir: str | None = Field(None, description="where the dataset's files are")
-    image_size: int | None = Field(None, ge=4, le=1024, description="resize folder images")
-    channels: Literal[1, 3] | None = None
-    holdout: int = Field(
-        1000, ge=0, description="labelled training items held out as kNN-monitor queries"
-    )
-    monitor_bank: int = Field(10000, ge=0, description="labelled items in the kNN-monitor bank")
-    exclude_classes: list[int] = Field(
-        default_factory=list,
-        description="labels left out of training (e.g. to train on 'normal' classes only)",
-    )
+class DataConfig(Section):
+    """What to train on. Modalities add their own keys (image size, columns, ...)."""
+
+    dataset: str = Field(..., description="a named dataset or a path (see `contrastkit datasets`)")
+    modality: str | None = Field(
+        None, description="image, text, audio, graph, table, image-text, interactions; "
+        "None: from the dataset name or the path"
+    )  # fmt: skip
+    test_size: float | None = Field(
+        None, gt=0, description="data without a test split: the share (< 1) or number (>= 1) "
+        "of items held out for evaluation; None: the modality's default"
+    )  # fmt: skip
 
 
-class ModelConfig(_Section):
-    backbone: Literal["compact_cnn", "resnet18", "resnet34", "resnet50"] = "compact_cnn"
-    small_input: bool = True
-    widths: list[int] = Field(default_factory=lambda: [32, 64, 128, 256], min_length=1)
-    blocks: int | list[int] = 1
-    pool_size: int = Field(1, ge=1, le=8, description="compact_cnn: final avg-pool grid side")
-    proj_hidden_dim: int = Field(2048, ge=1)
-    proj_dim: int = Field(128, ge=1)
+class ModelConfig(Section):
+    """The encoder. Modalities add the backbone's keys; the heads' sizes are shared."""
+
+    proj_hidden_dim: int = Field(2048, ge=1, description="hidden width of projection heads")
+    proj_dim: int = Field(128, ge=0, description="projection output size; 0: no projection head")
     sync_batchnorm: bool = Field(
         False, description="BatchNorm statistics over all processes' batches (--nproc > 1)"
     )
 
-    @field_validator("widths")
-    @classmethod
-    def _positive_widths(cls, v: list[int]) -> list[int]:
-        if min(v) < 1:
-            raise ValueError(f"every width must be >= 1, got {v}")
-        return v
 
+class ViewsConfig(Section):
+    """How views are made. Modalities add their augmentation strengths."""
 
-class ViewsConfig(_Section):
-    size: int | None = Field(None, ge=4, le=1024, description="view size (default: image size)")
-    eval_size: int | None = Field(
-        None, ge=4, le=1024, description="resize for embedding (default: keep the image size)"
-    )
-    n_views: int = Field(2, ge=2, le=16)
-    local_views: int = Field(0, ge=0, le=16, description="extra small multi-crop views")
-    local_size: int = Field(12, ge=4, le=1024)
-    local_crop_scale: tuple[float, float] = (0.05, 0.4)
-    crop_scale: tuple[float, float] = (0.08, 1.0)
-    crop_ratio: tuple[float, float] = (0.75, 4 / 3)
-    flip_p: float = Field(0.5, ge=0, le=1)
-    jitter_p: float = Field(0.8, ge=0, le=1)
-    brightness: float = Field(0.4, ge=0)
-    contrast: float = Field(0.4, ge=0)
-    saturation: float = Field(0.4, ge=0)
-    hue: float = Field(0.1, ge=0, le=0.5)
-    grayscale_p: float = Field(0.2, ge=0, le=1)
-    blur_p: float = Field(0.5, ge=0, le=1)
-    blur_sigma: tuple[float, float] = (0.1, 2.0)
-    solarize_p: float = Field(0.0, ge=0, le=1)
-    mean: list[float] | None = Field(None, description="per-channel mean; None: from the data")
-    std: list[float] | None = Field(None, description="per-channel std; None: from the data")
-
-    @field_validator("crop_scale", "local_crop_scale")
-    @classmethod
-    def _scale(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < v[0] <= v[1] <= 1:
-            raise ValueError(f"must be (min, max) with 0 < min <= max <= 1, got {list(v)}")
-        return v
-
-    @field_validator("crop_ratio", "blur_sigma")
-    @classmethod
-    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < v[0] <= v[1]:
-            raise ValueError(f"must be (min, max) with 0 < min <= max, got {list(v)}")
-        return v
+    n_views: int = Field(2, ge=1, le=16, description="views per item")
 
 
 class MethodConfig(BaseModel):
     """`name` picks the method; every other key is one of its arguments (see
-    `contrastkit methods`), checked against the method by `validate_config`."""
+    `contrastkit methods --keys`), checked against the method when the config is built."""
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     name: str = "simclr"
@@ -108,7 +90,7 @@ class MethodConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class OptimConfig(_Section):
+class OptimConfig(Section):
     optimizer: Literal["sgd", "lars", "adamw"] = "sgd"
     lr: float = Field(0.3, gt=0, le=100)
     weight_decay: float = Field(1e-4, ge=0, le=1)
@@ -131,7 +113,7 @@ def parse_duration(value: Any) -> float | None:
     return float(m.group(1)) * scale
 
 
-class TrainConfig(_Section):
+class TrainConfig(Section):
     batch_size: int = Field(256, ge=2, le=65536)
     epochs: float | None = Field(None, gt=0)
     steps: int | None = Field(None, ge=1)
@@ -159,16 +141,32 @@ class TrainConfig(_Section):
         return parse_duration(v)
 
 
-class EvalConfig(_Section):
+class EvalConfig(Section):
     knn_k: int = Field(200, ge=1)
     knn_temperature: float = Field(0.1, gt=0)
     linear: bool = True
     baselines: bool = True
     batch_size: int = Field(1024, ge=1)
+    few_labels: list[float] = Field(
+        default_factory=list,
+        description="shares of the labels for fine-tuning vs training from scratch, e.g. "
+        "[0.01, 0.1] (labelled image, audio, table and graph data)",
+    )
+    fine_tune_steps: int = Field(300, ge=1, description="steps of each few-label fine-tuning")
+
+    @field_validator("few_labels")
+    @classmethod
+    def _shares(cls, v: list[float]) -> list[float]:
+        if any(not 0 < f <= 1 for f in v):
+            raise ValueError(f"every share must be in (0, 1], got {v}")
+        return v
 
 
-class Config(_Section):
-    data: DataConfig = Field(default_factory=DataConfig)
+class Config(Section):
+    """A whole run configuration. A modality's config is a subclass whose `data`, `model`
+    and `views` sections carry its keys (`contrastkit.pipeline.settings.config_class`)."""
+
+    data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     views: ViewsConfig = Field(default_factory=ViewsConfig)
     method: MethodConfig = Field(default_factory=MethodConfig)
@@ -184,26 +182,22 @@ class Config(_Section):
         return self
 
 
-def _format_error(exc: ValidationError) -> str:
+def validation_messages(exc: ValidationError, unknown: Any) -> list[str]:
+    """One sentence per error of a config validation; `unknown(key)` words unknown keys."""
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "config"
         if err["type"] == "extra_forbidden":
-            section = key.rsplit(".", 1)[0] if "." in key else ""
-            lines.append(f"unknown config key '{key}'{_known_keys(section)}")
+            lines.append(unknown(key))
+        elif err["type"] == "missing":
+            lines.append(f"config key '{key}' is required")
+        elif key == "config":  # a check across sections (the budget)
+            lines.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             got = err.get("input")
             got_text = "" if isinstance(got, dict) else f" (got {got!r})"
             lines.append(f"config key '{key}': {err['msg']}{got_text}")
-    return "; ".join(lines)
-
-
-def _known_keys(section: str) -> str:
-    model = Config.model_fields.get(section)
-    if model is None:
-        return f"; known sections: {', '.join(Config.model_fields)}"
-    fields = model.annotation.model_fields  # type: ignore[union-attr]
-    return f"; known keys in {section}: {', '.join(fields)}"
+    return lines
 
 
 def set_dotted(tree: dict, key: str, value: Any) -> None:
@@ -257,41 +251,18 @@ def read_recipe(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base = read_recipe(path.parent / str(parent), (*_seen, path.resolve()))
     if "method" in tree:
         base.pop("method", None)
-    return _merge(base, tree)
+    return merge_trees(base, tree)
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def merge_trees(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`update` over `base`, section by section (a new dict; neither input changes)."""
     out = dict(base)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_trees(out[key], value)
         else:
             out[key] = value
     return out
-
-
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read a YAML recipe (optional), apply dotted-key overrides, validate.
-
-    Raises:
-        ConfigError: unreadable file, unknown key, wrong type or out-of-range value.
-    """
-    tree: dict[str, Any] = read_recipe(Path(path)) if path is not None else {}
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            set_dotted(tree, key, value)
-    return validate_config(tree)
-
-
-def validate_config(tree: dict[str, Any]) -> Config:
-    """Validate a nested dict into a `Config`, raising `ConfigError` with key names."""
-    try:
-        cfg = Config.model_validate(tree)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc)) from None
-    params = validate_method_params(cfg.method.name, cfg.method.params)
-    cfg.method = MethodConfig(name=cfg.method.name, **params)
-    return cfg
 
 
 def dump_config(cfg: Config) -> str:

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from contrastkit.cli import app
 from contrastkit.data.digits import load_digits
-from contrastkit.data.registry import DATASETS
-from contrastkit.methods import IMAGE_TEXT_METHODS, METHODS, TEXT_METHODS
+from contrastkit.methods import METHODS
+from contrastkit.modalities.registry import MODALITIES
 
 runner = CliRunner()
 
@@ -53,13 +53,14 @@ def _output(result: subprocess.CompletedProcess[str]) -> str:
 # ---------------------------------------------------------------- listings (in-process)
 
 
-def test_datasets_lists_every_named_dataset_and_folders() -> None:
+def test_datasets_lists_every_modality_and_named_dataset() -> None:
     result = runner.invoke(app, ["datasets"])
     assert result.exit_code == 0, result.output
-    for name in DATASETS:
-        assert name in result.output
+    for modality in MODALITIES.values():
+        assert f"{modality.name}: {modality.summary}" in result.output
+        for name in modality.datasets:
+            assert name in result.output
     assert "fashion-mnist" in result.output and "digits" in result.output
-    assert "<folder>" in result.output
 
 
 def test_methods_lists_every_method_with_its_summary() -> None:
@@ -68,9 +69,8 @@ def test_methods_lists_every_method_with_its_summary() -> None:
     for name, cls in METHODS.items():
         assert name in result.output
         assert cls.summary and cls.summary in result.output
-    listed = len(METHODS) + len(TEXT_METHODS) + len(IMAGE_TEXT_METHODS)
-    assert len(result.output.strip().splitlines()) == listed
-    assert "[image-text: contrastkit train-clip]" in result.output
+    assert len(result.output.strip().splitlines()) == len(METHODS)
+    assert "clip " in result.output and "image-text" in result.output
     result = runner.invoke(app, ["methods", "--keys"])
     assert "method.queue_size = 4096" in result.output
 

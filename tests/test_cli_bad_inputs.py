@@ -110,7 +110,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("crop scale reversed", _sets("views.crop_scale=[1.0, 0.2]"), "views.crop_scale"),
     ("unknown method option", _sets("method.temperatur=0.2"), "temperatur"),
     ("no such dataset", lambda t: ["--dataset", "no-such-data"], "no-such-data"),
-    ("missing folder", lambda t: ["--dataset", str(t / "nowhere")], "no folder at"),
+    ("missing folder", lambda t: ["--dataset", str(t / "nowhere")], "no file or folder at"),
     ("empty folder", _empty, "no image files"),
     ("file, not folder", _a_file, "not a folder"),
     ("mixed image sizes", _mixed_sizes, "image_size"),

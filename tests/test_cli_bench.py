@@ -7,8 +7,8 @@ import re
 from typer.testing import CliRunner
 
 from contrastkit.cli import app
-from contrastkit.config import load_config
 from contrastkit.pipeline.bench import run_bench
+from contrastkit.pipeline.settings import load_config
 
 
 def test_bench_command_prints_the_breakdown() -> None:

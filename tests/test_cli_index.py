@@ -87,7 +87,7 @@ def test_unknown_id_missing_query_and_non_index_folder_are_clear_errors(runs, tm
     assert "unknown id 'nope'" in _fails("search", str(runs["index"]), "--id", "nope")
     assert "exactly one query" in _fails("search", str(runs["index"]))
     assert "not a contrastkit index" in _fails("search", str(tmp_path), "--id", "x")
-    assert "holds images" in _fails("search", str(runs["index"]), "--text", "a shoe")
+    assert "queried with --file" in _fails("search", str(runs["index"]), "--text", "a shoe")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
     message = _fails("search", str(runs["index"]), "--image", str(broken))
@@ -145,7 +145,7 @@ def test_text_index_and_search_with_minilm(tmp_path) -> None:
     query = index.texts[10]
     out = json.loads(_ok("search", str(tmp_path / "tidx"), "--text", query, "-k", "3", "--json"))
     assert out[0]["text"] == query and out[0]["score"] == pytest.approx(1.0, abs=1e-4)
-    assert "holds texts" in _fails("search", str(tmp_path / "tidx"), "--image", str(lines))
+    assert "queried with --text" in _fails("search", str(tmp_path / "tidx"), "--file", str(lines))
 
 
 def test_empty_inputs_are_clear_errors(tmp_path) -> None:
@@ -155,4 +155,5 @@ def test_empty_inputs_are_clear_errors(tmp_path) -> None:
     assert not (tmp_path / "i").exists()
     ratings = tmp_path / "ratings.csv"
     ratings.write_text("user,item,time\n")
-    assert "no usable rows" in _fails("train-recommender", str(ratings), "-o", str(tmp_path / "r"))
+    message = _fails("train", "--dataset", str(ratings), "--steps", "2", "-o", str(tmp_path / "r"))
+    assert "no usable rows" in message

@@ -1,4 +1,4 @@
-"""`contrastkit train-text` then `embed` end to end on a small pairs file (scratch model)."""
+"""`contrastkit train` on text, then `embed`, end to end on a small pairs file (scratch model)."""
 
 from __future__ import annotations
 
@@ -29,46 +29,32 @@ def pairs_file(tmp_path):
     return path
 
 
-def test_train_text_writes_a_sentence_transformers_model_and_resumes(pairs_file, tmp_path):
+def test_train_on_pairs_writes_a_sentence_transformers_model_and_resumes(pairs_file, tmp_path):
     run = tmp_path / "run"
     args = [
-        "train-text",
-        str(pairs_file),
-        "-o",
-        str(run),
-        "--model",
-        "scratch",
-        "--steps",
-        "6",
-        "--batch-size",
-        "16",
-        "--holdout",
-        "20",
-        "--precision",
-        "fp32",
-        "--delete-p",
-        "0.1",
-        "--no-progress",
-    ]
+        "train", "--dataset", str(pairs_file), "-o", str(run), "--model", "scratch",
+        "--steps", "6", "--batch-size", "16", "--precision", "fp32", "--set", "data.test_size=20",
+        "--set", "views.delete_p=0.1", "--set", "model.dim=32", "--set", "model.layers=1",
+        "--no-progress", "--no-report",
+    ]  # fmt: skip
     with pytest.warns(UserWarning, match="skipped 1 bad row"):
         result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "held-out retrieval after" in result.output
+    assert "recall@1" in result.output and "TF-IDF" in result.output  # the evaluation table
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["steps"] == 6 and summary["skipped_rows"][0][0] == 122
-    assert json.loads((run / "settings.json").read_text())["delete_p"] == 0.1
+    assert summary["steps"] == 6 and summary["skipped_files"][0][0] == "line 122"
+    assert summary["modality"] == "text"
+    config = (run / "config.yaml").read_text()
+    assert "modality: text" in config and "delete_p: 0.1" in config
     enc = TextEncoder.from_pretrained(run / "model")
-    assert enc.encode(["red cat"]).shape == (1, 256)
+    assert enc.encode(["red cat"]).shape == (1, 32)
     assert (run / "init" / "tokenizer.json").is_file()
 
-    # resume: a longer budget continues from the last checkpoint (settings from the run)
-    settings = json.loads((run / "settings.json").read_text())
-    settings["steps"] = 8
-    (run / "settings.json").write_text(json.dumps(settings))
+    # resume: a longer budget continues from the last checkpoint (the run's own config)
+    config = config.replace("steps: 6", "steps: 8")
+    (run / "config.yaml").write_text(config)
     with pytest.warns(UserWarning):
-        result = runner.invoke(
-            app, ["train-text", str(pairs_file), "-o", str(run), "--resume", "--no-progress"]
-        )
+        result = runner.invoke(app, ["train", "--resume", str(run), "--no-progress", "--no-report"])
     assert result.exit_code == 0, result.output
     assert json.loads((run / "summary.json").read_text())["steps"] == 8
 
@@ -78,42 +64,27 @@ def test_train_text_writes_a_sentence_transformers_model_and_resumes(pairs_file,
             app, ["embed", str(run), "-o", str(out), "--dataset", str(pairs_file)]
         )
     assert result.exit_code == 0, result.output
-    saved = np.load(out)
-    assert saved["embeddings"].shape == (120, 256) and saved["texts"][0].count(" ") == 2
+    saved = np.load(out)  # anchors, then positives
+    assert saved["embeddings"].shape == (240, 32) and saved["texts"][0].count(" ") == 2
 
 
-def test_train_text_rejects_a_method_the_data_cannot_feed(tmp_path):
+def test_a_two_tower_method_on_texts_is_refused_before_training(tmp_path):
     path = tmp_path / "s.txt"
     path.write_text("one sentence\nanother sentence\n")
-    result = runner.invoke(
-        app,
-        [
-            "train-text",
-            str(path),
-            "-o",
-            str(tmp_path / "r"),
-            "--method",
-            "mnrl",
-            "--steps",
-            "2",
-            "--model",
-            "scratch",
-        ],
-    )
+    args = ["train", "--dataset", str(path), "-o", str(tmp_path / "r"), "--steps", "2"]
+    result = runner.invoke(app, [*args, "--method", "clip"])
     assert result.exit_code != 0
-    assert "needs pairs, the file has texts" in str(result.exception)
-    result = runner.invoke(
-        app,
-        ["train-text", str(path), "-o", str(tmp_path / "r"), "--method", "byol", "--steps", "2"],
-    )
-    assert "not a text method" in str(result.exception)
+    assert "text data trains 1" in str(result.exception)
+    result = runner.invoke(app, [*args, "--method", "supcon", "--model", "scratch"])
+    assert "uses labels" in str(result.exception)
+    assert not (tmp_path / "r" / "checkpoints").exists()
 
 
-def test_train_text_rejects_a_bad_budget(tmp_path):
+def test_train_rejects_a_bad_budget(tmp_path):
     path = tmp_path / "s.txt"
     path.write_text("one sentence\nanother sentence\n")
-    args = ["train-text", str(path), "-o", str(tmp_path / "r"), "--max-time", "soon"]
+    args = ["train", "--dataset", str(path), "-o", str(tmp_path / "r"), "--max-time", "soon"]
     result = runner.invoke(app, args)
     assert result.exit_code != 0
-    assert "--max-time: must be a duration" in str(result.exception)
+    assert "train.max_time" in str(result.exception) and "duration" in str(result.exception)
     assert not (tmp_path / "r").exists()  # rejected before anything was written

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from contrastkit.config import (
-    Config,
-    dump_config,
-    load_config,
-    parse_duration,
-    parse_override,
-    validate_config,
-)
+from contrastkit.config import Config, dump_config, parse_duration, parse_override
 from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.pipeline.settings import load_config, validate_config
 
 STEPS = {"train.steps": 5}  # a budget, so only the value under test is wrong
 

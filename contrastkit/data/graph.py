@@ -20,11 +20,13 @@ from contrastkit.errors import DataFormatError, DatasetNotFoundError
 __all__ = [
     "Graph",
     "induced_subgraph",
+    "pack",
     "read_graph_csv",
     "sample_non_edges",
     "split_edges",
     "text_features",
     "undirected_edges",
+    "unpack",
 ]
 
 
@@ -319,3 +321,20 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# Packed batches of small graphs: what graph views make and graph encoders read.
+def pack(features: Tensor, adjacency: Tensor, mask: Tensor) -> Tensor:
+    """(B, K, F + K + 1) from features (B, K, F), adjacency (B, K, K) and mask (B, K)."""
+    return torch.cat(
+        [features, adjacency.to(features.dtype), mask.to(features.dtype)[..., None]], -1
+    )
+
+
+def unpack(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Features (B, K, F), adjacency (B, K, K) and present mask (B, K) of a packed batch."""
+    k = x.shape[-2]
+    f = x.shape[-1] - k - 1
+    if f < 0:
+        raise ValueError(f"a packed graph batch is (B, K, F + K + 1), got {tuple(x.shape)}")
+    return x[..., :f], x[..., f : f + k], x[..., -1]

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
-__all__ = ["TEXT_COLUMNS", "TextData", "load_texts"]
+__all__ = ["COLUMN_ALIASES", "TEXT_COLUMNS", "TextData", "load_texts"]
 
 TEXT_COLUMNS = ("anchor", "positive", "negative")
 # Column names recognised in a header when the caller does not map them.
-_ALIASES: dict[str, tuple[str, ...]] = {
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "anchor": ("anchor", "text", "sentence", "query", "sentence1", "text1", "question"),
     "positive": ("positive", "pos", "sentence2", "text2", "document", "answer"),
     "negative": ("negative", "neg", "hard_negative", "sentence3"),
@@ -175,13 +175,13 @@ def _resolve_columns(
     else:
         lowered = {name.lower(): name for name in available}
         found = {}
-        for role, aliases in _ALIASES.items():
+        for role, aliases in COLUMN_ALIASES.items():
             name = next((lowered[a] for a in aliases if a in lowered), None)
             if name is not None and name not in found.values():
                 found[role] = name
     if "anchor" not in found:
         raise DataFormatError(
-            f"{where}: no text column; expected one of {list(_ALIASES['anchor'])} "
+            f"{where}: no text column; expected one of {list(COLUMN_ALIASES['anchor'])} "
             f"(or pass columns={{'anchor': NAME}}), got {available}"
         )
     if "negative" in found and "positive" not in found:

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from contrastkit.views.graph import unpack
+from contrastkit.data.graph import unpack
 
 __all__ = ["GraphEncoder", "normalized_adjacency"]
 

@@ -189,3 +189,34 @@ def rows_to_records(rows: Sequence[EvalRow]) -> list[dict[str, Any]]:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 records.append({"system": row.system, "metric": key, "value": float(value)})
     return records
+
+
+def format_records(records: Sequence[dict[str, Any]], digits: int = 3) -> str:
+    """Records {"system", "metric", "value"} as a fixed-width table: one row per system, one
+    column per metric (in first-seen order), values with `digits` decimals, "-" if absent.
+
+    Example:
+        >>> print(format_records([{"system": "raw", "metric": "knn_top1", "value": 0.5}]))
+        system | knn_top1
+        -------+---------
+        raw    |    0.500
+    """
+    systems = list(dict.fromkeys(r["system"] for r in records))
+    metrics = list(dict.fromkeys(r["metric"] for r in records))
+    values = {(r["system"], r["metric"]): r["value"] for r in records}
+
+    def cell(value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return "-" if math.isnan(value) else f"{value:.{digits}f}"
+        return "-" if value is None else str(value)
+
+    body = [[s, *(cell(values.get((s, m))) for m in metrics)] for s in systems]
+    header = ["system", *metrics]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return " | ".join([cells[0].ljust(widths[0]), *rest]).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(cells) for cells in body)])

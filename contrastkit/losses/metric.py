@@ -22,6 +22,7 @@ from contrastkit.losses.miners import (
     mine_triplets,
     pairwise_distance,
 )
+from contrastkit.nn.distributed import gather_no_grad, gather_with_grad, require_distributed
 
 
 def instance_labels(n: int, v: int) -> Tensor:
@@ -52,6 +53,21 @@ def _check_embeddings(embeddings: Tensor) -> None:
         )
 
 
+def _global_batch(embeddings: Tensor, labels: Tensor, gather: bool) -> tuple[Tensor, Tensor]:
+    """Every process's rows (with a gradient back to each) and labels, in rank order.
+
+    Mining needs all pairs of the global batch, so each process scores the whole global
+    batch (memory quadratic in the global batch, as on one process). The all-gather's
+    backward sums the identical gradients of the W processes and the trainer averages
+    gradients over processes, so the step equals one process training on the whole batch.
+    Labels must already be global (instance labels offset by rank).
+    """
+    if not gather:
+        return embeddings, labels
+    require_distributed()
+    return gather_with_grad(embeddings), gather_no_grad(labels.contiguous())
+
+
 def _mean_or_zero(values: Tensor) -> Tensor:
     """Mean of `values`, or 0 still attached to the graph when there are none."""
     return values.sum() / max(values.numel(), 1)
@@ -63,6 +79,8 @@ def contrastive_loss(
     margin: float = 0.5,
     metric: str = "cosine",
     miner: str = "all",
+    *,
+    gather: bool = False,
 ) -> Tensor:
     """The margin-based (pair) contrastive loss of Hadsell, Chopra and LeCun [1].
 
@@ -80,6 +98,8 @@ def contrastive_loss(
         metric: "cosine" (1 - cosine similarity, in [0, 2]) or "euclidean" (L2 on the raw
             embeddings); see `pairwise_distance`.
         miner: "all" pairs or "hard" pairs only (see `mine_pairs`).
+        gather: in distributed training, mine and score the pairs of every process's rows
+            (`_global_batch`): the value is the whole global batch's loss on every process.
 
     Returns:
         Scalar float32 loss.
@@ -103,6 +123,7 @@ def contrastive_loss(
     check_choice("metric", metric, METRICS)
     check_choice("miner", miner, PAIR_MINERS)
     _check_embeddings(embeddings)
+    embeddings, labels = _global_batch(embeddings, labels, gather)
 
     distances = pairwise_distance(embeddings, metric)
     positives, negatives = mine_pairs(distances, labels, miner)
@@ -118,6 +139,8 @@ def triplet_loss(
     margin: float = 0.2,
     metric: str = "cosine",
     miner: str = "batch_hard",
+    *,
+    gather: bool = False,
 ) -> Tensor:
     """The triplet loss [1, 2]: relu(d(a, p) - d(a, n) + margin) over mined triplets.
 
@@ -134,6 +157,8 @@ def triplet_loss(
             band.
         metric: "cosine" or "euclidean" (see `pairwise_distance`).
         miner: "batch_all", "batch_hard" or "semi_hard" (see `mine_triplets`).
+        gather: in distributed training, mine and score the triplets of every process's
+            rows (`_global_batch`): the value is the whole global batch's loss everywhere.
 
     Returns:
         Scalar float32 loss.
@@ -159,6 +184,7 @@ def triplet_loss(
     check_choice("metric", metric, METRICS)
     check_choice("miner", miner, TRIPLET_MINERS)
     _check_embeddings(embeddings)
+    embeddings, labels = _global_batch(embeddings, labels, gather)
 
     distances = pairwise_distance(embeddings, metric)
     anchor, positive, negative = mine_triplets(distances, labels, miner, margin).unbind(dim=1)
@@ -182,15 +208,20 @@ class ContrastiveLoss(nn.Module):
         >>> loss = loss_fn(torch.randn(8, 16), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3]))
     """
 
-    def __init__(self, margin: float = 0.5, metric: str = "cosine", miner: str = "all") -> None:
+    def __init__(
+        self, margin: float = 0.5, metric: str = "cosine", miner: str = "all", *,
+        gather: bool = False,
+    ) -> None:  # fmt: skip
         super().__init__()
         check_margin(margin)
         check_choice("metric", metric, METRICS)
         check_choice("miner", miner, PAIR_MINERS)
-        self.margin, self.metric, self.miner = margin, metric, miner
+        self.margin, self.metric, self.miner, self.gather = margin, metric, miner, gather
 
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return contrastive_loss(embeddings, labels, self.margin, self.metric, self.miner)
+        return contrastive_loss(
+            embeddings, labels, self.margin, self.metric, self.miner, gather=self.gather
+        )
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, metric={self.metric!r}, miner={self.miner!r}"
@@ -210,16 +241,19 @@ class TripletLoss(nn.Module):
     """
 
     def __init__(
-        self, margin: float = 0.2, metric: str = "cosine", miner: str = "batch_hard"
-    ) -> None:
+        self, margin: float = 0.2, metric: str = "cosine", miner: str = "batch_hard", *,
+        gather: bool = False,
+    ) -> None:  # fmt: skip
         super().__init__()
         check_margin(margin)
         check_choice("metric", metric, METRICS)
         check_choice("miner", miner, TRIPLET_MINERS)
-        self.margin, self.metric, self.miner = margin, metric, miner
+        self.margin, self.metric, self.miner, self.gather = margin, metric, miner, gather
 
     def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return triplet_loss(embeddings, labels, self.margin, self.metric, self.miner)
+        return triplet_loss(
+            embeddings, labels, self.margin, self.metric, self.miner, gather=self.gather
+        )
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, metric={self.metric!r}, miner={self.miner!r}"

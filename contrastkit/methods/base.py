@@ -23,11 +23,15 @@ class Batch:
             of token tensors (B, L) (columns of pairs and triplets, or SimCSE copies).
         labels: (B,) int64 labels when the data has them (unused by self-supervised methods).
         index: (B,) int64 positions of the items in the dataset (for logs and debugging).
+        negatives: given hard negatives, a (B, ...) tensor or token dict: row i is a
+            negative of item i and a candidate for every anchor (text triplets); None
+            without. Only methods with `uses_negatives` read it.
     """
 
     views: list[Tensor] | list[dict[str, Tensor]]
     labels: Tensor | None = None
     index: Tensor | None = None
+    negatives: Tensor | dict[str, Tensor] | None = None
 
 
 @dataclass
@@ -63,16 +67,17 @@ class Method(nn.Module):
         summary: one line for `contrastkit methods`.
         needs_labels: the method uses `batch.labels` (supervised).
         min_views: views per item the method needs.
-        modality: "image" for tensor views, "text" for token-dict views (`TextBatches`).
-        text_data: for text methods, the rows it trains on: "texts", "pairs" or "triplets".
+        towers: encoders the method trains: 1, or 2 for two-tower methods (CLIP), whose
+            views are [first tower's input, second tower's input].
+        uses_negatives: the method uses `batch.negatives` (given hard negatives).
     """
 
     name: str = "method"
     summary: str = ""
     needs_labels: bool = False
     min_views: int = 2
-    modality: str = "image"
-    text_data: str = "texts"
+    towers: int = 1
+    uses_negatives: bool = False
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()

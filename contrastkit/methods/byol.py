@@ -6,7 +6,14 @@ import torch
 from torch import nn
 
 from contrastkit.losses.negative_cosine import byol_loss
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.heads import ProjectionHead
 from contrastkit.nn.momentum import cosine_momentum, ema_update, momentum_copy
 
@@ -57,20 +64,18 @@ class BYOL(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        x1, x2 = batch.views[0], batch.views[1]
-        n = x1.shape[0]
-        h = self.encoder(torch.cat([x1, x2]))
-        z = self.head(h)
-        p1, p2 = self.predictor(z).split(n)
+        h1, h2 = encode_views(self.encoder, batch.views[:2])
+        z1, z2 = encode_views(self.head, [h1, h2])
+        p1, p2 = encode_views(self.predictor, [z1, z2])
         with torch.no_grad():
-            t1, t2 = self.target_head(self.target_encoder(torch.cat([x1, x2]))).split(n)
+            target = encode_views(self.target_encoder, batch.views[:2])
+            t1, t2 = encode_views(self.target_head, target)
         loss = byol_loss(p1, t2) + byol_loss(p2, t1)
         metrics = {
             "loss": float(loss.detach()),
-            "z_std": embedding_std(z),
+            "z_std": embedding_std(torch.cat([z1, z2])),
             "momentum": self.momentum,
         }
-        h1, h2 = h.split(n)
         return Output(loss, metrics, embeddings=(h1, h2))
 
     def on_step_end(self, progress: float) -> None:

@@ -100,8 +100,7 @@ class CLIP(Method):
 
     name = "clip"
     summary = "image and text towers, linear projections, symmetric InfoNCE, learned temperature"
-    modality = "image-text"
-    text_data = "pairs"
+    towers = 2
 
     def __init__(
         self,

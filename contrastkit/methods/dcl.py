@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from contrastkit.losses.dcl import dcl_loss
 from contrastkit.losses.info_nce import check_temperature
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
@@ -55,10 +61,8 @@ class DCL(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        x1, x2 = batch.views[0], batch.views[1]
-        n = x1.shape[0]
-        h = self.encoder(torch.cat([x1, x2]))
-        z1, z2 = self.head(h).split(n)
+        h1, h2 = encode_views(self.encoder, batch.views[:2])
+        z1, z2 = encode_views(self.head, [h1, h2])
         loss = dcl_loss(
             z1,
             z2,
@@ -67,5 +71,4 @@ class DCL(Method):
             gather=self.gather,
         )
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z1)}
-        h1, h2 = h.split(n)
         return Output(loss, metrics, embeddings=(h1, h2))

@@ -16,6 +16,7 @@ from contrastkit.methods.base import (
     encode_views,
     encoder_dim,
 )
+from contrastkit.nn.distributed import rank, require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
 
@@ -24,10 +25,14 @@ class _MetricMethod(Method):
 
     With `use_labels` the dataset's labels decide positives (supervised metric learning);
     without, the views of one item are its positives and every other item is a negative
-    (self-supervised, like SimCLR but with a margin loss).
+    (self-supervised, like SimCLR but with a margin loss). Given hard negatives
+    (`batch.negatives`, e.g. text triplets) join the batch with labels of their own, so
+    they are every anchor's negatives and nobody's positives. With `gather` the pairs or
+    triplets are mined over the global batch of every process.
     """
 
-    loss_fn: Callable[..., Tensor]  # (embeddings, labels, margin, metric, miner) -> loss
+    uses_negatives = True
+    loss_fn: Callable[..., Tensor]  # (embeddings, labels, margin, metric, miner, gather=)
 
     def __init__(
         self,
@@ -44,27 +49,33 @@ class _MetricMethod(Method):
     ) -> None:
         super().__init__(encoder)
         if gather:
-            raise ValueError(f"gather=True is not supported by {type(self).__name__} yet")
+            require_distributed()
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         type(self).loss_fn(torch.zeros(2, 2), torch.tensor([0, 1]), margin, metric, miner)
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
         self.margin, self.metric, self.miner = margin, metric, miner
-        self.use_labels = use_labels
+        self.use_labels, self.gather = use_labels, gather
         self.needs_labels = use_labels
 
     def _loss(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        return type(self).loss_fn(embeddings, labels, self.margin, self.metric, self.miner)
+        return type(self).loss_fn(
+            embeddings, labels, self.margin, self.metric, self.miner, gather=self.gather
+        )
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
         h = encode_views(self.encoder, batch.views)
         z = encode_views(self.head, h)
         n, v = z[0].shape[0], len(z)
+        offset = rank() * n if self.gather else 0  # item labels unique across processes
         if self.use_labels:
             labels = batch.labels.repeat(v)  # type: ignore[union-attr]
         else:
-            labels = instance_labels(n, v).to(z[0].device)
+            labels = instance_labels(n, v).to(z[0].device) + offset
+        if batch.negatives is not None:  # own labels below every item's: never a positive
+            z.append(self.head(self.encoder(batch.negatives)))
+            labels = torch.cat([labels, -1 - offset - torch.arange(n, device=labels.device)])
         loss = self._loss(torch.cat(z), labels)
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
         return Output(loss, metrics, embeddings=(h[0], h[1]))

@@ -6,7 +6,14 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses.info_nce import check_temperature, queue_info_nce
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.distributed import (
     gather_no_grad,
     is_distributed,
@@ -86,7 +93,7 @@ class MoCo(Method):
 
     @torch.no_grad()
     def _keys(self, x: Tensor) -> Tensor:
-        shuffle = self.shuffle_bn and is_distributed()
+        shuffle = self.shuffle_bn and is_distributed() and isinstance(x, Tensor)
         if shuffle:
             x, order = shuffle_across_processes(x)
         k = self.key_head(self.key_encoder(x))
@@ -97,10 +104,9 @@ class MoCo(Method):
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
         x_q, x_k = batch.views[0], batch.views[1]
-        n = x_q.shape[0]
         if self.symmetric:
-            h = self.encoder(torch.cat([x_q, x_k]))
-            q1, q2 = self.head(h).split(n)
+            h1, h2 = encode_views(self.encoder, [x_q, x_k])
+            q1, q2 = encode_views(self.head, [h1, h2])
             k1, k2 = self._keys(x_q), self._keys(x_k)
             negatives = self.queue.rows.clone()
             loss = (
@@ -108,7 +114,6 @@ class MoCo(Method):
                 + queue_info_nce(q2, k1, negatives, temperature=self.temperature)
             ) / 2
             new_keys = torch.cat([k1, k2])
-            h1, h2 = h.split(n)
         else:
             h1 = self.encoder(x_q)
             q1 = self.head(h1)

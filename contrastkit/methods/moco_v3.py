@@ -6,7 +6,14 @@ import torch
 from torch import nn
 
 from contrastkit.losses.info_nce import check_temperature, info_nce
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import ProjectionHead
 from contrastkit.nn.momentum import cosine_momentum, ema_update, momentum_copy
@@ -71,19 +78,17 @@ class MoCoV3(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        x1, x2 = batch.views[0], batch.views[1]
-        n = x1.shape[0]
-        h = self.encoder(torch.cat([x1, x2]))
-        q1, q2 = self.predictor(self.head(h)).split(n)
+        h1, h2 = encode_views(self.encoder, batch.views[:2])
+        q1, q2 = encode_views(lambda h: self.predictor(self.head(h)), [h1, h2])
         with torch.no_grad():
-            k1, k2 = self.key_head(self.key_encoder(torch.cat([x1, x2]))).split(n)
+            keys = encode_views(self.key_encoder, batch.views[:2])
+            k1, k2 = encode_views(self.key_head, keys)
         loss = self._ctr(q1, k2) + self._ctr(q2, k1)
         metrics = {
             "loss": float(loss.detach()),
             "z_std": embedding_std(q1),
             "momentum": self.momentum,
         }
-        h1, h2 = h.split(n)
         return Output(loss, metrics, embeddings=(h1, h2))
 
     def on_step_end(self, progress: float) -> None:

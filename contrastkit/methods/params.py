@@ -11,10 +11,13 @@ from pydantic import ConfigDict, ValidationError, create_model
 from torch import Tensor, nn
 
 from contrastkit.errors import ConfigError
+from contrastkit.methods.base import encoder_dim
 from contrastkit.methods.registry import METHODS
 
 # Constructor arguments that come from elsewhere (the model section, the launcher).
-NOT_CONFIGURABLE = frozenset({"self", "encoder", "head", "gather", "proj_hidden_dim", "proj_dim"})
+NOT_CONFIGURABLE = frozenset(
+    {"self", "encoder", "head", "gather", "proj_hidden_dim", "proj_dim", "text_encoder"}
+)
 
 
 class _ProbeEncoder(nn.Module):
@@ -56,11 +59,49 @@ def validate_method_params(name: str, values: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         raise ConfigError(_describe(name, exc, list(params))) from None
     try:
-        METHODS[name](_ProbeEncoder(), proj_hidden_dim=8, proj_dim=8, **validated)
+        probe = {"text_encoder": _ProbeEncoder()} if "text_encoder" in _signature(name) else {}
+        construct(name, _ProbeEncoder(), validated, proj_hidden_dim=8, proj_dim=8, **probe)
     except (ValueError, TypeError) as exc:
         key = _mentioned_key(str(exc), list(params))
         raise ConfigError(f"config key 'method.{key}': {exc}") from None
     return validated
+
+
+def _signature(name: str) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(_method_class(name).__init__).parameters)
+
+
+def construct(
+    name: str,
+    encoder: nn.Module,
+    params: dict[str, Any],
+    *,
+    proj_hidden_dim: int = 2048,
+    proj_dim: int = 128,
+    gather: bool = False,
+    **extra: Any,
+) -> Any:
+    """Method `name` around `encoder` with its config arguments `params`.
+
+    The model section's head sizes, `gather` and `extra` arguments (a second tower) are
+    passed to the methods whose constructor takes them; `proj_dim=0` replaces the
+    projection head of the methods that take a `head` by the identity.
+    """
+    signature = _signature(name)
+    kwargs = dict(params)
+    if "proj_dim" in signature:
+        kwargs.update(proj_hidden_dim=proj_hidden_dim, proj_dim=max(proj_dim, 1))
+    if proj_dim == 0:
+        if "head" not in signature:
+            raise ValueError(f"method {name!r} needs a head: model.proj_dim must be >= 1")
+        kwargs["head"] = nn.Identity()
+        kwargs["head"].output_dim = encoder_dim(encoder)  # heads after it are sized by this
+    if gather and "gather" not in signature:
+        raise ValueError(f"method {name!r} does not gather across processes (gather=True)")
+    if "gather" in signature:
+        kwargs["gather"] = gather
+    kwargs.update({k: v for k, v in extra.items() if k in signature})
+    return METHODS[name](encoder, **kwargs)
 
 
 def _method_class(name: str) -> type:

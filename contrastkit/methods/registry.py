@@ -1,4 +1,8 @@
-"""Every method by the name `contrastkit train --method` takes."""
+"""Every method by the name `contrastkit train --method` takes, for every modality.
+
+Single-encoder methods train on two or more views of the same items (images, texts,
+audio, graph nodes, table rows); two-tower methods (`towers == 2`: CLIP) train two encoders
+on paired items (images and captions, users and items)."""
 
 from __future__ import annotations
 
@@ -11,11 +15,9 @@ from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.simclr import SimCLR
-from contrastkit.methods.simcse import SimCSE
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
 from contrastkit.methods.swav import SwAV
-from contrastkit.methods.text_pairs import MultipleNegativesRanking, TextTriplet
 from contrastkit.methods.vicreg import VICReg
 
 METHODS: dict[str, type[Method]] = {
@@ -33,13 +35,6 @@ METHODS: dict[str, type[Method]] = {
         DCL,
         PairContrastive,
         Triplet,
+        CLIP,
     )
 }
-
-# Methods for text encoders (views are token dicts): `contrastkit train-text --method`.
-TEXT_METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (SimCSE, MultipleNegativesRanking, TextTriplet)
-}
-
-# Two-tower image-text methods (an image encoder and a text encoder): `contrastkit train-clip`.
-IMAGE_TEXT_METHODS: dict[str, type[Method]] = {CLIP.name: CLIP}

@@ -13,7 +13,7 @@ from contrastkit.methods.base import (
     encode_views,
     encoder_dim,
 )
-from contrastkit.nn.distributed import require_distributed
+from contrastkit.nn.distributed import gather_with_grad, require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
 
@@ -30,6 +30,8 @@ class SimCLR(Method):
         head: projection head; default `ProjectionHead(output_dim, proj_hidden_dim, proj_dim)`.
         temperature: NT-Xent temperature (SimCLR: 0.5 for small batches, 0.1 for large).
         gather: take negatives from every process (torch.distributed), with gradients.
+            Given hard negatives (`batch.negatives`, e.g. text triplets) are extra
+            columns of every anchor (also gathered).
         hard_negative_beta: concentration beta of hard-negative weighting [2]: negatives
             weighted by exp(beta * similarity / temperature) (normalised to mean 1), so
             harder negatives count more; 0 gives plain NT-Xent. Two views only.
@@ -48,6 +50,7 @@ class SimCLR(Method):
 
     name = "simclr"
     summary = "two views, one encoder, NT-Xent against every other view in the batch"
+    uses_negatives = True
 
     def __init__(
         self,
@@ -86,7 +89,11 @@ class SimCLR(Method):
                 beta=self.hard_negative_beta,
                 gather=self.gather,
             )
-        return nt_xent(*z, temperature=self.temperature, gather=self.gather)
+        negatives = None
+        if batch.negatives is not None:
+            negatives = self.head(self.encoder(batch.negatives))
+            negatives = gather_with_grad(negatives) if self.gather else negatives
+        return nt_xent(*z, temperature=self.temperature, negatives=negatives, gather=self.gather)
 
     def training_step(self, batch: Batch) -> Output:
         return self.represent_and_score(batch)

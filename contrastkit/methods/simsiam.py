@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from contrastkit.losses.negative_cosine import negative_cosine
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.heads import ProjectionHead
 
 
@@ -58,13 +64,9 @@ class SimSiam(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        x1, x2 = batch.views[0], batch.views[1]
-        n = x1.shape[0]
-        h = self.encoder(torch.cat([x1, x2]))
-        z = self.head(h)
-        p1, p2 = self.predictor(z).split(n)
-        z1, z2 = z.split(n)
+        h1, h2 = encode_views(self.encoder, batch.views[:2])
+        z1, z2 = encode_views(self.head, [h1, h2])
+        p1, p2 = encode_views(self.predictor, [z1, z2])
         loss = negative_cosine(p1, z2) / 2 + negative_cosine(p2, z1) / 2
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z1)}
-        h1, h2 = h.split(n)
         return Output(loss, metrics, embeddings=(h1, h2))

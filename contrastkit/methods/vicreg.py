@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from contrastkit.losses.vicreg import vicreg_loss
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+)
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
@@ -61,10 +67,8 @@ class VICReg(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        x1, x2 = batch.views[0], batch.views[1]
-        n = x1.shape[0]
-        h = self.encoder(torch.cat([x1, x2]))
-        z1, z2 = self.head(h).split(n)
+        h1, h2 = encode_views(self.encoder, batch.views[:2])
+        z1, z2 = encode_views(self.head, [h1, h2])
         sim, var, cov = self.weights
         terms = vicreg_loss(
             z1, z2, sim_weight=sim, var_weight=var, cov_weight=cov, gather=self.gather
@@ -76,5 +80,4 @@ class VICReg(Method):
             "covariance": float(terms.covariance.detach()),
             "z_std": embedding_std(z1),
         }
-        h1, h2 = h.split(n)
         return Output(terms.loss, metrics, embeddings=(h1, h2))

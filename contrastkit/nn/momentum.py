@@ -30,6 +30,8 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     o_params = list(online.parameters())
     if len(t_params) != len(o_params):
         raise ValueError("target and online networks have different parameters")
+    if not t_params:  # e.g. an identity head (model.proj_dim=0): nothing to average
+        return
     torch._foreach_mul_(t_params, momentum)
     torch._foreach_add_(t_params, o_params, alpha=1.0 - momentum)
 

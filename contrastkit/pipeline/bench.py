@@ -83,28 +83,25 @@ def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
 
 def run_bench(cfg: Config, steps: int = 20, warmup: int = 3) -> BenchResult:
     """Time `steps` training steps of the configured method and data (see module doc)."""
-    from contrastkit.pipeline.build import (
-        build_method,
-        build_views,
-        check_method_fits_data,
-        load_splits,
-        resolve,
-    )
-    from contrastkit.train.batches import ImageBatches, random_order
+    from contrastkit.modalities.registry import get_modality
+    from contrastkit.pipeline.train_run import build_method, check_labels
+    from contrastkit.train.batches import random_order
     from contrastkit.train.optim import build_optimizer
     from contrastkit.train.precision import autocast_dtype
 
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    splits = load_splits(cfg.data.model_copy(update={"holdout": 0}), cfg.train.seed)
-    cfg = resolve(cfg, splits.train)
-    check_method_fits_data(cfg, splits.train)
+    modality = get_modality(cfg.data.modality)
+    if "holdout" in type(cfg.data).model_fields:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"holdout": 0})})
+    data = modality.prepare(cfg, None)
+    cfg = modality.resolve(cfg, data)
+    check_labels(cfg, data)
     torch.manual_seed(cfg.train.seed)
-    method = build_method(cfg, splits.train.channels)
-    channels_last = cfg.train.channels_last
-    if channels_last:
+    method = build_method(cfg, modality, data)
+    if cfg.train.channels_last:
         method.to(memory_format=torch.channels_last)
-    source = ImageBatches(splits.train, build_views(cfg), channels_last=channels_last)
+    source = modality.batches(cfg, data, method, torch.device("cpu"))
     o = cfg.optim
     optimizer = build_optimizer(method, o.optimizer, o.lr, o.weight_decay, o.momentum)
     amp = autocast_dtype(cfg.train.precision, torch.device("cpu"))

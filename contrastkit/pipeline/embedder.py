@@ -1,8 +1,10 @@
-"""One interface over trained encoders: image run folders and text model folders.
+"""One interface over trained models of every modality: `load_embedder(RUN_DIR)`.
 
-`load_embedder(path)` returns an `Embedder` that embeds a whole source (a named dataset,
-an image folder or a text file) or a single query (an image file or a text), and carries
-the encoder's fingerprint so an index can refuse queries from another encoder.
+An `Embedder` embeds a run's own items (a split), another source read the way the run
+reads its data, or a single query (a text, or a file such as an image), and carries the
+model's fingerprint so an index can refuse queries from another encoder. What a folder
+holds is read from its config.yaml; a text model folder (or "minilm") without one is
+embedded as a pretrained sentence encoder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import numpy as np
 import torch
 
 from contrastkit.errors import ContrastkitError
+from contrastkit.modalities.base import ItemSet
+from contrastkit.pipeline.settings import CONFIG_FILE
+
+__all__ = ["Embedder", "Items", "fingerprint", "load_embedder"]
 
 
 def fingerprint(module: torch.nn.Module) -> str:
@@ -39,102 +45,72 @@ class Items:
 
 
 class Embedder:
-    """A frozen encoder with the preprocessing of the run that trained it."""
+    """A run's trained model with the preprocessing of the run that trained it.
 
-    modality: str = "image"
-    source: str = ""
-    fingerprint: str = ""
+    Args:
+        cfg, modality, data, model: as `load_run_model` returns them.
+        source: the folder (or model name) it came from, recorded in indexes.
+    """
 
-    def embed_source(self, source: str | None, split: str = "train", **options) -> Items:
-        raise NotImplementedError
+    def __init__(self, cfg, modality, data, model, source: str) -> None:
+        self.cfg, self.modality_adapter, self.data, self.model = cfg, modality, data, model
+        self.modality = modality.name
+        self.source = source
+        self.fingerprint = fingerprint(model)
 
-    def embed_query(self, query: str) -> np.ndarray:
-        """One query (an image path, or a text) -> (1, D) embedding."""
-        raise NotImplementedError
+    def embed_items(self, items: ItemSet) -> Items:
+        vectors = self.modality_adapter.embed(self.model, items, self.cfg, self.data)
+        return Items(np.asarray(vectors, dtype=np.float32), items.ids, items.labels,
+                     items.texts, items.name)  # fmt: skip
 
-
-class ImageEmbedder(Embedder):
-    """The encoder of a `contrastkit train` run folder."""
-
-    modality = "image"
-
-    def __init__(self, run_dir: str | Path) -> None:
-        from contrastkit.pipeline.runs import load_trained_encoder, read_config
-
-        self.cfg = read_config(run_dir)
-        self.channels = len(self.cfg.views.mean or [1])
-        self.encoder = load_trained_encoder(run_dir, self.cfg, self.channels)
-        self.source = str(Path(run_dir).resolve())
-        self.fingerprint = fingerprint(self.encoder)
-
-    def embed_images(self, images: torch.Tensor) -> np.ndarray:
-        from contrastkit.pipeline.evaluate_run import embed_images
-
-        return embed_images(self.encoder, images, self.cfg).numpy()
-
-    def embed_source(self, source: str | None, split: str = "train", **options) -> Items:
-        from contrastkit.data.registry import load_dataset
-
-        data = load_dataset(
-            source or self.cfg.data.dataset,
-            split,
-            data_dir=self.cfg.data.data_dir if source is None else None,
-            image_size=self.cfg.data.image_size,
-            channels=self.channels,
-        )
-        labels = None if data.labels is None else data.labels.numpy()
-        return Items(self.embed_images(data.images), list(data.ids), labels, name=data.name)
-
-    def embed_query(self, query: str) -> np.ndarray:
-        from contrastkit.data.folder import load_image_file
-
-        size = self.cfg.data.image_size
-        image = load_image_file(query, image_size=size, channels=self.channels)
-        return self.embed_images(image[None])
-
-
-class TextEmbedder(Embedder):
-    """A text model folder, a `train-text` run folder, or "minilm"."""
-
-    modality = "text"
-
-    def __init__(self, model: str | Path) -> None:
-        from contrastkit.encoders.text import TextEncoder, minilm_path
-
-        path = Path(model)
-        if (path / "model" / "config.json").is_file():
-            path = path / "model"
-        path = minilm_path() if str(model) == "minilm" else path
-        self.encoder = TextEncoder.from_pretrained(path)
-        self.source = "minilm" if str(model) == "minilm" else str(path.resolve())
-        self.fingerprint = fingerprint(self.encoder)
-
-    def embed_texts(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self.encoder.encode(texts, progress=progress).numpy()
-
-    def embed_source(self, source: str | None, split: str = "train", **options) -> Items:
-        from contrastkit.data.text import load_texts
-
+    def item_set(self, source: str | None = None, split: str = "train") -> ItemSet:
+        """The run's own `split`, or `source` (another dataset or file) read like the run's."""
+        m = self.modality_adapter
         if source is None:
-            raise ContrastkitError("a text model embeds a text file: pass --dataset/--data FILE")
-        columns = options.get("columns")
-        data = load_texts(source, columns=columns)
-        texts = list(data.anchor)
-        if not texts:
-            raise ContrastkitError(f"{source} holds no texts to embed")
-        ids = options.get("ids") or [str(i) for i in range(len(texts))]
-        labels = None if data.label is None else np.unique(data.label, return_inverse=True)[1]
-        vectors = self.embed_texts(texts, progress=options.get("progress", False))
-        return Items(vectors, ids, labels, texts, name=Path(source).stem)
+            return m.items(self.cfg, self.data, split)
+        return m.read_source(self.cfg, self.data, source, split)
 
-    def embed_query(self, query: str) -> np.ndarray:
-        return self.embed_texts([query])
+    def embed_source(self, source: str | None = None, split: str = "train") -> Items:
+        return self.embed_items(self.item_set(source, split))
+
+    def embed_query(self, query: str, kind: str) -> np.ndarray:
+        """One query -> (1, D): `kind` "text" (the query itself) or "file" (its path)."""
+        items = self.modality_adapter.read_query(self.model, self.cfg, self.data, query, kind)
+        return self.embed_items(items).vectors
 
 
 def load_embedder(path: str | Path) -> Embedder:
-    """An image run folder -> ImageEmbedder; a text model or train-text run -> TextEmbedder."""
-    from contrastkit.pipeline.text_run import is_text_model
+    """The embedder of a run folder (any modality), a text model folder, or "minilm".
 
-    if is_text_model(path):
-        return TextEmbedder(path)
-    return ImageEmbedder(path)
+    Raises:
+        ContrastkitError: the folder is neither a run folder nor a model folder.
+    """
+    from contrastkit.pipeline.evaluate_run import load_run_model
+
+    folder = Path(path)
+    if (folder / CONFIG_FILE).is_file():
+        cfg, modality, data, model = load_run_model(folder)
+        return Embedder(cfg, modality, data, model, str(folder.resolve()))
+    if str(path) == "minilm" or (folder / "config.json").is_file():
+        return _pretrained_text_model(str(path))
+    raise ContrastkitError(
+        f"{path} is not a run folder (no {CONFIG_FILE}) nor a text model folder (no "
+        "config.json); pass a folder that `contrastkit train` wrote, a sentence-transformers "
+        "folder or minilm"
+    )
+
+
+def _pretrained_text_model(name: str) -> Embedder:
+    """A text model folder (or "minilm") as it is: it embeds text files and text queries."""
+    from contrastkit.encoders.text import TextEncoder, minilm_path
+    from contrastkit.modalities.registry import get_modality
+    from contrastkit.modalities.text import TextPrepared
+    from contrastkit.pipeline.settings import validate_config
+
+    tree = {"data": {"dataset": name, "modality": "text"}, "model": {"name": name}}
+    cfg = validate_config({**tree, "train": {"steps": 1}})  # no training: any budget
+    path = minilm_path() if name == "minilm" else Path(name)
+    model = TextEncoder.from_pretrained(path)
+    data = TextPrepared(f"the text model {name}", None)
+    source = name if name == "minilm" else str(Path(name).resolve())
+    return Embedder(cfg, get_modality("text"), data, model, source)

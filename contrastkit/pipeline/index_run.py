@@ -23,12 +23,10 @@ def build_index(
     source: str | None = None,
     split: str = "train",
     kind: str = "flat",
-    columns: dict[str, str] | None = None,
-    progress: bool = False,
 ) -> EmbeddingIndex:
-    """Embed `source` (default: the run's dataset) with `model` and save an index folder."""
+    """Embed `source` (default: the run's own `split`) with `model` and save an index folder."""
     embedder = load_embedder(model)
-    items = embedder.embed_source(source, split, columns=columns, progress=progress)
+    items = embedder.embed_source(source, split)
     index = EmbeddingIndex(
         vectors=items.vectors,
         ids=items.ids,
@@ -48,18 +46,18 @@ def query_vectors(
     index: EmbeddingIndex,
     *,
     text: str | None = None,
-    image: str | None = None,
+    file: str | None = None,
     item_id: str | None = None,
     model: str | None = None,
 ) -> tuple[np.ndarray, int | None]:
     """The (1, D) query embedding and, for an id query, its own position (to leave out).
 
-    A text or image is embedded by `model` (default: the encoder that built the index),
-    which must have the index's fingerprint.
+    A text or a file (an image, a sound) is embedded by `model` (default: the encoder that
+    built the index), which must have the index's fingerprint.
     """
-    given = [q for q in (text, image, item_id) if q is not None]
+    given = [q for q in (text, file, item_id) if q is not None]
     if len(given) != 1:
-        raise ContrastkitError("give exactly one query: --text, --image or --id")
+        raise ContrastkitError("give exactly one query: --text, --file or --id")
     if item_id is not None:
         position = index.position(item_id)
         return index.vectors[position : position + 1], position
@@ -68,11 +66,9 @@ def query_vectors(
         raise ContrastkitError("the index does not record its encoder: pass --model")
     embedder = load_embedder(where)
     index.check_encoder(embedder.fingerprint, source=str(where))
-    if text is not None and embedder.modality != "text":
-        raise ContrastkitError("this index holds images: query it with --image or --id")
-    if image is not None and embedder.modality != "image":
-        raise ContrastkitError("this index holds texts: query it with --text or --id")
-    return embedder.embed_query(text if text is not None else image), None
+    if text is not None:
+        return embedder.embed_query(text, "text"), None
+    return embedder.embed_query(str(file), "file"), None
 
 
 def search_rows(

@@ -1,10 +1,8 @@
-"""Starting multi-process training: under torchrun, or `contrastkit train --nproc N`.
+"""`contrastkit train --nproc N`: N local processes joined by the gloo backend.
 
-On one machine, `--nproc N` spawns N processes joined by the gloo backend (CPU), each
-with cpu_count / N threads. torchrun (one or many machines) sets RANK, WORLD_SIZE,
-MASTER_ADDR and MASTER_PORT; `init_from_environment` then joins its process group (nccl
-when CUDA is available, else gloo). `train.batch_size` stays the global batch: each
-process takes batch_size / N items of every step.
+Each process gets cpu_count / N threads; `train.batch_size` stays the global batch (each
+process takes batch_size / N items of every step). Under torchrun (one or many machines)
+`contrastkit.train.ddp.init_from_environment` joins the group torchrun describes instead.
 """
 
 from __future__ import annotations
@@ -19,26 +17,7 @@ import torch.distributed as dist
 
 from contrastkit.errors import ConfigError
 
-
-def init_from_environment() -> bool:
-    """Join the process group torchrun describes, if any and not done yet. Returns True
-    when this process is part of a multi-process run."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1 or not dist.is_available():
-        return False
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    return True
-
-
-def broadcast_object(obj: Any) -> Any:
-    """Rank 0's `obj` on every process (itself without torch.distributed)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
+__all__ = ["free_port", "spawn_train"]
 
 
 def free_port() -> int:
@@ -48,17 +27,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, cfg_json: dict, run_dir: str, resume: bool,
-            progress: bool) -> None:  # fmt: skip
-    from contrastkit.config import validate_config
+def _worker(rank: int, world: int, port: int, cfg_json: dict | None, run_dir: str,
+            resume: bool, progress: bool) -> None:  # fmt: skip
+    from contrastkit.pipeline.settings import validate_config
     from contrastkit.pipeline.train_run import train
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        cfg = None if resume else validate_config(cfg_json)
-        train(cfg, run_dir=run_dir, resume=resume, progress=progress and rank == 0)  # type: ignore[arg-type]
+        cfg = None if cfg_json is None else validate_config(cfg_json)
+        train(cfg, run_dir=run_dir, resume=resume, progress=progress and rank == 0)
     finally:
         dist.destroy_process_group()
 

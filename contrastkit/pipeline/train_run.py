@@ -1,4 +1,8 @@
-"""`contrastkit train`: build everything from a config, train, write the run folder."""
+"""`contrastkit train`: any modality, from a validated config to a finished run folder.
+
+The device, the process group (torchrun or `--nproc`) and the data source are chosen here,
+once for every modality; the modality adapter supplies data, encoder, views and exports.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,80 @@ from pathlib import Path
 import torch
 
 from contrastkit.config import Config
-from contrastkit.nn.distributed import is_distributed
-from contrastkit.pipeline.build import (
-    build_method,
-    build_monitor,
-    build_trainer,
-    build_views,
-    check_method_fits_data,
-    load_splits,
-    resolve,
-)
-from contrastkit.pipeline.launch import broadcast_object, init_from_environment
-from contrastkit.pipeline.runs import new_run_dir, read_config, write_config, write_json
-from contrastkit.train.ddp import is_main
-from contrastkit.train.trainer import FitResult
+from contrastkit.errors import ConfigError
+from contrastkit.methods.base import Method
+from contrastkit.methods.registry import METHODS
+from contrastkit.modalities.base import Modality, Prepared
+from contrastkit.modalities.registry import get_modality
+from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
+from contrastkit.pipeline.runs import new_run_dir, write_config, write_json
+from contrastkit.pipeline.settings import read_run_config
+from contrastkit.train import ddp
+from contrastkit.train.fit_result import FitResult
+from contrastkit.train.trainer import Trainer
+
+__all__ = ["build_method", "prepare_data", "train", "trainer_for"]
+
+
+def prepare_data(modality: Modality, cfg: Config, run_dir: Path) -> tuple[Config, Prepared]:
+    """The modality's data, checked against the method, and the config resolved on it.
+
+    The run folder is made only once the data has loaded and fits the method; under
+    torch.distributed rank 0 prepares first and writes the modality's artifacts (such as
+    a text run's starting encoder), then the others read them.
+    """
+    data = None
+    if ddp.is_main():
+        data = modality.prepare(cfg, run_dir)
+        check_labels(cfg, data)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        modality.write_artifacts(cfg, data, run_dir)
+    ddp.barrier()
+    if data is None:
+        data = modality.prepare(cfg, run_dir)
+    return modality.resolve(cfg, data), data
+
+
+def check_labels(cfg: Config, data: Prepared) -> None:
+    """Refuse, before training, a method that uses labels on data without them."""
+    name = cfg.method.name
+    if (METHODS[name].needs_labels or cfg.method.params.get("use_labels")) and data.labels is None:
+        raise ConfigError(
+            f"config key 'method.name': {name} uses labels, but the dataset "
+            f"{cfg.data.dataset!r} has none ({data.description})"
+        )
+
+
+def build_method(
+    cfg: Config, modality: Modality, data: Prepared, *, gather: bool = False
+) -> Method:
+    """The configured method around a new encoder (seeded by the caller), with
+    contrastkit's SyncBatchNorm when `model.sync_batchnorm` is set."""
+    method = modality.new_method(cfg, data, gather=gather)
+    if cfg.model.sync_batchnorm:  # plain BatchNorm on one process; global statistics on N
+        convert_sync_batchnorm(method)
+    return method
+
+
+def trainer_for(
+    cfg: Config, method: Method, *, monitor=None, run_dir: Path | None = None, progress: bool = True
+) -> Trainer:
+    """A `Trainer` with the config's optimiser, schedule, budget and run settings."""
+    t, o = cfg.train, cfg.optim
+    return Trainer(
+        method, optimizer=o.optimizer, lr=o.lr, weight_decay=o.weight_decay,
+        momentum=o.momentum, warmup=o.warmup, final_lr_ratio=o.final_lr_ratio,
+        batch_size=t.batch_size, epochs=t.epochs, steps=t.steps, max_time=t.max_time,
+        precision=t.precision, channels_last=t.channels_last, seed=t.seed, run_dir=run_dir,
+        checkpoint_every=t.checkpoint_every, keep_checkpoints=t.keep_checkpoints,
+        monitor=monitor, monitor_every=t.monitor_every, log_every=t.log_every,
+        progress=progress, config=cfg.model_dump(mode="json"),
+        grad_cache_chunk=t.grad_cache_chunk, max_bad_steps=t.max_bad_steps, compile=t.compile,
+    )  # fmt: skip
 
 
 def train(
-    cfg: Config,
+    cfg: Config | None,
     *,
     run_dir: str | Path | None = None,
     resume: bool = False,
@@ -34,32 +94,40 @@ def train(
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
-    Returns the fit summary and the run folder (config.yaml, metrics.csv, checkpoints/,
-    encoder.safetensors, method.safetensors, summary.json).
+    Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
     """
     if resume:
         if run_dir is None:
             raise ValueError("resume needs run_dir")
-        cfg = read_config(run_dir)
-    init_from_environment()  # torchrun sets WORLD_SIZE / RANK
+        cfg = read_run_config(run_dir)
+    if cfg is None:
+        raise ValueError("train needs a config (or resume=True with run_dir)")
+    ddp.init_from_environment()  # torchrun sets WORLD_SIZE / RANK
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    splits = load_splits(cfg.data, cfg.train.seed)
-    cfg = resolve(cfg, splits.train)
-    check_method_fits_data(cfg, splits.train)
-    run_dir = Path(broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume and is_main():
+    modality = get_modality(cfg.data.modality)
+    run_dir = Path(ddp.broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
+    cfg, data = prepare_data(modality, cfg, run_dir)
+    if not resume and ddp.is_main():
         write_config(run_dir, cfg)
 
     torch.manual_seed(cfg.train.seed)
-    views = build_views(cfg)
-    method = build_method(cfg, splits.train.channels, gather=is_distributed())
-    monitor = build_monitor(cfg, splits, views)
-    trainer = build_trainer(cfg, method, views, monitor, run_dir, progress)
-    result = trainer.fit(splits.train, resume=resume, stop_at_step=stop_at_step)
+    method = build_method(cfg, modality, data, gather=ddp.is_distributed())
+    device = torch.device("cpu")
+    trainer = trainer_for(
+        cfg, method, monitor=modality.monitor(cfg, data, method), run_dir=run_dir,
+        progress=progress,
+    )  # fmt: skip
+    source = modality.batches(cfg, data, method, device)
+    result = trainer.fit(source, resume=resume, stop_at_step=stop_at_step)
+    finished = stop_at_step is None or result.steps < stop_at_step
     summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir")}
-    summary["skipped_files"] = [list(s) for s in splits.train.skipped]
-    if is_main():
+    summary.update(
+        modality=modality.name, method=cfg.method.name, data=data.description,
+        skipped_files=data.skipped, world_size=ddp.world_size(),
+    )  # fmt: skip
+    if ddp.is_main():
+        if finished:
+            modality.export(method, cfg, data, run_dir)
         write_json(run_dir / "summary.json", summary)
     return result, run_dir

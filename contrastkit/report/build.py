@@ -41,8 +41,8 @@ def _check_options(points: int, bank: int, queries: int, k: int) -> None:
 
 
 def _evaluation_reason(run: RunData, evaluate: bool, log: Callable[[str], None]) -> str | None:
-    """Run the evaluation of an image run that has none (when allowed); why not, if not."""
-    if run.kind != "image" or run.eval_records is not None:
+    """Run the evaluation of a run that has none (when allowed); why not, if not."""
+    if run.eval_records is not None:
         return None
     if not evaluate:
         return (
@@ -80,7 +80,7 @@ def build_report(
     is missing says why in a sentence.
 
     Args:
-        run_dir: a folder written by `contrastkit train` or `contrastkit train-text`.
+        run_dir: a folder written by `contrastkit train`.
         output: the HTML file to write (default RUN_DIR/report.html).
         points: items on the embedding map (a seeded sample); 0 skips the map and the
             neighbours.
@@ -88,8 +88,8 @@ def build_report(
             0 searches the whole split.
         queries: query items in the neighbours section.
         k: neighbours shown per query.
-        evaluate: when an image run has no eval.json, run the evaluation (kNN and linear
-            probe against raw-input and random-init baselines) and include it.
+        evaluate: when the run has no eval.json, run the evaluation (against the raw-input
+            and random-init baselines) and include it.
         projection: "auto" (UMAP when umap-learn is installed, else t-SNE), "tsne",
             "umap" or "pca".
         seed: seed of the samples and the projection.

@@ -1,10 +1,8 @@
-"""What a report reads from a run folder: its kind, config, logged metrics and results.
+"""What a report reads from a run folder: its modality, config, logged metrics and results.
 
-Two layouts are known. An image run (`contrastkit train`) holds config.yaml,
-metrics.csv, summary.json, encoder.safetensors and, once evaluated, eval.json. A text run
-(`contrastkit train-text`) holds settings.json, metrics.csv, summary.json and model/ (a
-sentence-transformers folder). Everything but the folder itself is optional here: a
-report of a half-finished run shows what there is.
+Every run folder (`contrastkit train`, any modality) holds config.yaml, metrics.csv,
+summary.json, the final weights and, once evaluated, eval.json. Everything but the folder
+and its config is optional here: a report of a half-finished run shows what there is.
 """
 
 from __future__ import annotations
@@ -28,9 +26,8 @@ class RunData:
 
     Attributes:
         path: the run folder.
-        kind: "image" (contrastkit train) or "text" (contrastkit train-text).
-        config: the resolved image-run config, or None for text runs.
-        settings: the text-run settings (settings.json), or None for image runs.
+        kind: the run's modality (`data.modality` of its config).
+        config: the resolved config.
         metrics: metrics.csv columns by name, each as (steps, values).
         summary: summary.json, or an empty dict.
         eval_records: eval.json records (system, metric, value), or None when absent.
@@ -39,7 +36,6 @@ class RunData:
     path: Path
     kind: str
     config: Any = None
-    settings: dict[str, Any] | None = None
     metrics: dict[str, Series] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     eval_records: list[dict[str, Any]] | None = None
@@ -51,17 +47,13 @@ class RunData:
 
     @property
     def method(self) -> str:
-        """The training method's name, or "?" when the folder does not say."""
-        if self.config is not None:
-            return str(self.config.method.name)
-        return str((self.settings or {}).get("method", "?"))
+        """The training method's name."""
+        return str(self.config.method.name)
 
     @property
     def dataset(self) -> str:
-        """The dataset name, image folder or text file the run trained on."""
-        if self.config is not None:
-            return str(self.config.data.dataset)
-        return str((self.settings or {}).get("data", "?"))
+        """The dataset name, folder or file the run trained on."""
+        return str(self.config.data.dataset)
 
     def series(self, column: str) -> Series | None:
         """The (steps, values) of `column`, or None when the column has no value."""
@@ -129,38 +121,30 @@ def read_eval_records(run_dir: Path) -> list[dict[str, Any]] | None:
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    """Parse a run folder of either kind.
+    """Parse a run folder.
 
     Args:
-        run_dir: a folder written by `contrastkit train` or `contrastkit train-text`.
+        run_dir: a folder written by `contrastkit train`.
 
     Returns:
         The parsed `RunData`.
 
     Raises:
-        ContrastkitError: the folder does not exist or is neither kind of run folder.
+        ContrastkitError: the folder does not exist or is not a run folder.
     """
+    from contrastkit.pipeline.settings import read_run_config
+
     path = Path(run_dir)
     if not path.is_dir():
         raise ContrastkitError(f"run folder {path} does not exist")
     summary_path = path / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    metrics = read_metrics(path / "metrics.csv")
-    if (path / "config.yaml").is_file():
-        from contrastkit.pipeline.runs import read_config
-
-        return RunData(
-            path=path,
-            kind="image",
-            config=read_config(path),
-            metrics=metrics,
-            summary=summary,
-            eval_records=read_eval_records(path),
-        )
-    if (path / "settings.json").is_file():
-        settings = json.loads((path / "settings.json").read_text())
-        return RunData(path=path, kind="text", settings=settings, metrics=metrics, summary=summary)
-    raise ContrastkitError(
-        f"{path} is not a contrastkit run folder (no config.yaml or settings.json); pass "
-        "the folder that `contrastkit train` or `contrastkit train-text` printed"
+    config = read_run_config(path)
+    return RunData(
+        path=path,
+        kind=config.data.modality,
+        config=config,
+        metrics=read_metrics(path / "metrics.csv"),
+        summary=summary,
+        eval_records=read_eval_records(path),
     )

@@ -40,28 +40,22 @@ def overview(run: RunData) -> Section:
     s = run.summary
     facts: list[tuple[str, object]] = [
         ("run folder", run.path.resolve()),
-        ("kind", f"{run.kind} run"),
+        ("modality", run.kind),
         ("method", run.method),
         ("data", run.dataset),
     ]
-    if run.config is not None:
-        c = run.config
-        facts += [
-            ("backbone", c.model.backbone),
-            ("batch size", c.train.batch_size),
-            ("optimiser", f"{c.optim.optimizer}, peak lr {c.optim.lr:g}"),
-        ]
-    elif run.settings:
-        facts += [
-            ("model", run.settings.get("model")),
-            ("batch size", run.settings.get("batch_size")),
-        ]
+    c = run.config
+    model = getattr(c.model, "backbone", None) or getattr(c.model, "name", None)
+    facts += [
+        ("model", model or type(c.model).__name__),
+        ("batch size", c.train.batch_size),
+        ("optimiser", f"{c.optim.optimizer}, peak lr {c.optim.lr:g}"),
+    ]
     for key, label, fmt in (
         ("steps", "steps", "{:,.0f}"),
         ("epochs", "epochs", "{:.2f}"),
         ("train_seconds", "training time (s)", "{:,.0f}"),
         ("items_per_second", "throughput (items/s)", "{:,.0f}"),
-        ("pairs_per_s", "throughput (items/s)", "{:,.1f}"),
         ("final_loss", "final loss", "{:.4f}"),
         ("knn_accuracy", "last kNN-monitor top-1", "{:.2%}"),
     ):
@@ -112,10 +106,8 @@ def knn_curve(run: RunData, save: Save) -> Section:
     knn = run.series("knn_top1")
     if knn is None:
         why = (
-            "text runs have no kNN monitor"
-            if run.kind == "text"
-            else "the monitor was off (train.monitor_every=0, data.holdout=0) or the data "
-            "has no labels"
+            "the monitor was off (train.monitor_every=0, data.holdout=0), the data has no "
+            f"labels, or {run.kind} runs have no monitor"
         )
         section.missing = f"metrics.csv has no knn_top1 rows: {why}."
         return section
@@ -310,8 +302,6 @@ def _percent(value: float) -> str:
 def evaluation(run: RunData, reason: str | None) -> Section:
     """The evaluation table: the trained encoder against the baselines."""
     section = Section("evaluation", "Evaluation against baselines")
-    if run.kind == "text":
-        return _text_evaluation(run, section)
     records = run.eval_records
     if not records:
         section.missing = reason or (
@@ -330,8 +320,9 @@ def evaluation(run: RunData, reason: str | None) -> Section:
     for system in systems:
         cells = [values.get((system, m)) for m in metrics]
         rows.append([system, *("" if v is None else _percent(v) for v in cells)])
-    knn = next((r for r in records if r["metric"] == "knn_top1" and "k" in r), None)
-    setting = f" kNN uses k={knn['k']}, temperature {knn['temperature']}." if knn else ""
+    e = run.config.eval
+    knn = any(r["metric"] == "knn_top1" for r in records)
+    setting = f" kNN uses k={e.knn_k}, temperature {e.knn_temperature}." if knn else ""
     section.add(
         paragraph(
             "Frozen embeddings scored on the test split (from eval.json); the best value of "
@@ -341,30 +332,6 @@ def evaluation(run: RunData, reason: str | None) -> Section:
     )
     header = ["system", *(_METRIC_NAMES.get(m, m) for m in metrics)]
     section.add(table(header, rows, numeric=[False] + [True] * len(metrics), bold=bold))
-    return section
-
-
-def _text_evaluation(run: RunData, section: Section) -> Section:
-    before, after = run.summary.get("holdout_before"), run.summary.get("holdout_after")
-    if not after:
-        section.missing = (
-            "summary.json has no held-out retrieval scores: the data has no pairs, "
-            "--holdout was 0, or the run has not finished."
-        )
-        return section
-    metrics = list(after)
-    rows = []
-    if before:
-        rows.append(["starting encoder (before training)", *(f"{before[m]:.4f}" for m in metrics)])
-    rows.append(["trained encoder", *(f"{after[m]:.4f}" for m in metrics)])
-    section.add(
-        paragraph(
-            "Retrieval of each held-out anchor's positive among all held-out positives; the "
-            "baseline is the encoder the run started from.",
-            "note",
-        )
-    )
-    section.add(table(["system", *metrics], rows, numeric=[False] + [True] * len(metrics)))
     return section
 
 

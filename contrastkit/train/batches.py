@@ -107,8 +107,10 @@ class TextBatches:
     """Texts, pairs or triplets; views tokenised per column.
 
     With single texts, each batch holds `views.n_views` views of every text (SimCSE: the
-    text twice; its dropout makes them differ). With pairs or triplets the columns are the
-    views: [anchor, positive(, negative)], each optionally edited by `views` first.
+    text twice; its dropout makes them differ). With pairs the columns are the views:
+    [anchor, positive], each optionally edited by `views` first. A triplet's negative column
+    becomes `batch.negatives` (given hard negatives) when `negatives` is True, else it is
+    not used.
 
     Args:
         data: the texts (`load_texts`).
@@ -116,6 +118,7 @@ class TextBatches:
         views: word-level views for single texts (default: SimCSE copies); for pairs, an
             optional edit applied to each column (its n_views is ignored).
         unique_batches: keep duplicate texts out of a batch.
+        negatives: put the negative column of triplets into `batch.negatives`.
     """
 
     def __init__(
@@ -125,11 +128,13 @@ class TextBatches:
         *,
         views: TextViews | None = None,
         unique_batches: bool = True,
+        negatives: bool = False,
     ) -> None:
         self.data, self.tokenize = data, tokenize
         self.views = views if views is not None else TextViews.simcse()
         self.unique_batches = unique_batches
-        columns = [c for c in (data.anchor, data.positive, data.negative) if c is not None]
+        self.negatives = data.negative if negatives else None
+        columns = [c for c in (data.anchor, data.positive, self.negatives) if c is not None]
         self.columns = columns
         self._keys = list(zip(*columns, strict=True)) if unique_batches else None
         self.labels = _label_tensor(data.label)
@@ -159,8 +164,9 @@ class TextBatches:
                 if self.views.ops:
                     texts = self.views(texts, generator)[0]
                 views.append(dict(self.tokenize(texts)))
+        negatives = views.pop() if self.negatives is not None else None
         labels = self.labels[index] if self.labels is not None else None
-        return Batch(views, labels, index)
+        return Batch(views, labels, index, negatives)
 
 
 def _label_tensor(labels: list[str] | None) -> Tensor | None:

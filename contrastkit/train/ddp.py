@@ -9,6 +9,8 @@ averaging below replaces DDP's hooks (one flat buffer, one collective).
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -18,8 +20,10 @@ from contrastkit.nn.distributed import is_distributed, rank, world_size
 __all__ = [
     "average_gradients",
     "barrier",
+    "broadcast_object",
     "broadcast_state",
     "gather_objects",
+    "init_from_environment",
     "is_distributed",
     "is_main",
     "local_slice",
@@ -105,3 +109,24 @@ def gather_objects(obj: object) -> list:
     out: list = [None] * world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def init_from_environment() -> bool:
+    """Join the process group torchrun describes (WORLD_SIZE, RANK, MASTER_ADDR, ...), if
+    any and not done yet: nccl when CUDA is available, else gloo. Returns True when this
+    process is part of a multi-process run."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or not dist.is_available():
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
+def broadcast_object(obj: object) -> object:
+    """Rank 0's `obj` on every process (itself without torch.distributed)."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

@@ -40,9 +40,9 @@ def check_grad_cache(
     if chunk < 1:
         raise ConfigError(f"{key} must be >= 1, got {chunk}")
     if not method_cls.supports_grad_cache():
-        from contrastkit.methods import METHODS, TEXT_METHODS
+        from contrastkit.methods import METHODS
 
-        able = [n for n, c in {**METHODS, **TEXT_METHODS}.items() if c.supports_grad_cache()]
+        able = [n for n, c in METHODS.items() if c.supports_grad_cache()]
         raise ConfigError(
             f"{key}: {method_cls.__name__} cannot use gradient caching (its loss is not a "
             f"function of per-item embeddings alone); these can: {', '.join(able)}"

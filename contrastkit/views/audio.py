@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit.encoders.audio import LogMel
+from contrastkit.nn.log_mel import LogMel
 
 __all__ = [
     "AudioViews",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from contrastkit.data.graph import Graph
+from contrastkit.data.graph import Graph, pack, unpack
 
 __all__ = [
     "EgoSampler",
@@ -33,22 +33,6 @@ __all__ = [
     "pack",
     "unpack",
 ]
-
-
-def pack(features: Tensor, adjacency: Tensor, mask: Tensor) -> Tensor:
-    """(B, K, F + K + 1) from features (B, K, F), adjacency (B, K, K) and mask (B, K)."""
-    return torch.cat(
-        [features, adjacency.to(features.dtype), mask.to(features.dtype)[..., None]], -1
-    )
-
-
-def unpack(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Features (B, K, F), adjacency (B, K, K) and present mask (B, K) of a packed batch."""
-    k = x.shape[-2]
-    f = x.shape[-1] - k - 1
-    if f < 0:
-        raise ValueError(f"a packed graph batch is (B, K, F + K + 1), got {tuple(x.shape)}")
-    return x[..., :f], x[..., f : f + k], x[..., -1]
 
 
 def drop_edges(x: Tensor, p: float, generator: torch.Generator) -> Tensor:

@@ -18,7 +18,8 @@ from contrastkit.data.emoji import (
 )
 from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
-from contrastkit.pipeline.clip_run import clip_views
+from contrastkit.modalities.image_config import build_image_views
+from contrastkit.pipeline.settings import load_config
 from contrastkit.train.pair_batches import PairBatches
 
 EXCERPT = """\
@@ -139,6 +140,12 @@ def test_malformed_caption_csv_gives_a_clear_error(tmp_path: Path, body: str, ma
     csv.write_text(body)
     with pytest.raises(DataFormatError, match=match):
         load_caption_csv(csv)
+
+
+def clip_views(size: int):
+    """The image-text modality's default views (one mild crop, no flips or colour)."""
+    cfg = load_config(None, {"data.dataset": "emoji", "train.steps": 1, "views.size": size})
+    return build_image_views(cfg.views)
 
 
 def test_views_keep_shape_and_dtype_differ_per_sample_and_repeat_under_a_seed() -> None:

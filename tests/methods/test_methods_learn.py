@@ -22,7 +22,7 @@ from contrastkit.views import ImageViews
 
 pytestmark = pytest.mark.slow
 
-STEPS = {"moco": 1000, "mocov3": 1000, "byol": 1600, "barlow_twins": 1600}  # default 800
+STEPS = {"moco": 1000, "mocov3": 1000, "byol": 1600, "barlow_twins": 1600, "simsiam": 1200}
 WIDTHS = (16, 32, 64, 128)
 # Settings sized for 6,000 images and 800 steps (the paper defaults assume ImageNet).
 # Barlow Twins' lambda is 1/D-ish for a 64-d projector; VICReg and Barlow Twins losses are
@@ -69,7 +69,7 @@ def data():
     return train, test, baseline
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+@pytest.mark.parametrize("name", sorted(n for n, c in METHODS.items() if c.towers == 1))
 def test_method_learns_without_collapse(data, name):
     train, test, baseline = data
     views = _views()

@@ -14,7 +14,7 @@ from contrastkit.data.text import TextData
 from contrastkit.data.wordnet import gloss_example_pairs, load_wordnet
 from contrastkit.encoders.text import TextEncoder, minilm_path
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.methods import MultipleNegativesRanking
+from contrastkit.methods.params import construct
 from contrastkit.train.batches import TextBatches
 from contrastkit.train.trainer import Trainer
 
@@ -34,8 +34,10 @@ def _recall(encoder: TextEncoder, test) -> dict[str, float]:
 
 def _fit(encoder: TextEncoder, train, steps: int, lr: float) -> None:
     torch.manual_seed(0)
+    # SimCLR on the pairs without a projection head: supervised SimCSE, temperature 0.05
+    method = construct("simclr", encoder, {"temperature": 0.05}, proj_dim=0)
     trainer = Trainer(
-        MultipleNegativesRanking(encoder),
+        method,
         optimizer="adamw",
         lr=lr,
         weight_decay=0.01,

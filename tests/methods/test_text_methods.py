@@ -1,4 +1,5 @@
-"""Text methods on a tiny from-scratch encoder: a step, gradients, exact resume in the trainer."""
+"""The shared methods on text (token-dict views) with a tiny from-scratch encoder: a step,
+gradients, given hard negatives, exact resume in the trainer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import torch
 
 from contrastkit.data.text import TextData
 from contrastkit.encoders.text import TextEncoder
-from contrastkit.methods import TEXT_METHODS, Batch, MultipleNegativesRanking, SimCSE, TextTriplet
+from contrastkit.methods import METHODS, Batch, SimCLR, Triplet
+from contrastkit.methods.params import construct
 from contrastkit.train.batches import TextBatches
 from contrastkit.train.trainer import Trainer
 
@@ -49,22 +51,25 @@ def _encoder(data: TextData, seed: int = 0) -> TextEncoder:
     return TextEncoder.from_scratch(corpus, vocab_size=120, dim=32, layers=1, heads=2, seed=seed)
 
 
-@pytest.mark.parametrize("name", sorted(TEXT_METHODS))
-def test_a_step_is_finite_and_reaches_the_encoder(data, name):
-    method = TEXT_METHODS[name](_encoder(data))
-    source = TextBatches(
-        data if name != "simcse" else TextData(data.anchor), method.encoder.tokenize
-    )
+SINGLE = sorted(n for n, c in METHODS.items() if c.towers == 1 and not c.needs_labels)
+
+
+@pytest.mark.parametrize("name", SINGLE)
+def test_a_step_on_dropout_views_is_finite_and_reaches_the_encoder(data, name):
+    torch.manual_seed(0)
+    method = construct(name, _encoder(data), {}, proj_hidden_dim=32, proj_dim=16)
+    source = TextBatches(TextData(data.anchor), method.encoder.tokenize)  # SimCSE copies
     batch = source.batch(torch.arange(16), torch.Generator().manual_seed(0))
+    method.train()
     out = method.training_step(batch)
-    assert torch.isfinite(out.loss) and out.loss > 0
+    assert torch.isfinite(out.loss)
     out.loss.backward()
     grads = [p.grad for p in method.encoder.parameters() if p.requires_grad]
     assert sum(g.abs().sum() for g in grads if g is not None) > 0
 
 
-def test_simcse_views_differ_only_by_dropout(data):
-    method = SimCSE(_encoder(data))
+def test_dropout_copies_differ_only_by_dropout(data):
+    method = SimCLR(_encoder(data), head=torch.nn.Identity(), temperature=0.05)
     tokens = method.encoder.tokenize(data.anchor[:8])
     method.train()
     assert method.training_step(Batch([tokens, tokens])).loss > 0
@@ -73,20 +78,34 @@ def test_simcse_views_differ_only_by_dropout(data):
     torch.testing.assert_close(z, method.encoder(tokens))
 
 
-def test_methods_check_their_views(data):
+@pytest.mark.parametrize("cls", [SimCLR, Triplet])
+def test_given_hard_negatives_change_the_loss_and_get_gradients(data, cls):
+    """Triplet data: the negative column is `batch.negatives`, a candidate for every anchor."""
+    torch.manual_seed(0)
     enc = _encoder(data)
-    tokens = enc.tokenize(data.anchor[:4])
-    with pytest.raises(ValueError, match="at least 3 views"):
-        TextTriplet(enc).training_step(Batch([tokens, tokens]))
+    method = cls(enc, head=torch.nn.Identity(), **({"temperature": 0.05} if cls is SimCLR else {}))
+    method.eval()  # no dropout: the two losses differ only by the negatives
+    source = TextBatches(data, enc.tokenize, negatives=True)
+    batch = source.batch(torch.arange(16), torch.Generator().manual_seed(0))
+    assert batch.negatives is not None and len(batch.views) == 2
+    with_negatives = method.training_step(batch).loss
+    without = method.training_step(Batch(batch.views, batch.labels, batch.index)).loss
+    assert with_negatives != without
+    plain = TextBatches(data, enc.tokenize).batch(torch.arange(16), torch.Generator())
+    assert plain.negatives is None and len(plain.views) == 2  # not used unless asked
+
+
+def test_methods_check_their_arguments(data):
+    enc = _encoder(data)
     with pytest.raises(ValueError, match="metric"):
-        TextTriplet(enc, metric="dot")
+        Triplet(enc, metric="dot")
     with pytest.raises(ValueError, match="temperature"):
-        MultipleNegativesRanking(enc, temperature=-1)
+        SimCLR(enc, temperature=-1)
 
 
 def _trainer(init_dir, run_dir, steps: int) -> Trainer:
     torch.manual_seed(0)
-    method = MultipleNegativesRanking(TextEncoder.from_pretrained(init_dir))
+    method = SimCLR(TextEncoder.from_pretrained(init_dir), head=torch.nn.Identity())
     return Trainer(
         method,
         optimizer="adamw",

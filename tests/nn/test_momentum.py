@@ -59,3 +59,8 @@ def test_cosine_momentum_schedule():
     )
     values = [cosine_momentum(i / 10, 0.9) for i in range(11)]
     assert values == sorted(values)
+
+
+def test_ema_update_of_a_module_without_parameters_is_a_no_op() -> None:
+    """An identity projection head (model.proj_dim=0) has no parameters to average."""
+    ema_update(nn.Identity(), nn.Identity(), 0.99)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from contrastkit.config import load_config
-from contrastkit.pipeline.build import build_encoder, load_splits, resolve
+from contrastkit.modalities.image import ImageModality
 from contrastkit.pipeline.runs import write_config
+from contrastkit.pipeline.settings import load_config
 from contrastkit.train.checkpoint import save_weights
 from contrastkit.train.metrics_log import CsvLog
 
@@ -30,7 +30,7 @@ def _digits_config(run_dir: Path):
             "eval.knn_k": 10,
         },
     )
-    return resolve(cfg, load_splits(cfg.data, cfg.train.seed).train)
+    return ImageModality().resolve(cfg, ImageModality().prepare(cfg, None))
 
 
 def write_metrics(run_dir: Path, steps: int = 40, knn: bool = True, collapse: bool = True) -> None:
@@ -76,7 +76,8 @@ def image_run(tmp_path: Path) -> Path:
     cfg = _digits_config(run)
     write_config(run, cfg)
     torch.manual_seed(0)
-    save_weights(build_encoder(cfg, 1), run / "encoder.safetensors")
+    data = ImageModality().prepare(cfg, None)
+    save_weights(ImageModality().build_encoder(cfg, data), run / "encoder.safetensors")
     write_metrics(run)
     write_summary(run)
     records = [
@@ -105,7 +106,8 @@ def bare_run(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def text_run(tmp_path: Path) -> Path:
-    """A train-text run folder over a small pairs file, with a tiny scratch model."""
+    """A text run folder over a small pairs file, with a tiny scratch model as start and as
+    the exported model, and an eval.json of retrieval scores."""
     pytest.importorskip("transformers", reason="text runs need the text extra")
     from contrastkit.encoders.text import TextEncoder
 
@@ -118,25 +120,20 @@ def text_run(tmp_path: Path) -> Path:
     data.write_text("\n".join("\t".join(r) for r in rows) + "\n")
     run = tmp_path / "text-run"
     run.mkdir()
-    settings = {"data": str(data), "model": "scratch", "method": "mnrl", "holdout": 20, "seed": 0}
-    (run / "settings.json").write_text(json.dumps(settings))
+    cfg = load_config(None, {"data.dataset": str(data), "data.test_size": 20,
+                             "model.name": "scratch", "train.steps": 40})  # fmt: skip
+    write_config(run, cfg)
     write_metrics(run, knn=False, collapse=False)
     corpus = [t for r in rows[1:] for t in r]
     encoder = TextEncoder.from_scratch(
         corpus, vocab_size=200, dim=32, layers=1, heads=2, max_length=16
     )
+    encoder.save(run / "init")
     encoder.save(run / "model")
-    scores = {"recall@1": 0.2, "recall@10": 0.6, "mrr@10": 0.3}
-    (run / "summary.json").write_text(
-        json.dumps(
-            {
-                "steps": 40,
-                "train_seconds": 2.0,
-                "pairs_per_s": 120.0,
-                "final_loss": 1.1,
-                "holdout_before": scores,
-                "holdout_after": {k: v + 0.1 for k, v in scores.items()},
-            }
-        )
-    )
+    write_summary(run)
+    records = [
+        {"system": "contrastkit simclr", "metric": "recall@1", "value": 0.3},
+        {"system": "TF-IDF", "metric": "recall@1", "value": 0.2},
+    ]
+    (run / "eval.json").write_text(json.dumps({"rows": records}))
     return run

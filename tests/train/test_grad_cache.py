@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from contrastkit.encoders.vision import as_encoder
-from contrastkit.methods import BYOL, SimCLR, SimCSE, SupCon
+from contrastkit.methods import BYOL, SimCLR, SupCon
 from contrastkit.methods.base import Batch
 from contrastkit.train.grad_cache import cached_step, plain_chunked_loss
 from contrastkit.train.trainer import Trainer
@@ -64,7 +64,7 @@ def test_cached_supcon_uses_the_whole_batch_labels() -> None:
 
 def test_dropout_masks_are_replayed() -> None:
     torch.manual_seed(2)
-    method = SimCSE(_mlp(dropout=0.3), temperature=0.05)
+    method = SimCLR(_mlp(dropout=0.3), head=torch.nn.Identity(), temperature=0.05)
     method.train()
     x = torch.randn(20, 12)
     batch = Batch(views=[x, x])
@@ -113,20 +113,17 @@ def test_methods_without_a_per_item_loss_are_refused() -> None:
 
 
 def test_grad_cache_for_a_method_that_cannot_is_rejected_before_training(tmp_path) -> None:
-    from contrastkit.config import load_config
     from contrastkit.errors import ConfigError
-    from contrastkit.pipeline.train_run import train
+    from contrastkit.pipeline.settings import load_config
 
     settings = {"data.dataset": "digits", "method.name": "byol", "train.steps": 1,
                 "train.grad_cache_chunk": 16}  # fmt: skip
-    cfg = load_config(None, settings)
     with pytest.raises(ConfigError, match=r"grad_cache_chunk.*simclr"):
-        train(cfg, run_dir=tmp_path / "r", progress=False)
-    assert not (tmp_path / "r").exists()
+        load_config(None, settings)  # when the config is read, before any data
 
 
 def test_a_digits_run_with_grad_cache_trains(tmp_path) -> None:
-    from contrastkit.config import load_config
+    from contrastkit.pipeline.settings import load_config
     from contrastkit.pipeline.train_run import train
 
     cfg = load_config(None, {"data.dataset": "digits", "train.steps": 3, "train.batch_size": 64,
@@ -139,7 +136,6 @@ def test_a_digits_run_with_grad_cache_trains(tmp_path) -> None:
 def test_cached_text_step_replays_transformer_dropout() -> None:
     pytest.importorskip("transformers")
     from contrastkit.encoders.text import TextEncoder
-    from contrastkit.methods import MultipleNegativesRanking
 
     words = ["tool", "library", "image", "text", "audio"]
     words += ["graph", "table", "search", "index", "cluster"]
@@ -148,7 +144,7 @@ def test_cached_text_step_replays_transformer_dropout() -> None:
     ]
     encoder = TextEncoder.from_scratch(corpus, vocab_size=200, dim=32, layers=1, heads=2,
                                        max_length=16, seed=0)  # fmt: skip
-    method = MultipleNegativesRanking(encoder)
+    method = SimCLR(encoder, head=torch.nn.Identity(), temperature=0.05)
     method.train()
     batch = Batch(views=[encoder.tokenize(corpus[:12]), encoder.tokenize(corpus[12:24])])
     torch.manual_seed(5)
@@ -161,12 +157,14 @@ def test_cached_text_step_replays_transformer_dropout() -> None:
         torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
 
 
-def test_text_runs_and_fp16_reject_grad_cache_before_training() -> None:
+def test_text_runs_and_fp16_reject_grad_cache_before_training(tmp_path) -> None:
     from contrastkit.errors import ConfigError
-    from contrastkit.pipeline.text_run import TextRunSettings
+    from contrastkit.pipeline.settings import load_config
 
-    bad = TextRunSettings(data="x.csv", method="text_triplet", steps=1, grad_cache_chunk=8)
-    with pytest.raises(ConfigError, match="--grad-cache-chunk: TextTriplet cannot"):
-        bad.validate()
+    texts = tmp_path / "x.txt"
+    texts.write_text("a text\nanother text\n")
+    settings = {"data.dataset": str(texts), "method.name": "triplet", "train.steps": 1}
+    with pytest.raises(ConfigError, match=r"train\.grad_cache_chunk'?: Triplet cannot"):
+        load_config(None, {**settings, "train.grad_cache_chunk": 8})
     with pytest.raises(ConfigError, match="fp16"):
         Trainer(SimCLR(_mlp(), head=_head()), steps=1, precision="fp16", grad_cache_chunk=4)

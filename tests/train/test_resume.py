@@ -7,10 +7,10 @@ import csv
 import pytest
 import torch
 
-from contrastkit.config import load_config
 from contrastkit.data import load_digits
 from contrastkit.encoders import CompactCNN
 from contrastkit.methods import SimCLR
+from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 from contrastkit.train.checkpoint import list_checkpoints
 from contrastkit.train.trainer import Trainer

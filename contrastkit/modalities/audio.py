@@ -1,0 +1,142 @@
+"""Audio: instrument notes rendered from the General MIDI soundfont, or WAV/FLAC folders.
+
+Items are mono clips (padded or cropped to `data.clip_seconds`). The named set holds 3,072
+one-second notes (16 instrument families as labels, for evaluation only; test pitches
+never occur in training); a folder with one subfolder per class keeps `data.test_size` of
+each class (default 25%) for evaluation, a flat folder trains without labels. Views
+augment the waveform, run the encoder's log-mel front end, then mask the spectrogram;
+the encoder is a small CNN on the log-mel. Evaluation: kNN (on train-standardised
+features) and a linear probe against the raw log-mel statistics and the random-init
+encoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.data.audio import AUDIO_SUFFIXES, read_audio, read_audio_folder
+from contrastkit.data.instrument_notes import load_instrument_notes
+from contrastkit.encoders.audio import AudioEncoder
+from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.evaluate.semi_supervised import label_subset
+from contrastkit.modalities.base import ItemSet
+from contrastkit.modalities.tensor import TensorData, TensorModality
+from contrastkit.nn.log_mel import LogMel
+from contrastkit.views.audio import AudioViews
+
+
+class AudioDataConfig(DataConfig):
+    sample_rate: int = Field(16000, ge=1000, le=192000, description="clips are resampled to it")
+    clip_seconds: float = Field(1.0, gt=0, le=60, description="clips are padded or cropped")
+
+
+class AudioModelConfig(ModelConfig):
+    widths: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
+    n_mels: int = Field(40, ge=8, le=256)
+    hop: int = Field(320, ge=16, description="samples between spectrogram frames")
+
+
+class AudioViewsConfig(ViewsConfig):
+    crop_min_scale: float = Field(0.6, gt=0, le=1)
+    semitones: float = Field(2.0, ge=0, description="speed change range (0: off)")
+    mix_weight: float = Field(0.3, ge=0, lt=0.5, description="mixing with another clip")
+    time_masks: int = Field(2, ge=0)
+    freq_masks: int = Field(2, ge=0)
+
+
+class AudioModality(TensorModality):
+    name = "audio"
+    summary = "audio: a folder of .wav/.flac clips (one subfolder per class) or rendered notes"
+    datasets = {
+        "instrument-notes": "3,072 one-second notes of the 128 GM programs rendered with "
+        "fluidsynth (16 families; test pitches unseen in training)"
+    }
+    data_config, model_config, views_config = AudioDataConfig, AudioModelConfig, AudioViewsConfig
+    raw_name = "raw log-mel statistics"
+    defaults = {
+        "optim": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4},
+        "train": {"batch_size": 64, "precision": "fp32", "channels_last": False,
+                  "monitor_every": 0},
+        "eval": {"knn_k": 20},
+    }  # fmt: skip
+    main_metric = "knn_top1"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_dir() and any(
+            p.suffix.lower() in AUDIO_SUFFIXES for p in [*path.iterdir(), *path.glob("*/*")]
+        )
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> TensorData:
+        d = cfg.data
+        if d.dataset.strip().lower() in self.datasets:
+            notes = load_instrument_notes()
+            if notes.sample_rate != d.sample_rate:
+                raise ConfigError(
+                    f"config key 'data.sample_rate': the notes are rendered at "
+                    f"{notes.sample_rate} Hz, got {d.sample_rate}"
+                )
+            tr, te = notes.train, notes.test
+            return TensorData(
+                f"instrument notes: {len(tr):,} train / {len(te):,} test clips, test pitches "
+                f"{list(notes.settings.test_pitches)} unseen", tr.labels, [], tr.clips,
+                te.clips, te.labels, list(notes.class_names),
+            )  # fmt: skip
+        folder = read_audio_folder(
+            d.dataset, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds
+        )
+        skipped = [(str(p), "not readable audio") for p in folder.skipped]
+        if folder.labels is None:
+            return TensorData(f"{len(folder):,} unlabelled clips", None, skipped, folder.clips)
+        keep = label_subset(folder.labels, 1.0 - (d.test_size or 0.25), cfg.train.seed)
+        test = torch.ones(len(folder), dtype=torch.bool)
+        test[keep] = False
+        if not test.any():
+            raise ConfigError(
+                f"config key 'data.test_size': {d.dataset} has too few clips per class to "
+                "hold any out for evaluation; add clips or raise data.test_size"
+            )
+        return TensorData(
+            f"{len(folder):,} clips in {len(folder.class_names)} classes, "
+            f"{int(test.sum())} held out", folder.labels[keep], skipped, folder.clips[keep],
+            folder.clips[test], folder.labels[test], folder.class_names,
+        )  # fmt: skip
+
+    def build_encoder(self, cfg: Config, data: TensorData) -> AudioEncoder:
+        m = cfg.model
+        return AudioEncoder(cfg.data.sample_rate, tuple(m.widths), n_mels=m.n_mels, hop=m.hop)
+
+    def views(self, cfg: Config, data: TensorData, method) -> AudioViews:
+        v = cfg.views
+        return AudioViews(
+            method.encoder.frontend, n_views=v.n_views, crop_min_scale=v.crop_min_scale,
+            semitones=v.semitones, mix_weight=v.mix_weight, time_masks=v.time_masks,
+            freq_masks=v.freq_masks,
+        )  # fmt: skip
+
+    def raw_features(self, items: torch.Tensor, cfg: Config, data: TensorData) -> torch.Tensor:
+        """Mean and std over time of each band of a 64-band log-mel, (N, 128)."""
+        frontend = LogMel(cfg.data.sample_rate, n_mels=64, normalize=False)
+        with torch.no_grad():
+            spec = torch.cat([frontend(c.float()) for c in items.split(512)]).squeeze(1)
+        return torch.cat([spec.mean(dim=2), spec.std(dim=2)], dim=1)
+
+    def read_source(self, cfg: Config, data: TensorData, source: str, split: str) -> ItemSet:
+        d = cfg.data
+        folder = read_audio_folder(source, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds)
+        labels = None if folder.labels is None else folder.labels.numpy()
+        ids = [str(p.relative_to(source)) for p in folder.files]
+        return ItemSet(
+            folder.clips, ids, labels, folder.class_names or None, name=Path(source).name
+        )
+
+    def read_query(self, model: Any, cfg: Config, data: TensorData, query: str, kind: str):
+        if kind != "file":
+            raise ContrastkitError("an audio index is queried with --file CLIP.wav or --id")
+        samples = round(cfg.data.clip_seconds * cfg.data.sample_rate)
+        wave = read_audio(query, sample_rate=cfg.data.sample_rate, samples=samples)
+        return ItemSet(torch.from_numpy(wave)[None], [Path(query).name])

@@ -1,0 +1,273 @@
+"""What a modality is to the run path: one adapter class, written once per kind of data.
+
+An adapter says how to read its data (with the library's readers and their bad-row
+reports), how to make views, which encoder to build by default, what the raw-input
+baseline is, and which evaluations its data allows. `contrastkit train`, `evaluate`,
+`embed`, `index`, `report` and the rest (`contrastkit.pipeline`) are written once on this
+interface; adding a modality means writing one subclass of `Modality` and registering it
+in `contrastkit.modalities.registry`.
+
+The run path calls, in order: `prepare` (read and split the data, reading back artifacts
+such as a text run's starting encoder when the run folder has them), `write_artifacts`
+(when training), `resolve` (fill data-dependent config values), then
+`build_encoder`, `method_kwargs`, `batches` and `monitor` for training, `export` at the
+end; `load_trained`, `baselines`, `score` for evaluation; `items`, `read_source`, `embed`
+and `read_query` for embeddings, indexes and reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.errors import ContrastkitError
+from contrastkit.methods.params import construct
+from contrastkit.train.checkpoint import load_weights
+
+__all__ = ["ENCODER_FILE", "ItemSet", "Modality", "Prepared", "classification_scores"]
+
+ENCODER_FILE = "encoder.safetensors"
+
+
+@dataclass
+class Prepared:
+    """A modality's data, read and split for one run.
+
+    Attributes:
+        description: one line for logs and summary.json ("60,000 train / 10,000 test").
+        labels: (N,) int64 labels of the training items, or None (supervised methods and
+            the kNN monitor need them).
+        skipped: (file or line, reason) of every item that could not be read.
+    """
+
+    description: str
+    labels: Tensor | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ItemSet:
+    """Items of one split as `Modality.embed` takes them, with what describes them.
+
+    Attributes:
+        items: a tensor (N, ...) or a list of N strings (the adapter's choice).
+        ids: N stable item ids.
+        labels: (N,) int class codes, or None.
+        classes: class names indexed by label, or None.
+        texts: a readable text per item (texts, captions, titles, names), or None.
+        name: what the items are, for captions ("fashion-mnist test").
+    """
+
+    items: Any
+    ids: list[str]
+    labels: np.ndarray | None = None
+    classes: list[str] | None = None
+    texts: list[str] | None = None
+    name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: np.ndarray | list[int]) -> ItemSet:
+        """The items at `positions`, in that order."""
+        pos = [int(p) for p in positions]
+        items = (
+            self.items[torch.as_tensor(pos, dtype=torch.long)]
+            if isinstance(self.items, Tensor)
+            else [self.items[p] for p in pos]
+        )
+        return replace(
+            self,
+            items=items,
+            ids=[self.ids[p] for p in pos],
+            labels=None if self.labels is None else self.labels[pos],
+            texts=None if self.texts is None else [self.texts[p] for p in pos],
+        )
+
+
+class Modality:
+    """Base class of modality adapters (see the module docstring for the call order).
+
+    Class attributes:
+        name: the value of `data.modality`.
+        summary: one line for `contrastkit datasets`.
+        datasets: named datasets this modality reads, name -> one-line description.
+        data_config, model_config, views_config: its config sections (subclasses of the
+            common bases, adding the modality's keys).
+        towers: encoders the methods it trains must have: 1 (SimCLR and the rest), or 2
+            (two-tower methods such as CLIP).
+        defaults: config values of this modality that differ from the common defaults
+            (optimiser, batch size, precision, ...), as a nested dict.
+        main_metric: the eval metric benchmarks compare first.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    datasets: ClassVar[dict[str, str]] = {}
+    data_config: ClassVar[type[DataConfig]] = DataConfig
+    model_config: ClassVar[type[ModelConfig]] = ModelConfig
+    views_config: ClassVar[type[ViewsConfig]] = ViewsConfig
+    towers: ClassVar[int] = 1
+    defaults: ClassVar[dict[str, Any]] = {}
+    main_metric: ClassVar[str] = ""
+
+    # ---- choosing and configuring -------------------------------------------------------
+    def detect(self, path: Path) -> bool:
+        """Whether `path` (an existing file or folder) holds this modality's data."""
+        return False
+
+    def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
+        """Defaults under a user's config `tree` (default: `defaults`); override when they
+        depend on what the user chose (e.g. the learning rate of a pretrained model)."""
+        return self.defaults
+
+    def view_count(self, cfg: Config) -> int:
+        """Views per item that the batches hold."""
+        return cfg.views.n_views
+
+    def check(self, cfg: Config) -> None:
+        """Reject, before any data is read, settings this modality cannot honour
+        (raise `ConfigError` naming the key)."""
+
+    # ---- training ------------------------------------------------------------------------
+    def prepare(self, cfg: Config, run_dir: Path | None) -> Prepared:
+        """Read and split the data; write artifacts to `run_dir` (or read them back)."""
+        raise NotImplementedError
+
+    def write_artifacts(self, cfg: Config, data: Prepared, run_dir: Path) -> None:
+        """Save what a resumed or evaluated run must read back exactly (once, on rank 0,
+        after the data is checked); `prepare` reads it when it exists. Default: nothing."""
+
+    def resolve(self, cfg: Config, data: Prepared) -> Config:
+        """A copy of `cfg` with data-dependent values filled in (default: unchanged)."""
+        return cfg
+
+    def build_encoder(self, cfg: Config, data: Prepared) -> nn.Module:
+        """A freshly initialised encoder with an `output_dim` (seed set by the caller)."""
+        raise NotImplementedError
+
+    def method_kwargs(self, cfg: Config, data: Prepared) -> dict[str, Any]:
+        """Extra constructor arguments of the method (e.g. a two-tower method's second
+        tower); default none."""
+        return {}
+
+    def new_method(self, cfg: Config, data: Prepared, *, gather: bool = False) -> nn.Module:
+        """The configured method around a new encoder (and second tower), seeded by the
+        caller; heads sized by the model section."""
+        m = cfg.model
+        return construct(
+            cfg.method.name, self.build_encoder(cfg, data), cfg.method.params,
+            proj_hidden_dim=m.proj_hidden_dim, proj_dim=m.proj_dim, gather=gather,
+            **self.method_kwargs(cfg, data),
+        )  # fmt: skip
+
+    def batches(self, cfg: Config, data: Prepared, method: nn.Module, device: torch.device):
+        """The `BatchSource` the trainer draws from."""
+        raise NotImplementedError
+
+    def monitor(self, cfg: Config, data: Prepared, method: nn.Module):
+        """An online kNN monitor, or None (default)."""
+        return None
+
+    def export(self, method: nn.Module, cfg: Config, data: Prepared, run_dir: Path) -> None:
+        """Write extra exports besides encoder.safetensors and method.safetensors."""
+
+    # ---- evaluation ----------------------------------------------------------------------
+    def load_trained(self, cfg: Config, data: Prepared, run_dir: Path) -> Any:
+        """The trained model that `score`, `embed` and `read_query` take (default: the
+        encoder with the run's final weights)."""
+        path = Path(run_dir) / ENCODER_FILE
+        if not path.is_file():
+            raise ContrastkitError(
+                f"{path} does not exist: the run has not finished; resume it with "
+                f"`contrastkit train --resume {run_dir}`"
+            )
+        return load_weights(self.build_encoder(cfg, data), path).eval()
+
+    def baselines(self, cfg: Config, data: Prepared) -> list[tuple[str, Any]]:
+        """(name, model) pairs scored beside the trained one: raw input, random init."""
+        raise NotImplementedError
+
+    def score(self, model: Any, cfg: Config, data: Prepared) -> dict[str, float]:
+        """{metric: value} of one model on the evaluation its data allows."""
+        raise NotImplementedError
+
+    def few_label_rows(self, trained: Any, cfg: Config, data: Prepared) -> list[dict[str, Any]]:
+        """Rows of the few-label evaluation (`eval.few_labels`), where the data allows it."""
+        raise ContrastkitError(
+            f"config key 'eval.few_labels': {self.name} runs have no few-label evaluation"
+        )
+
+    # ---- embeddings ----------------------------------------------------------------------
+    def items(self, cfg: Config, data: Prepared, split: str) -> ItemSet:
+        """The run's own items of `split` ("train" or "test")."""
+        raise NotImplementedError
+
+    def read_source(self, cfg: Config, data: Prepared, source: str, split: str) -> ItemSet:
+        """Items of another dataset or file, read as the run reads its own."""
+        raise ContrastkitError(f"{self.name} runs embed their own data only; drop --data")
+
+    def embed(self, model: Any, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
+        """(N, D) float32 embeddings of `items`."""
+        raise NotImplementedError
+
+    def read_query(self, model: Any, cfg: Config, data: Prepared, query: str, kind: str) -> ItemSet:
+        """One query as items: `kind` is "text" or "file" (a path)."""
+        raise ContrastkitError(f"a {self.name} index is queried by --id only")
+
+
+def few_label_rows(
+    encoder: nn.Module,
+    make_scratch: Callable[[], nn.Module],
+    train: tuple[Tensor, Tensor],
+    test: tuple[Tensor, Tensor],
+    cfg: Config,
+    prepare: Callable[[Tensor], Tensor] | None = None,
+) -> list[dict[str, Any]]:
+    """`semi_supervised_eval` with `cfg.eval.few_labels` of the training labels, as rows:
+    "pre-trained linear probe", "pre-trained + fine-tune" and "scratch" (the same
+    architecture trained on those labels only), metric "accuracy@<share> labels"."""
+    from contrastkit.evaluate.semi_supervised import semi_supervised_eval
+
+    names = {"linear probe": "pre-trained linear probe", "fine-tune": "pre-trained + fine-tune"}
+    found = semi_supervised_eval(
+        encoder, make_scratch, train, test, fractions=cfg.eval.few_labels,
+        steps=cfg.eval.fine_tune_steps, prepare=prepare, seed=cfg.train.seed,
+    )  # fmt: skip
+    return [
+        {"system": names.get(r["protocol"], r["protocol"]),
+         "metric": f"accuracy@{r['fraction']:g} labels", "value": r["accuracy"],
+         "labels": r["labels"]}
+        for r in found
+    ]  # fmt: skip
+
+
+def classification_scores(
+    train: Tensor,
+    train_labels: Tensor,
+    test: Tensor,
+    test_labels: Tensor,
+    cfg: Config,
+    standardize: bool = False,
+) -> dict[str, float]:
+    """Weighted kNN (cfg.eval.knn_k, knn_temperature) and, if cfg.eval.linear, a linear
+    probe of frozen (N, D) features; `standardize` scales features by the train split's
+    mean and std before kNN (for features whose dimensions have unrelated units)."""
+    from contrastkit.evaluate.report import evaluate_features, rows_to_records
+
+    if standardize:
+        mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
+        train, test = (train - mean) / std, (test - mean) / std
+    row = evaluate_features(
+        "", train, train_labels, test, test_labels,
+        k=min(cfg.eval.knn_k, len(train)), temperature=cfg.eval.knn_temperature,
+        linear=cfg.eval.linear,
+    )  # fmt: skip
+    return {r["metric"]: r["value"] for r in rows_to_records([row]) if "seconds" not in r["metric"]}

@@ -1,0 +1,150 @@
+"""Graphs: the Debian package graph, or node and edge CSVs (a folder holding nodes.csv and
+edges.csv, or a node file with `data.edges`).
+
+An item is a node; a view is a sampled ego subgraph packed densely, perturbed by node and
+edge dropping and feature masking; by default a second view is centred on a neighbour.
+`data.link_fraction` of the edges is held out of the graph training sees; labelled nodes
+are split into probe-training and test nodes, and supervised methods see only the labels
+of the probe-training nodes. Evaluation: link-prediction AUC on the held-out edges and a
+linear probe of node labels, against the raw node features and the random-init encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.data.graph import Graph, read_graph_csv
+from contrastkit.encoders.graph import GraphEncoder
+from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.evaluate.graph import GraphTask, make_graph_task, score_node_embeddings
+from contrastkit.methods.params import method_params
+from contrastkit.methods.registry import METHODS
+from contrastkit.modalities.base import ItemSet, few_label_rows
+from contrastkit.modalities.tensor import TensorData, TensorModality
+from contrastkit.train.tensor_batches import TensorBatches
+from contrastkit.views.graph import EgoSampler, GraphViews, NodeViews
+
+
+class GraphDataConfig(DataConfig):
+    edges: str | None = Field(None, description="edge CSV (source,target) beside a node CSV")
+    id_column: str = "id"
+    label_column: str | None = "label"
+    text_column: str | None = Field(None, description="a node text column to featurise")
+    link_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for link AUC")
+
+
+class GraphModelConfig(ModelConfig):
+    hidden_dim: int = Field(256, ge=1)
+    layers: int = Field(2, ge=1)
+    conv: Literal["gcn", "gin"] = "gcn"
+
+
+class GraphViewsConfig(ViewsConfig):
+    size: int = Field(16, ge=2, le=256, description="nodes per ego subgraph")
+    drop_edge: float = Field(0.3, ge=0, lt=1)
+    mask_feature: float = Field(0.4, ge=0, lt=1)
+    drop_node: float = Field(0.1, ge=0, lt=1)
+    neighbour_positive: float = Field(1.0, ge=0, le=1, description="views centred on a neighbour")
+
+
+@dataclass
+class GraphData(TensorData):
+    task: GraphTask | None = None
+    sampler: EgoSampler | None = None
+
+
+class GraphModality(TensorModality):
+    name = "graph"
+    summary = "graphs: a folder with nodes.csv and edges.csv, or a node CSV with data.edges"
+    datasets = {"debian-graph": "Debian packages (63k) and their dependencies, 20 sections"}
+    data_config, model_config, views_config = GraphDataConfig, GraphModelConfig, GraphViewsConfig
+    main_metric = "link_auc"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_dir() and (path / "nodes.csv").is_file() and (path / "edges.csv").is_file()
+
+    def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
+        name = (tree.get("method") or {}).get("name", "simclr")
+        takes_temperature = name in METHODS and "temperature" in method_params(name)
+        return {
+            "model": {"proj_hidden_dim": 512, "proj_dim": 128},
+            "optim": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4},
+            "train": {"batch_size": 256, "precision": "fp32", "channels_last": False,
+                      "monitor_every": 0},
+            "method": {"temperature": 0.5} if takes_temperature else {},
+        }  # fmt: skip
+
+    def _graph(self, cfg: Config) -> Graph:
+        d = cfg.data
+        if d.dataset.strip().lower() in self.datasets:
+            from contrastkit.data.debian_graph import load_debian_graph
+
+            return load_debian_graph()
+        nodes, edges = Path(d.dataset), d.edges
+        if nodes.is_dir():
+            nodes, edges = nodes / "nodes.csv", str(nodes / "edges.csv")
+        if edges is None:
+            raise ConfigError(f"config key 'data.edges': the node file {nodes} needs an edge CSV")
+        return read_graph_csv(nodes, edges, id_column=d.id_column,
+                              label_column=d.label_column, text_column=d.text_column)  # fmt: skip
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> GraphData:
+        graph = self._graph(cfg)
+        task = make_graph_task(graph, link_fraction=cfg.data.link_fraction, seed=cfg.train.seed)
+        labels = graph.labels
+        train_labels = labels[task.train_nodes] if labels is not None else None
+        test_labels = labels[task.test_nodes] if labels is not None else None
+        return GraphData(
+            f"{graph.source}: {graph.num_nodes:,} nodes, {graph.num_edges:,} edges "
+            f"({task.held_out.shape[1]:,} held out)", train_labels, [],
+            torch.arange(graph.num_nodes), task.test_nodes, test_labels,
+            graph.label_names or None, task, EgoSampler(task.train_graph, cfg.views.size,
+                                                        (cfg.views.size - 1, 3)),
+        )  # fmt: skip
+
+    def build_encoder(self, cfg: Config, data: GraphData) -> GraphEncoder:
+        m = cfg.model
+        features = data.task.train_graph.feature_dim
+        return GraphEncoder(features, m.hidden_dim, m.layers, conv=m.conv)
+
+    def views(self, cfg: Config, data: GraphData, method) -> NodeViews:
+        v = cfg.views
+        perturb = GraphViews(v.drop_edge, v.mask_feature, v.drop_node, n_views=v.n_views)
+        return NodeViews(data.sampler, perturb, v.neighbour_positive)
+
+    def batches(self, cfg: Config, data: GraphData, method, device: torch.device):
+        if not (method.needs_labels or getattr(method, "use_labels", False)):
+            return TensorBatches(data.train, self.views(cfg, data, method), device=device)
+        # supervised: only the probe-training nodes and their labels, never a test node's
+        nodes = data.task.train_nodes
+        return TensorBatches(nodes, self.views(cfg, data, method), data.labels, device=device)
+
+    def raw_features(self, items: torch.Tensor, cfg: Config, data: GraphData) -> torch.Tensor:
+        return data.task.train_graph.features[items]
+
+    def embed_input(self, cfg: Config, data: GraphData):
+        return data.sampler.fixed(cfg.train.seed)
+
+    def score(self, model: Any, cfg: Config, data: GraphData) -> dict[str, float]:
+        return score_node_embeddings(lambda ids: self.features(model, ids, cfg, data), data.task)
+
+    def few_label_rows(self, trained: Any, cfg: Config, data: GraphData) -> list[dict]:
+        if data.labels is None:
+            raise ContrastkitError(f"{data.description}: few-label evaluation needs labels")
+        return few_label_rows(
+            trained, lambda: self.build_encoder(cfg, data), (data.task.train_nodes, data.labels),
+            (data.test, data.test_labels), cfg, self.embed_input(cfg, data),
+        )  # fmt: skip
+
+    def items(self, cfg: Config, data: GraphData, split: str) -> ItemSet:
+        graph = data.task.train_graph
+        nodes = data.train if split == "train" else data.task.test_nodes
+        labels = None if graph.labels is None else graph.labels[nodes].numpy()
+        names = [graph.node_ids[i] for i in nodes.tolist()]
+        return ItemSet(nodes, names, labels, data.classes, texts=names, name=f"{graph.source}")

@@ -1,0 +1,224 @@
+"""Images: named datasets (Fashion-MNIST, digits) and image folders.
+
+Training items are uint8 images decoded once into memory; views are batched tensor
+augmentations (`ImageViews`); the default encoder is a compact CNN. A labelled folder has
+no test split, so `data.test_size` of it (default 20%) is held out for evaluation.
+Labelled data also gives `data.holdout` monitor queries, held out of training.
+Evaluation: weighted kNN and a linear probe, against raw pixels and the random-init encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from contrastkit.config import Config
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.folder import IMAGE_EXTENSIONS
+from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
+from contrastkit.encoders.vision import build_vision_encoder
+from contrastkit.errors import ContrastkitError
+from contrastkit.evaluate.features import extract_features, raw_features
+from contrastkit.modalities.base import (
+    ItemSet,
+    Modality,
+    Prepared,
+    classification_scores,
+    few_label_rows,
+)
+from contrastkit.modalities.image_config import (
+    ImageDataConfig,
+    ImageModelConfig,
+    ImageViewsConfig,
+    build_image_views,
+)
+from contrastkit.train.batches import ImageBatches
+from contrastkit.train.monitor import KnnMonitor
+from contrastkit.train.precision import autocast_dtype
+
+
+@dataclass
+class ImageData(Prepared):
+    train: ImageDataset | None = None  # what training draws from
+    monitor_queries: ImageDataset | None = None  # held out of `train` for the kNN monitor
+    test: ImageDataset | None = None
+    pool: ImageDataset | None = None  # train + monitor queries, in the data's order
+
+
+def held_out(n: int, size: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, kept) positions of a random split of `n` items: `size` < 1 is a share,
+    >= 1 a count (at least one item each side)."""
+    count = round(size * n) if size < 1 else int(size)
+    order = torch.randperm(n, generator=generator)
+    count = min(max(count, 1), n - 1)
+    return order[:count], order[count:]
+
+
+class ImageModality(Modality):
+    name = "image"
+    summary = "images: a named dataset or a folder of PNG/JPEG images (one subfolder per class)"
+    datasets = DATASETS
+    data_config, model_config, views_config = ImageDataConfig, ImageModelConfig, ImageViewsConfig
+    main_metric = "knn_top1"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_dir() and any(
+            p.suffix.lower() in IMAGE_EXTENSIONS for p in [*path.iterdir(), *path.glob("*/*")]
+        )
+
+    def view_count(self, cfg: Config) -> int:
+        return cfg.views.n_views + cfg.views.local_views
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
+        d = cfg.data
+        kw = dict(data_dir=d.data_dir, image_size=d.image_size, channels=d.channels)
+        train = load_dataset(d.dataset, "train", **kw)
+        test = load_dataset(d.dataset, "test", **kw) if has_test_split(d.dataset) else None
+        g = torch.Generator().manual_seed(cfg.train.seed)
+        if test is None and train.labels is not None and len(train) >= 10:
+            out, keep = held_out(len(train), d.test_size or 0.2, g)
+            test, train = train.subset(out), train.subset(keep)
+        if d.exclude_classes:
+            if train.labels is None:
+                raise ContrastkitError("data.exclude_classes needs labelled data")
+            keep = ~torch.isin(train.labels, torch.tensor(d.exclude_classes))
+            if not keep.any():
+                raise ContrastkitError(f"data.exclude_classes={d.exclude_classes} leaves no item")
+            train = train.subset(torch.nonzero(keep).squeeze(1))
+        pool, queries = train, None
+        if train.labels is not None and d.holdout > 0:
+            if d.holdout >= len(train):
+                raise ContrastkitError(
+                    f"data.holdout={d.holdout} must be smaller than the {len(train)} training items"
+                )
+            order = torch.randperm(len(train), generator=g)
+            queries, train = train.subset(order[: d.holdout]), train.subset(order[d.holdout :])
+        n_test = f" / {len(test):,} test" if test is not None else ""
+        return ImageData(
+            f"{train.name}: {len(train):,} train{n_test} images {tuple(train.images.shape[1:])}",
+            train.labels,
+            list(train.skipped),
+            train,
+            queries,
+            test,
+            pool,
+        )
+
+    def resolve(self, cfg: Config, data: ImageData) -> Config:
+        """View size and per-channel normalisation from the training images."""
+        cfg = cfg.model_copy(deep=True)
+        images = data.train.images
+        height, width = images.shape[2:]
+        if cfg.data.image_size is None and height == width:
+            cfg.data.image_size = int(height)  # other data embedded later is resized to match
+        cfg.views.size = cfg.views.size or int(height)
+        if cfg.views.mean is None or cfg.views.std is None:
+            x = images[:10000].float().div_(255)
+            cfg.views.mean = [round(v, 4) for v in x.mean(dim=(0, 2, 3)).tolist()]
+            cfg.views.std = [round(v, 4) for v in x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()]
+        if len(cfg.views.mean) != images.shape[1] or len(cfg.views.std) != images.shape[1]:
+            raise ContrastkitError(
+                f"views.mean/std have {len(cfg.views.mean)}/{len(cfg.views.std)} values, "
+                f"the images have {images.shape[1]} channels"
+            )
+        return cfg
+
+    def build_encoder(self, cfg: Config, data: ImageData) -> torch.nn.Module:
+        m = cfg.model
+        channels = len(cfg.views.mean or [data.train.channels])
+        return build_vision_encoder(
+            m.backbone, channels, small_input=m.small_input, widths=m.widths, blocks=m.blocks,
+            pool_size=m.pool_size,
+        )  # fmt: skip
+
+    def batches(self, cfg: Config, data: ImageData, method, device: torch.device):
+        views = build_image_views(cfg.views)
+        return ImageBatches(data.train, views, device=device, channels_last=cfg.train.channels_last)
+
+    def monitor(self, cfg: Config, data: ImageData, method) -> KnnMonitor | None:
+        if cfg.train.monitor_every == 0 or data.monitor_queries is None:
+            return None
+        g = torch.Generator().manual_seed(cfg.train.seed + 1)
+        bank = torch.randperm(len(data.train), generator=g)[: cfg.data.monitor_bank]
+        q = data.monitor_queries
+        return KnnMonitor(
+            data.train.images[bank], data.train.labels[bank], q.images, q.labels,
+            preprocess=build_image_views(cfg.views).preprocess, k=cfg.eval.knn_k,
+            temperature=cfg.eval.knn_temperature, batch_size=cfg.eval.batch_size,
+        )  # fmt: skip
+
+    def baselines(self, cfg: Config, data: ImageData) -> list[tuple[str, object]]:
+        return [
+            ("raw pixels", raw_features),
+            ("random-init encoder", self.build_encoder(cfg, data)),
+        ]
+
+    def score(self, model, cfg: Config, data: ImageData) -> dict[str, float]:
+        train, test = evaluation_split(data)
+        embed = model if model is raw_features else partial(embed_images, model, cfg=cfg)
+        return classification_scores(
+            embed(train.images), train.labels, embed(test.images), test.labels, cfg
+        )
+
+    def few_label_rows(self, trained, cfg: Config, data: ImageData) -> list[dict]:
+        train, test = evaluation_split(data)
+        preprocess = build_image_views(cfg.views).preprocess
+        return few_label_rows(
+            trained, lambda: self.build_encoder(cfg, data), (train.images, train.labels),
+            (test.images, test.labels), cfg, preprocess,
+        )  # fmt: skip
+
+    def items(self, cfg: Config, data: ImageData, split: str) -> ItemSet:
+        if split == "test" and data.test is None:
+            raise ContrastkitError(f"{cfg.data.dataset} has no test split")
+        return self._item_set(data.pool if split == "train" else data.test)
+
+    def read_source(self, cfg: Config, data: ImageData, source: str, split: str) -> ItemSet:
+        channels = len(cfg.views.mean or [1])
+        return self._item_set(
+            load_dataset(source, split, image_size=cfg.data.image_size, channels=channels)
+        )
+
+    @staticmethod
+    def _item_set(d: ImageDataset) -> ItemSet:
+        labels = None if d.labels is None else d.labels.numpy()
+        return ItemSet(d.images, list(d.ids), labels, d.classes, name=d.name)
+
+    def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
+        return embed_images(model, items.items, cfg).numpy()
+
+    def read_query(self, model, cfg: Config, data: ImageData, query: str, kind: str) -> ItemSet:
+        from contrastkit.data.folder import load_image_file
+
+        if kind != "file":
+            raise ContrastkitError("an image index is queried with --file IMAGE or --id")
+        channels = len(cfg.views.mean or [1])
+        image = load_image_file(query, image_size=cfg.data.image_size, channels=channels)
+        return ItemSet(image[None], [Path(query).name])
+
+
+def evaluation_split(data: ImageData) -> tuple[ImageDataset, ImageDataset]:
+    """The labelled (train, test) pair of an evaluation: the whole training split (monitor
+    queries included) as kNN bank and probe training set, and the test split."""
+    if data.train.labels is None or data.test is None:
+        raise ContrastkitError(
+            f"{data.train.name} has no labels, so there is nothing to evaluate against; "
+            "use one subfolder per class to give labels"
+        )
+    return data.pool, data.test
+
+
+def embed_images(encoder: torch.nn.Module, images: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """(N, C, H, W) uint8 -> (N, D) float32 features with the run's eval preprocessing
+    (resize, normalisation) and precision, in eval mode."""
+    preprocess = build_image_views(cfg.views).preprocess
+    amp = autocast_dtype(cfg.train.precision, torch.device("cpu"))
+    encoder.eval()
+    return extract_features(
+        lambda x: encoder(preprocess(x)), images, batch_size=cfg.eval.batch_size,
+        autocast_dtype=amp,
+    )  # fmt: skip

@@ -1,0 +1,233 @@
+"""Image-text pairs: emoji rendered from Noto Color Emoji with their Unicode names, or a
+captions CSV (image,caption[,label]).
+
+Two-tower methods (CLIP) train an image tower (a compact CNN by default) and a text tower
+(MiniLM from its PyPI package, locked by default, or a small BERT fitted on the training
+captions, kept in RUN_DIR/text_init). `data.test_size` of the families (default 20%) is
+held out, so test captions are unseen. Views: one mild crop per image (direction and
+colour are in the captions, so no flips and no colour changes). Evaluation: image<->text
+recall@k, zero-shot accuracy from prompts (emoji), and a linear probe of the image tower,
+against chance, raw pixels and the random-init model. Embeddings live in the shared space:
+an index of images can be searched with a text, and the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from contrastkit.config import Config, DataConfig
+from contrastkit.data.emoji import group_prompts, load_emoji
+from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
+from contrastkit.encoders.text import TextEncoder, minilm_path
+from contrastkit.encoders.vision import build_vision_encoder
+from contrastkit.evaluate.features import raw_features
+from contrastkit.evaluate.linear import linear_probe
+from contrastkit.evaluate.zero_shot import (
+    class_embeddings,
+    cross_modal_recall,
+    embed_image_text,
+    zero_shot_accuracy,
+    zero_shot_balanced_accuracy,
+)  # fmt: skip
+from contrastkit.methods.clip import LockedTower
+from contrastkit.modalities.base import ItemSet, Modality, Prepared
+from contrastkit.modalities.image_config import (
+    ImageModelConfig,
+    ImageViewsConfig,
+    build_image_views,
+)
+from contrastkit.train.checkpoint import load_weights
+from contrastkit.train.pair_batches import PairBatches
+
+
+class ImageTextDataConfig(DataConfig):
+    image_size: int = Field(32, ge=8, le=1024)
+    caption: Literal["name", "name+subgroup"] = Field("name+subgroup", description="emoji")
+
+
+class ImageTextModelConfig(ImageModelConfig):
+    text_model: Literal["minilm", "scratch"] = "minilm"
+    text_dim: int = Field(128, ge=8, description="scratch text tower: width")
+    text_layers: int = Field(2, ge=1, description="scratch text tower: layers")
+
+
+@dataclass
+class ImageTextPrepared(Prepared):
+    train: ImageTextData | None = None
+    test: ImageTextData | None = None
+    prompts: tuple[list[str], torch.Tensor] | None = None
+    text_start: TextEncoder | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ImageTextModality(Modality):
+    name = "image-text"
+    summary = "image-caption pairs: a .csv of image,caption[,label] rows, or emoji"
+    datasets = {"emoji": "3,655 Noto Color Emoji with their Unicode names as captions"}
+    data_config, model_config, views_config = (
+        ImageTextDataConfig, ImageTextModelConfig, ImageViewsConfig,
+    )  # fmt: skip
+    towers = 2
+    main_metric = "image_to_text/recall@1"
+
+    def detect(self, path: Path) -> bool:
+        if path.suffix.lower() != ".csv":
+            return False
+        header = path.open(encoding="utf-8", errors="replace").readline().lower()
+        return {"image", "caption"} <= {h.strip() for h in header.split(",")}
+
+    def view_count(self, cfg: Config) -> int:
+        return cfg.views.n_views + 1  # the image view and the caption
+
+    def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
+        scratch = (tree.get("model") or {}).get("text_model") == "scratch"
+        clip = (tree.get("method") or {}).get("name", "clip") == "clip"
+        return {
+            "method": {"name": "clip", "lock_text": not scratch} if clip else {},
+            "views": {"n_views": 1, "crop_scale": [0.6, 1.0], "flip_p": 0.0, "brightness": 0.2,
+                      "contrast": 0.2, "saturation": 0.0, "hue": 0.0, "grayscale_p": 0.0,
+                      "blur_p": 0.0},
+            "optim": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05, "warmup": 0.05},
+            "train": {"batch_size": 128, "precision": "fp32", "channels_last": False,
+                      "monitor_every": 0},
+        }  # fmt: skip
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> ImageTextPrepared:
+        d = cfg.data
+        emoji = d.dataset.strip().lower() in self.datasets
+        data = load_emoji(d.image_size, caption=d.caption) if emoji else load_caption_csv(
+            d.dataset, size=d.image_size)  # fmt: skip
+        train, test = split_by_family(data, d.test_size or 0.2, cfg.train.seed)
+        out = ImageTextPrepared(
+            f"{data.name}: {len(train):,} train / {len(test):,} held-out pairs", train.labels,
+            [], train, test, group_prompts(data) if emoji else None,
+        )  # fmt: skip
+        init = run_dir / "text_init" if run_dir is not None else None
+        m = cfg.model
+        if init is not None and init.is_dir():
+            out.text_start = TextEncoder.from_pretrained(init)
+        elif m.text_model == "scratch":
+            out.text_start = TextEncoder.from_scratch(
+                train.captions, vocab_size=4000, dim=m.text_dim, layers=m.text_layers,
+                heads=max(1, m.text_dim // 32), max_length=32, seed=cfg.train.seed,
+            )  # fmt: skip
+        else:
+            out.text_start = TextEncoder.from_pretrained(minilm_path(), max_length=32)
+        return out
+
+    def write_artifacts(self, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> None:
+        if cfg.model.text_model == "scratch" and not (run_dir / "text_init").is_dir():
+            data.text_start.save(run_dir / "text_init")  # its vocabulary does not refit exactly
+
+    def resolve(self, cfg: Config, data: ImageTextPrepared) -> Config:
+        cfg = cfg.model_copy(deep=True)
+        cfg.views.size = cfg.views.size or cfg.data.image_size
+        return cfg
+
+    def build_encoder(self, cfg: Config, data: ImageTextPrepared) -> torch.nn.Module:
+        m = cfg.model
+        return build_vision_encoder(m.backbone, 3, small_input=m.small_input, widths=m.widths,
+                                    blocks=m.blocks, pool_size=m.pool_size)  # fmt: skip
+
+    def method_kwargs(self, cfg: Config, data: ImageTextPrepared) -> dict[str, Any]:
+        import copy
+
+        return {"text_encoder": copy.deepcopy(data.text_start)}
+
+    def batches(self, cfg: Config, data: ImageTextPrepared, method, device: torch.device):
+        t = data.train
+        return PairBatches(t.images, t.captions, _tokenizer(method),
+                           image_views=build_image_views(cfg.views), device=device)  # fmt: skip
+
+    def load_trained(self, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> Any:
+        super().load_trained(cfg, data, run_dir)  # a clear error when the run is unfinished
+        method = self.new_method(cfg, data)
+        return load_weights(method, run_dir / "method.safetensors").eval()
+
+    def baselines(self, cfg: Config, data: ImageTextPrepared) -> list[tuple[str, Any]]:
+        return [("chance", "chance"), ("raw pixels", "raw"),
+                ("random-init model", self.new_method(cfg, data))]  # fmt: skip
+
+    def score(self, model: Any, cfg: Config, data: ImageTextPrepared) -> dict[str, float]:
+        train, test = data.train, data.test
+        if model == "chance":
+            return _chance(test)
+        prepare = build_image_views(cfg.views).preprocess
+        if model == "raw":
+            f_train, f_test = raw_features(train.images), raw_features(test.images)
+            return _probe(f_train, train, f_test, test)
+        model.eval()
+        img, txt = embed_image_text(model, test.images, test.captions, _tokenizer(model),
+                                    prepare=prepare)  # fmt: skip
+        out = cross_modal_recall(img, txt)
+        if data.prompts is not None and test.labels is not None:
+            prompts, owner = data.prompts
+            _, p = embed_image_text(model, test.images[:0], prompts, _tokenizer(model),
+                                    prepare=prepare)  # fmt: skip
+            classes = class_embeddings(p, owner, len(test.classes or []) or None)
+            out["zero_shot_accuracy"] = zero_shot_accuracy(img, classes, test.labels)
+            out["zero_shot_balanced_accuracy"] = zero_shot_balanced_accuracy(
+                img, classes, test.labels
+            )
+        with torch.no_grad():
+            f_train = torch.cat([model.encoder(prepare(x)) for x in train.images.split(256)])
+            f_test = torch.cat([model.encoder(prepare(x)) for x in test.images.split(256)])
+        return out | _probe(f_train, train, f_test, test)
+
+    def items(self, cfg: Config, data: ImageTextPrepared, split: str) -> ItemSet:
+        return _item_set(data.train if split == "train" else data.test)
+
+    def read_source(self, cfg: Config, data: ImageTextPrepared, source: str, split: str):
+        return _item_set(load_caption_csv(source, size=cfg.data.image_size))
+
+    def embed(self, model: Any, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
+        """Shared-space embeddings: of images (a tensor of items) or of texts (strings)."""
+        prepare = build_image_views(cfg.views).preprocess
+        if isinstance(items.items, torch.Tensor):
+            img, _ = embed_image_text(model, items.items, [], _tokenizer(model), prepare=prepare)
+            return img.numpy()
+        _, txt = embed_image_text(model, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
+                                  items.items, _tokenizer(model), prepare=prepare)  # fmt: skip
+        return txt.numpy()
+
+    def read_query(self, model: Any, cfg: Config, data: Prepared, query: str, kind: str):
+        if kind == "text":
+            return ItemSet([query], ["query"], texts=[query])
+        from contrastkit.data.folder import load_image_file
+
+        image = load_image_file(query, image_size=cfg.data.image_size, channels=3)
+        return ItemSet(image[None], [Path(query).name])
+
+
+def _tokenizer(method):
+    tower = method.text_encoder
+    return (tower.encoder if isinstance(tower, LockedTower) else tower).tokenize
+
+
+def _probe(f_train, train: ImageTextData, f_test, test: ImageTextData) -> dict[str, float]:
+    if train.labels is None or test.labels is None:
+        return {}
+    report = linear_probe(f_train.float(), train.labels, f_test.float(), test.labels)
+    return {"linear_top1": report.accuracy}
+
+
+def _chance(test: ImageTextData) -> dict[str, float]:
+    """Guessing: recall@k = k / N; zero-shot accuracy of the majority class, balanced 1/C."""
+    n = len(test)
+    out = {f"{d}/recall@{k}": min(k, n) / n for d in ("image_to_text", "text_to_image")
+           for k in (1, 5, 10)}  # fmt: skip
+    if test.labels is not None:
+        out["zero_shot_accuracy"] = float(torch.bincount(test.labels).max()) / n
+        out["zero_shot_balanced_accuracy"] = 1.0 / len(test.labels.unique())
+    return out
+
+
+def _item_set(d: ImageTextData) -> ItemSet:
+    labels = None if d.labels is None else d.labels.numpy()
+    return ItemSet(d.images, list(d.ids), labels, d.classes, texts=list(d.captions), name=d.name)

@@ -1,0 +1,115 @@
+"""Tables: named tables (credit, churn, hpc, breast-cancer, wine) and CSV files.
+
+Rows are packed with a schema fitted on the training rows only (standardised numbers,
+missing indicators, category codes; `contrastkit.data.tabular_schema`), saved to
+RUN_DIR/schema.json. Views are SCARF corruptions; the encoder is an MLP with categorical
+embeddings. `data.test_size` of the rows (default 20%, stratified by label) is held out.
+Evaluation: kNN and a linear probe against the raw features (numbers + one-hot categories)
+and the random-init encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+
+from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.data.tabular import read_table
+from contrastkit.data.tabular_datasets import TABLE_DATASETS, load_table_splits
+from contrastkit.encoders.tabular import TabularMLP
+from contrastkit.methods.params import method_params
+from contrastkit.methods.registry import METHODS
+from contrastkit.modalities.base import ItemSet
+from contrastkit.modalities.tensor import TensorData, TensorModality
+from contrastkit.views.tabular import ScarfViews
+
+
+class TableDataConfig(DataConfig):
+    label: str | None = Field(None, description="the label column (named tables have one)")
+    numeric: list[str] | None = Field(None, description="columns read as numbers")
+    categorical: list[str] | None = Field(None, description="columns read as categories")
+    drop: list[str] = Field(default_factory=list, description="columns to ignore")
+
+
+class TableModelConfig(ModelConfig):
+    hidden_dim: int = Field(256, ge=1)
+    num_layers: int = Field(4, ge=1)
+    output_dim: int = Field(256, ge=1, description="representation size")
+    norm: Literal["batchnorm", "layernorm", "none"] = "batchnorm"
+
+
+class TableViewsConfig(ViewsConfig):
+    corruption_rate: float = Field(0.6, ge=0, le=1, description="SCARF: share of features swapped")
+    anchor: bool = Field(True, description="the first view is the uncorrupted row (SCARF)")
+
+
+@dataclass
+class TableData(TensorData):
+    schema: Any = None  # the TableSchema fitted on the training rows
+
+
+class TableModality(TensorModality):
+    name = "table"
+    summary = "tables: a named table or a .csv file (numeric and categorical columns)"
+    datasets = {name: spec.description for name, spec in TABLE_DATASETS.items()}
+    data_config, model_config, views_config = TableDataConfig, TableModelConfig, TableViewsConfig
+    main_metric = "linear_top1"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in (".csv", ".tsv")
+
+    def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
+        name = (tree.get("method") or {}).get("name", "simclr")
+        takes_temperature = name in METHODS and "temperature" in method_params(name)
+        return {
+            "model": {"proj_hidden_dim": 256, "proj_dim": 128},
+            "optim": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5},
+            "train": {"batch_size": 128, "precision": "fp32", "channels_last": False,
+                      "monitor_every": 0},
+            "eval": {"knn_k": 20},
+            "method": {"temperature": 1.0} if takes_temperature else {},  # SCARF's
+        }  # fmt: skip
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> TableData:
+        d = cfg.data
+        splits = load_table_splits(
+            d.dataset, label=d.label, numeric=d.numeric, categorical=d.categorical,
+            drop=d.drop, test_fraction=d.test_size or 0.2, seed=cfg.train.seed,
+        )  # fmt: skip
+        s = splits.schema
+        columns = f"{len(s.numeric)} numeric, {len(s.categorical)} categorical columns"
+        rows = f"{len(splits.train_x):,} train / {len(splits.test_x):,} test rows"
+        return TableData(
+            f"{splits.name}: {rows}, {columns}", splits.train_y, [], splits.train_x,
+            splits.test_x, splits.test_y, s.classes or None, schema=s,
+        )  # fmt: skip
+
+    def write_artifacts(self, cfg: Config, data: TableData, run_dir: Path) -> None:
+        data.schema.save(run_dir / "schema.json")  # to pack other CSVs the same way
+
+    def build_encoder(self, cfg: Config, data: TableData) -> TabularMLP:
+        m = cfg.model
+        return TabularMLP.from_schema(
+            data.schema, hidden_dim=m.hidden_dim, num_layers=m.num_layers,
+            output_dim=m.output_dim, norm=m.norm,
+        )  # fmt: skip
+
+    def views(self, cfg: Config, data: TableData, method) -> ScarfViews:
+        v = cfg.views
+        return ScarfViews(data.train, v.corruption_rate, anchor=v.anchor, n_views=v.n_views)
+
+    def raw_features(self, items: torch.Tensor, cfg: Config, data: TableData) -> torch.Tensor:
+        return data.schema.one_hot(items)
+
+    def read_source(self, cfg: Config, data: TableData, source: str, split: str) -> ItemSet:
+        d = cfg.data
+        table = read_table(source, label=d.label, numeric=data.schema.numeric,
+                           categorical=data.schema.categorical, drop=d.drop)  # fmt: skip
+        labels = data.schema.encode_labels(table).numpy() if table.labels is not None else None
+        x = data.schema.transform(table)
+        return ItemSet(x, [f"row/{i}" for i in range(len(x))], labels, data.classes,
+                       name=Path(source).stem)  # fmt: skip

@@ -1,0 +1,264 @@
+"""Texts: plain texts (.txt), pairs and triplets (.csv/.tsv/.jsonl), named text sets.
+
+Items are rows of the file. With pairs (`views.pairs`, the default) the views are the
+columns, anchor and positive (supervised SimCSE / multiple-negatives ranking when trained
+with SimCLR without a projection head), and a triplet's negative column is given to the
+methods that take hard negatives; otherwise every text is an item and its views are
+dropout copies (unsupervised SimCSE) or word-level edits. The encoder is a transformers
+model from a local folder (MiniLM from its PyPI package by default) or a small BERT trained
+from scratch; the starting encoder is kept in RUN_DIR/init (exact resumes) and the trained
+one exported to RUN_DIR/model as a sentence-transformers folder. Evaluation: retrieval of
+held-out pairs (recall@k, MRR, nDCG) and, with labels, kNN and a linear probe, against
+TF-IDF, the random-init encoder and the pretrained start.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts
+from contrastkit.encoders.text import TextEncoder, minilm_path
+from contrastkit.errors import ContrastkitError
+from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.modalities.base import ItemSet, Modality, Prepared, classification_scores
+from contrastkit.train.batches import TextBatches
+from contrastkit.views.text import TextViews
+
+EVAL_BANK = 5000  # labelled training texts embedded for kNN / linear-probe evaluation
+
+
+class TextDataConfig(DataConfig):
+    columns: dict[str, str] | None = Field(
+        None, description="roles (anchor, positive, negative, label) -> the file's columns"
+    )
+    max_items: int | None = Field(None, ge=2, description="read at most this many rows")
+
+
+class TextModelConfig(ModelConfig):
+    name: str = Field("minilm", description="minilm, scratch, or a local model folder")
+    max_length: int = Field(128, ge=2, le=4096, description="tokens kept per text")
+    vocab_size: int = Field(8000, ge=100, description="scratch: WordPiece vocabulary")
+    dim: int = Field(256, ge=8, description="scratch: hidden size")
+    layers: int = Field(4, ge=1, description="scratch: transformer layers")
+    heads: int = Field(4, ge=1, description="scratch: attention heads")
+
+
+class TextViewsConfig(ViewsConfig):
+    pairs: bool = Field(True, description="train on the file's pairs; False: every text alone")
+    delete_p: float = Field(0.0, ge=0, lt=1, description="word deletion probability")
+    synonym_p: float = Field(0.0, ge=0, lt=1, description="WordNet synonym probability")
+
+
+def _named(name: str) -> TextData:
+    if name == "wordnet":
+        from contrastkit.data.wordnet import gloss_example_pairs, load_wordnet
+
+        return gloss_example_pairs(load_wordnet())
+    from contrastkit.data.debian import debian_pairs, load_debian_descriptions
+
+    return debian_pairs(load_debian_descriptions())
+
+
+@dataclass
+class TextPrepared(Prepared):
+    train: TextData = field(default_factory=lambda: TextData([]))
+    test: TextData | None = None
+    classes: list[str] | None = None
+    start: TextEncoder | None = None  # the encoder training starts from
+
+
+class TextModality(Modality):
+    name = "text"
+    summary = "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets"
+    datasets = {
+        "debian-descriptions": "Debian package summary -> long description pairs (58k, apt)",
+        "wordnet": "WordNet masked example -> gloss pairs, lexicographer class labels (48k)",
+    }
+    data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig
+    main_metric = "recall@1"
+
+    def detect(self, path: Path) -> bool:
+        if path.suffix.lower() in (".txt", ".jsonl", ".ndjson"):
+            return True
+        if path.suffix.lower() not in (".csv", ".tsv"):
+            return False
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            header = next(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","), [])
+        return bool({h.strip().lower() for h in header} & set(COLUMN_ALIASES["anchor"]))
+
+    def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
+        scratch = (tree.get("model") or {}).get("name") == "scratch"
+        name = (tree.get("method") or {}).get("name", "simclr")
+        # in-batch similarity on the sentence embeddings themselves, as SimCSE and
+        # multiple-negatives ranking do (no head, temperature 0.05); the methods that
+        # need a projector (SwAV, BYOL, ...) keep theirs: without it SwAV collapsed here
+        in_batch = name in ("simclr", "supcon", "dcl", "contrastive", "triplet")
+        method = {"temperature": 0.05} if name in ("simclr", "supcon", "dcl") else {}
+        if name == "triplet":  # batch-hard mining collapsed text encoders from scratch here
+            method["miner"] = "batch_all"
+        return {
+            "model": {"proj_dim": 0} if in_batch else {},
+            "optim": {"optimizer": "adamw", "lr": 5e-4 if scratch else 2e-5,
+                      "weight_decay": 0.01, "warmup": 0.1},
+            "train": {"batch_size": 32, "channels_last": False, "monitor_every": 0},
+            "method": method,
+        }  # fmt: skip
+
+    def prepare(self, cfg: Config, run_dir: Path | None) -> TextPrepared:
+        d = cfg.data
+        named = d.dataset.strip().lower()
+        data = _named(named) if named in self.datasets else load_texts(d.dataset, columns=d.columns)
+        rows = list(range(len(data)))
+        random.Random(cfg.train.seed).shuffle(rows)
+        if d.max_items:
+            rows = rows[: d.max_items]
+        test = None
+        if data.positive is not None or data.label is not None:
+            size = d.test_size or 500
+            n = min(round(size * len(rows)) if size < 1 else int(size), len(rows) // 2)
+            test, rows = data.subset(rows[:n]), rows[n:]
+        train = data.subset(sorted(rows))
+        if not cfg.views.pairs and train.positive is not None:
+            texts = train.anchor + train.positive + (train.negative or [])
+            train = TextData(texts, source=train.source)
+        classes = sorted(set(data.label)) if data.label is not None else None
+        labels = _codes(train.label, classes)
+        skipped = [(f"line {n}", why) for n, why in data.skipped]
+        what = f"{len(train):,} {train.kind}" + (f", {len(test):,} held out" if test else "")
+        out = TextPrepared(f"{data.source}: {what}", labels, skipped, train, test, classes)
+        out.start = self._start(cfg, out, run_dir)
+        return out
+
+    def _start(self, cfg: Config, data: TextPrepared, run_dir: Path | None) -> TextEncoder:
+        init = run_dir / "init" if run_dir is not None else None
+        if init is not None and init.is_dir():  # resume / evaluate: the run's exact start
+            return TextEncoder.from_pretrained(init)
+        m = cfg.model
+        if m.name == "scratch":
+            t = data.train
+            corpus = [x for col in (t.anchor, t.positive, t.negative) if col for x in col]
+            enc = TextEncoder.from_scratch(
+                corpus, vocab_size=m.vocab_size, dim=m.dim, layers=m.layers, heads=m.heads,
+                max_length=m.max_length, seed=cfg.train.seed,
+            )  # fmt: skip
+        else:
+            path = minilm_path() if m.name == "minilm" else Path(m.name)
+            enc = TextEncoder.from_pretrained(path, max_length=m.max_length)
+        return enc
+
+    def write_artifacts(self, cfg: Config, data: TextPrepared, run_dir: Path) -> None:
+        if not (run_dir / "init").is_dir():  # a scratch vocabulary does not refit exactly
+            data.start.save(run_dir / "init")
+
+    def build_encoder(self, cfg: Config, data: TextPrepared) -> TextEncoder:
+        return copy.deepcopy(data.start)
+
+    def batches(self, cfg: Config, data: TextPrepared, method, device: torch.device):
+        v = cfg.views
+        views = None
+        if v.delete_p or v.synonym_p:
+            from contrastkit.data.wordnet import load_wordnet, synonym_table
+
+            synonyms = synonym_table(load_wordnet()) if v.synonym_p else None
+            views = TextViews.eda(p_delete=v.delete_p, synonyms=synonyms, p_synonym=v.synonym_p,
+                                  n_views=v.n_views)  # fmt: skip
+        elif data.train.positive is None:
+            views = TextViews.simcse(v.n_views)
+        return TextBatches(data.train, method.encoder.tokenize, views=views,
+                           negatives=type(method).uses_negatives)  # fmt: skip
+
+    def export(self, method, cfg: Config, data: TextPrepared, run_dir: Path) -> None:
+        method.encoder.save(run_dir / "model")
+
+    def load_trained(self, cfg: Config, data: TextPrepared, run_dir: Path) -> TextEncoder:
+        if not (run_dir / "model" / "config.json").is_file():
+            raise ContrastkitError(
+                f"{run_dir} has no model/ folder: the run has not finished; resume it with "
+                f"`contrastkit train --resume {run_dir}`"
+            )
+        return TextEncoder.from_pretrained(run_dir / "model")
+
+    def baselines(self, cfg: Config, data: TextPrepared) -> list[tuple[str, Any]]:
+        random_init = copy.deepcopy(data.start)
+        random_init.model.apply(random_init.model._init_weights)
+        out = [("TF-IDF", _Tfidf(data.train)), ("random-init encoder", random_init)]
+        if cfg.model.name != "scratch":
+            out.append(("pretrained start", data.start))
+        return out
+
+    def score(self, model, cfg: Config, data: TextPrepared) -> dict[str, float]:
+        embed = model if isinstance(model, _Tfidf) else model.encode
+        test, out = data.test, {}
+        if test is None:
+            raise ContrastkitError(f"{data.description} has no pairs or labels to evaluate on")
+        if test.positive is not None:
+            q, d = embed(test.anchor), embed(test.positive)
+            out.update(retrieval_metrics(q, d, torch.arange(len(test))))
+        if test.label is not None:
+            bank = random.Random(0).sample(range(len(data.train)), min(EVAL_BANK, len(data.train)))
+            train = data.train.subset(sorted(bank))
+            f_train, f_test = embed(train.anchor), embed(test.anchor)
+            labels = _codes(train.label, data.classes), _codes(test.label, data.classes)
+            out.update(classification_scores(f_train, labels[0], f_test, labels[1], cfg))
+        return out
+
+    def items(self, cfg: Config, data: TextPrepared, split: str) -> ItemSet:
+        if not len(data.train):
+            raise ContrastkitError("a text model embeds a text file: pass --data FILE")
+        if split == "test" and data.test is None:
+            raise ContrastkitError(f"{cfg.data.dataset} has no held-out pairs or labels")
+        return _item_set(data.train if split == "train" else data.test, data.classes, split)
+
+    def read_source(self, cfg: Config, data: TextPrepared, source: str, split: str) -> ItemSet:
+        return _item_set(load_texts(source, columns=cfg.data.columns), None, Path(source).stem)
+
+    def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
+        return model.encode(items.items).numpy()
+
+    def read_query(self, model, cfg: Config, data: Prepared, query: str, kind: str) -> ItemSet:
+        if kind != "text":
+            raise ContrastkitError("a text index is queried with --text or --id")
+        return ItemSet([query], ["query"], texts=[query])
+
+
+def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor | None:
+    if labels is None or classes is None:
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    return torch.tensor([index[x] for x in labels], dtype=torch.int64)
+
+
+def _item_set(data: TextData, classes: list[str] | None, name: str) -> ItemSet:
+    """Anchors, then positives (ids "anchor/i", "positive/i"), labelled alike."""
+    texts, ids = list(data.anchor), [f"anchor/{i}" for i in range(len(data))]
+    if data.positive is not None:
+        texts += data.positive
+        ids += [f"positive/{i}" for i in range(len(data))]
+    if classes is None and data.label is not None:
+        classes = sorted(set(data.label))
+    codes = _codes(data.label, classes)
+    labels = None if codes is None else np.tile(codes.numpy(), len(texts) // len(data))
+    return ItemSet(texts, ids, labels, classes, texts=texts, name=name)
+
+
+class _Tfidf:
+    """The raw-text baseline: TF-IDF vectors (sublinear tf) fitted on the training texts."""
+
+    def __init__(self, train: TextData) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = train.anchor + (train.positive or [])
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, max_features=30000).fit(texts)
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        return torch.from_numpy(self.vectorizer.transform(texts).toarray()).float()

@@ -1,0 +1,149 @@
+"""A whole run configuration: recipe + overrides, assembled for its modality, validated
+before any data is read.
+
+The modality comes from `data.modality`, else from the dataset's name or what its path
+holds. Its adapter contributes the keys of the `data`, `model` and `views` sections and the
+defaults that differ from the common ones; a key that belongs to another modality is named
+as such. The method is checked against the modality (one or two towers, views per item)
+and its own arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, create_model
+
+from contrastkit.config import (
+    Config,
+    MethodConfig,
+    merge_trees,
+    read_recipe,
+    set_dotted,
+    validation_messages,
+)
+from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.methods.params import validate_method_params
+from contrastkit.methods.registry import METHODS
+from contrastkit.modalities.base import Modality
+from contrastkit.modalities.registry import MODALITIES, detect_modality, get_modality
+from contrastkit.train.grad_cache import check_grad_cache
+
+__all__ = ["CONFIG_FILE", "config_class", "load_config", "read_run_config", "validate_config"]
+
+CONFIG_FILE = "config.yaml"
+DEFAULT_DATASET = "fashion-mnist"
+
+
+@cache
+def config_class(modality: str) -> type[Config]:
+    """The `Config` subclass whose data/model/views sections hold `modality`'s keys."""
+    m = get_modality(modality)
+    return create_model(  # type: ignore[call-overload]
+        f"{m.name.title().replace('-', '')}Config",
+        __base__=Config,
+        data=(m.data_config, ...),
+        model=(m.model_config, Field(default_factory=m.model_config)),
+        views=(m.views_config, Field(default_factory=m.views_config)),
+    )
+
+
+def _unknown_key(modality: Modality):
+    def describe(key: str) -> str:
+        section, _, name = key.partition(".")
+        owners = [
+            m.name
+            for m in MODALITIES.values()
+            if name in getattr(getattr(m, f"{section}_config", None), "model_fields", {})
+        ]
+        if owners:
+            return (
+                f"config key '{key}' does not apply to {modality.name} data (it is a key of "
+                f"{', '.join(owners)} data)"
+            )
+        if not name:
+            return f"unknown config key '{key}'; known sections: {', '.join(Config.model_fields)}"
+        fields = config_class(modality.name).model_fields[section].annotation.model_fields
+        return f"unknown config key '{key}'; known keys in {section}: {', '.join(fields)}"
+
+    return describe
+
+
+def validate_config(tree: dict[str, Any]) -> Config:
+    """Validate a nested dict into its modality's `Config`.
+
+    Raises:
+        ConfigError: unknown modality or key, a key of another modality, wrong type or
+            value, a method that does not fit the modality or the views (all errors of a
+            section at once, named by key).
+        DatasetNotFoundError: `data.dataset` is neither a named dataset nor a path.
+    """
+    tree = copy.deepcopy(tree)
+    data = tree.setdefault("data", {})
+    if not isinstance(data, dict):
+        raise ConfigError("config key 'data' must be a section (a mapping of keys)")
+    data.setdefault("dataset", DEFAULT_DATASET)
+    modality = get_modality(data.get("modality") or detect_modality(str(data["dataset"])))
+    data["modality"] = modality.name
+    tree = merge_trees(copy.deepcopy(modality.recipe_defaults(tree)), tree)
+    try:
+        cfg = config_class(modality.name).model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(validation_messages(exc, _unknown_key(modality)))) from None
+    check_method(cfg, modality)
+    modality.check(cfg)
+    return cfg
+
+
+def check_method(cfg: Config, modality: Modality) -> None:
+    """Validate the method section's arguments and the method's fit to the modality."""
+    name = cfg.method.name
+    params = validate_method_params(name, cfg.method.params)
+    cfg.method = MethodConfig(name=name, **params)
+    cls = METHODS[name]
+    if cls.towers != modality.towers:
+        fitting = [n for n, c in METHODS.items() if c.towers == modality.towers]
+        raise ConfigError(
+            f"config key 'method.name': {name} trains {cls.towers} encoder(s), {modality.name} "
+            f"data trains {modality.towers}; choose one of {', '.join(fitting)}"
+        )
+    views = modality.view_count(cfg)
+    if views < cls.min_views:
+        raise ConfigError(
+            f"config key 'views.n_views': {name} needs {cls.min_views} views per item, "
+            f"the views section makes {views}"
+        )
+    check_grad_cache(
+        cls, cfg.train.grad_cache_chunk, cfg.train.precision, "config key 'train.grad_cache_chunk'"
+    )
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML recipe (optional), apply dotted-key overrides, validate.
+
+    Raises:
+        ConfigError: unreadable file, unknown key, wrong type or out-of-range value.
+    """
+    tree: dict[str, Any] = read_recipe(Path(path)) if path is not None else {}
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_dotted(tree, key, value)
+    return validate_config(tree)
+
+
+def read_run_config(run_dir: str | Path) -> Config:
+    """The resolved config a run folder records (its modality included).
+
+    Raises:
+        ContrastkitError: the folder is not a run folder.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise ContrastkitError(
+            f"{run_dir} is not a contrastkit run folder (no {CONFIG_FILE}); "
+            "pass the folder that `contrastkit train` printed"
+        )
+    return load_config(path)
