@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli import _output, _run
 
 
@@ -27,3 +29,34 @@ def test_train_with_two_processes_on_digits(tmp_path: Path) -> None:
     odd = _run("train", "--dataset", "digits", "--steps", "1", "--batch-size", "63", "--nproc",
                "2", "--no-progress", "--no-evaluate", cwd=tmp_path)  # fmt: skip
     assert odd.returncode == 2 and "divisible" in odd.stderr
+
+
+@pytest.mark.distributed
+@pytest.mark.parametrize(
+    ("modality", "args"),
+    [
+        ("table", ["--dataset", "wine", "--method", "triplet"]),  # gathers its pairs
+        (
+            "image-text",
+            [
+                "--dataset",
+                "emoji",
+                "--set",
+                "model.text_model=scratch",
+                "--set",
+                "model.widths=[8,16]",
+            ],
+        ),
+    ],
+    ids=["table-triplet", "image-text-clip"],
+)
+def test_two_processes_train_other_modalities(tmp_path: Path, modality: str, args) -> None:
+    """`--nproc` is chosen once in the run path, so every modality gets it."""
+    run = tmp_path / "run"
+    result = _run("train", *args, "--steps", "3", "--batch-size", "32", "--nproc", "2",
+                  "--run-dir", str(run), "--no-progress", "--no-evaluate", cwd=tmp_path,
+                  timeout=300)  # fmt: skip
+    assert result.returncode == 0, _output(result)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["modality"] == modality and summary["world_size"] == 2
+    assert summary["steps"] == 3

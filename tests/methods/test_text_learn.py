@@ -1,6 +1,7 @@
-"""Short training runs on real text improve held-out retrieval: MiniLM fine-tuned on WordNet
-(masked example -> gloss of its sense), a from-scratch BERT on Debian package descriptions
-(one-line summary -> long description)."""
+"""A short fine-tune of MiniLM on real text improves held-out retrieval: WordNet masked
+example -> gloss of its sense, SimCLR on the pairs without a projection head (supervised
+SimCSE). A from-scratch BERT learning Debian descriptions through `contrastkit train` is in
+tests/modalities/test_learning.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import random
 import pytest
 import torch
 
-from contrastkit.data.debian import debian_pairs, load_debian_descriptions
 from contrastkit.data.text import TextData
 from contrastkit.data.wordnet import gloss_example_pairs, load_wordnet
 from contrastkit.encoders.text import TextEncoder, minilm_path
@@ -51,26 +51,12 @@ def _fit(encoder: TextEncoder, train, steps: int, lr: float) -> None:
 
 
 def test_minilm_fine_tune_improves_held_out_retrieval():
-    # Measured: MRR@10 0.110 -> 0.136 and recall@10 0.22 -> 0.28 after 60 steps.
+    # Measured (60 steps, 2026-12-01): MRR@10 0.110 -> 0.137, recall@10 0.22 -> 0.29.
     train, test = _split(gloss_example_pairs(load_wordnet()), 4000)
     encoder = TextEncoder.from_pretrained(minilm_path(), max_length=64)
     before = _recall(encoder, test)
-    _fit(encoder, train, steps=120, lr=5e-5)
+    _fit(encoder, train, steps=60, lr=5e-5)
     after = _recall(encoder, test)
     print(f"MiniLM before {before}, after {after}")
     assert after["mrr@10"] > before["mrr@10"] + 0.015
     assert after["recall@10"] > before["recall@10"] + 0.03
-
-
-def test_from_scratch_encoder_learns_debian_descriptions():
-    # Measured: recall@1 among 500 0.10 (random weights) -> 0.62 after 150 steps (16 s).
-    train, test = _split(debian_pairs(load_debian_descriptions()), 8000)
-    corpus = train.anchor + train.positive
-    encoder = TextEncoder.from_scratch(
-        corpus, vocab_size=8000, dim=128, layers=2, heads=4, max_length=64
-    )
-    before = _recall(encoder, test)
-    _fit(encoder, train, steps=150, lr=1e-3)
-    after = _recall(encoder, test)
-    print(f"scratch before {before}, after {after}")
-    assert after["recall@1"] > before["recall@1"] + 0.2
