@@ -5,7 +5,9 @@ evaluation beside its raw-input baseline and the random-init encoder (eval.json)
 Budgets as in the earlier per-modality benchmarks: `--budget` seconds of training per
 recipe (default 180), `--table-budget` per table (default 60); the recipe's own budget is
 replaced. The main metric of each modality (`Modality.main_metric`) decides "beats random
-init". Results: benchmarks/results/modalities.json.
+init". Image, audio, graph and table runs also get the few-label rows (`--few-labels`:
+linear probe, fine-tuning and training from scratch with 1% / 10% of the labels).
+Results: benchmarks/results/modalities.json.
 
 Usage:
     python -m benchmarks.modalities [--budget 180] [--table-budget 60]
@@ -39,7 +41,10 @@ def _script() -> str:
     return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
 
 
-def run_recipe(name: str, budget: float, seed: int, out: Path) -> list[dict]:
+FEW_LABELS = ("image", "audio", "graph", "table")  # modalities with a few-label evaluation
+
+
+def run_recipe(name: str, budget: float, seed: int, out: Path, few_labels: str = "") -> list[dict]:
     """Train and evaluate one recipe; its eval.json rows, tagged with recipe and modality."""
     recipe = CONFIGS / f"{name}.yaml"
     cfg = load_config(recipe)
@@ -47,6 +52,8 @@ def run_recipe(name: str, budget: float, seed: int, out: Path) -> list[dict]:
     shutil.rmtree(run, ignore_errors=True)
     cmd = [_script(), "train", "--config", str(recipe), "--max-time", str(budget),
            "--seed", str(seed), "-o", str(run), "--no-progress", "--no-report"]  # fmt: skip
+    if few_labels and cfg.data.modality in FEW_LABELS:
+        cmd += ["--set", f"eval.few_labels=[{few_labels}]"]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -84,6 +91,9 @@ def main() -> None:
     parser.add_argument("--table-budget", type=float, default=60.0, help="seconds per table")
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--few-labels", default="0.01,0.1", help="label shares of the few-label rows ('' skips)"
+    )
     parser.add_argument("--runs", default="runs/bench-modalities")
     parser.add_argument("--output", default="modalities")
     args = parser.parse_args()
@@ -91,7 +101,7 @@ def main() -> None:
     for name in args.recipes.split(","):
         budget = args.table_budget if name.startswith("table_") else args.budget
         try:
-            found = run_recipe(name, budget, args.seed, Path(args.runs))
+            found = run_recipe(name, budget, args.seed, Path(args.runs), args.few_labels)
         except Exception as exc:  # one failing recipe must not lose the others' rows
             print(f"{name} failed: {exc}", flush=True)
             found = [{"recipe": name, "system": "failed", "metric": "error", "value": str(exc),
