@@ -196,7 +196,8 @@ def validation_messages(exc: ValidationError, unknown: Any) -> list[str]:
         else:
             got = err.get("input")
             got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"config key '{key}': {err['msg']}{got_text}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"config key '{key}': {message}{got_text}")
     return lines
 
 

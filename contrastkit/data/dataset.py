@@ -64,3 +64,11 @@ class ImageDataset:
             name=self.name,
             skipped=list(self.skipped),  # files lost while reading the source, kept for reports
         )
+
+    def channel_stats(self, max_items: int = 10000) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the pixels scaled to [0, 1] (of the first
+        `max_items` images; std at least 1e-3), rounded to 4 decimals."""
+        x = self.images[:max_items].float().div_(255)
+        mean = x.mean(dim=(0, 2, 3)).tolist()
+        std = x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
+        return [round(v, 4) for v in mean], [round(v, 4) for v in std]

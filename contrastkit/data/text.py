@@ -10,14 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contrastkit.errors import DataFormatError, DatasetNotFoundError
+from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
-__all__ = ["COLUMN_ALIASES", "TEXT_COLUMNS", "TextData", "load_texts"]
+__all__ = ["COLUMN_ALIASES", "TEXT_COLUMNS", "TextData", "load_texts", "split_texts"]
 
 TEXT_COLUMNS = ("anchor", "positive", "negative")
 # Column names recognised in a header when the caller does not map them.
@@ -290,3 +291,23 @@ def _read_jsonl(path: Path, encoding: str, columns: Mapping[str, str] | None) ->
         return TextData([], skipped=[(n, r) for n, r in parsed if isinstance(r, str)])
     roles = _resolve_columns(list(keys), columns, str(path))
     return _collect(iter(parsed), roles)
+
+
+def split_texts(
+    data: TextData, test_size: float, seed: int = 0, max_items: int | None = None
+) -> tuple[TextData, TextData | None]:
+    """(train, held-out) rows of a seeded shuffle: `test_size` (a share below 1, a count
+    from 1; at most half) when the data has pairs or labels to evaluate on, else None.
+    `max_items` keeps only that many rows first."""
+    rows = list(range(len(data)))
+    random.Random(seed).shuffle(rows)
+    rows = rows[:max_items] if max_items else rows
+    if data.positive is None and data.label is None:
+        return data.subset(sorted(rows)), None
+    n = round(test_size * len(rows)) if test_size < 1 else int(test_size)
+    if n >= len(rows) / 2:
+        raise ConfigError(
+            f"config key 'data.test_size': holding out {n} of the {len(rows)} rows leaves too "
+            "few to train on; lower it"
+        )
+    return data.subset(sorted(rows[n:])), data.subset(rows[:n])

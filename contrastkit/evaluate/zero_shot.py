@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.data.image_text import ImageTextData
 from contrastkit.evaluate.retrieval import retrieval_metrics
 
 __all__ = [
@@ -148,3 +149,37 @@ def embed_image_text(
         torch.cat(img) if img else torch.empty(0, dim),
         torch.cat(txt) if txt else torch.empty(0, dim),
     )
+
+
+def clip_scores(
+    model: torch.nn.Module,
+    test: ImageTextData,
+    tokenize: Callable[[Sequence[str]], Mapping[str, Tensor]],
+    *,
+    prepare: Callable[[Tensor], Tensor],
+    prompts: tuple[list[str], Tensor] | None = None,
+) -> dict[str, float]:
+    """Held-out scores of a two-tower image-text model: image<->text recall@1/5/10 and, with
+    `prompts` (texts and their class) and test labels, zero-shot accuracy and balanced
+    accuracy."""
+    img, txt = embed_image_text(model, test.images, test.captions, tokenize, prepare=prepare)
+    out = cross_modal_recall(img, txt)
+    if prompts is not None and test.labels is not None:
+        texts, owner = prompts
+        _, p = embed_image_text(model, test.images[:0], texts, tokenize, prepare=prepare)
+        classes = class_embeddings(p, owner, len(test.classes or []) or None)
+        out["zero_shot_accuracy"] = zero_shot_accuracy(img, classes, test.labels)
+        out["zero_shot_balanced_accuracy"] = zero_shot_balanced_accuracy(img, classes, test.labels)
+    return out
+
+
+def chance_scores(test: ImageTextData) -> dict[str, float]:
+    """What guessing scores: recall@k = k / N; for zero-shot accuracy the majority class's
+    share, for balanced accuracy 1 / C."""
+    n = len(test)
+    out = {f"{d}/recall@{k}": min(k, n) / n for d in ("image_to_text", "text_to_image")
+           for k in (1, 5, 10)}  # fmt: skip
+    if test.labels is not None:
+        out["zero_shot_accuracy"] = float(torch.bincount(test.labels).max()) / n
+        out["zero_shot_balanced_accuracy"] = 1.0 / len(test.labels.unique())
+    return out

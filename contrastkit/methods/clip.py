@@ -14,7 +14,7 @@ from contrastkit.losses.info_nce import check_temperature, info_nce
 from contrastkit.methods.base import Batch, Method, Output, embedding_std, encoder_dim
 from contrastkit.nn.distributed import require_distributed
 
-__all__ = ["CLIP", "LockedTower"]
+__all__ = ["CLIP", "LockedTower", "text_tokenizer"]
 
 
 class LockedTower(nn.Module):
@@ -185,3 +185,9 @@ class CLIP(Method):
     def embed_text(self, tokens: Any) -> Tensor:
         """Token dict -> (B, embed_dim) L2-normalised shared-space embeddings."""
         return F.normalize(self.encode_text(tokens).float(), dim=1)
+
+
+def text_tokenizer(method: CLIP):
+    """The tokenizer of a CLIP model's text tower (through a `LockedTower` if locked)."""
+    tower = method.text_encoder
+    return (tower.encoder if isinstance(tower, LockedTower) else tower).tokenize

@@ -128,7 +128,8 @@ def _describe(name: str, exc: ValidationError, known: list[str]) -> str:
 
 
 def _mentioned_key(message: str, keys: list[str]) -> str:
-    for key in sorted(keys, key=len, reverse=True):
-        if re.search(rf"\b{re.escape(key)}\b", message):
-            return key
-    return "name"
+    """The key a method's error message names first (errors start with the wrong value)."""
+    found = [
+        (m.start(), key) for key in keys if (m := re.search(rf"\b{re.escape(key)}\b", message))
+    ]
+    return min(found)[1] if found else "name"

@@ -80,6 +80,8 @@ class SimCLR(Method):
 
     def objective(self, z, batch: Batch):
         if self.hard_negative_beta > 0:
+            if batch.negatives is not None:
+                raise ValueError("hard_negative_beta > 0 does not take given hard negatives")
             if len(z) != 2:
                 raise ValueError(f"hard_negative_beta > 0 works with 2 views, got {len(z)} views")
             return hard_negative_nt_xent(

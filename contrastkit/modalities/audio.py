@@ -16,37 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.config import Config
 from contrastkit.data.audio import AUDIO_SUFFIXES, read_audio, read_audio_folder
 from contrastkit.data.instrument_notes import load_instrument_notes
 from contrastkit.encoders.audio import AudioEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.semi_supervised import label_subset
 from contrastkit.modalities.base import ItemSet
+from contrastkit.modalities.sections import AudioDataConfig, AudioModelConfig, AudioViewsConfig
 from contrastkit.modalities.tensor import TensorData, TensorModality
 from contrastkit.nn.log_mel import LogMel
 from contrastkit.views.audio import AudioViews
-
-
-class AudioDataConfig(DataConfig):
-    sample_rate: int = Field(16000, ge=1000, le=192000, description="clips are resampled to it")
-    clip_seconds: float = Field(1.0, gt=0, le=60, description="clips are padded or cropped")
-
-
-class AudioModelConfig(ModelConfig):
-    widths: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
-    n_mels: int = Field(40, ge=8, le=256)
-    hop: int = Field(320, ge=16, description="samples between spectrogram frames")
-
-
-class AudioViewsConfig(ViewsConfig):
-    crop_min_scale: float = Field(0.6, gt=0, le=1)
-    semitones: float = Field(2.0, ge=0, description="speed change range (0: off)")
-    mix_weight: float = Field(0.3, ge=0, lt=0.5, description="mixing with another clip")
-    time_masks: int = Field(2, ge=0)
-    freq_masks: int = Field(2, ge=0)
 
 
 class AudioModality(TensorModality):
@@ -69,6 +50,13 @@ class AudioModality(TensorModality):
     def detect(self, path: Path) -> bool:
         return path.is_dir() and any(
             p.suffix.lower() in AUDIO_SUFFIXES for p in [*path.iterdir(), *path.glob("*/*")]
+        )
+
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        named = cfg.data.dataset in self.datasets
+        self.check_test_size(
+            cfg, count=False, fixed="the notes' test pitches are fixed" if named else None
         )
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> TensorData:

@@ -27,11 +27,20 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
-from contrastkit.errors import ContrastkitError
-from contrastkit.methods.params import construct
+from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.methods.params import construct, method_params
+from contrastkit.methods.registry import METHODS
 from contrastkit.train.checkpoint import load_weights
 
-__all__ = ["ENCODER_FILE", "ItemSet", "Modality", "Prepared", "classification_scores"]
+__all__ = [
+    "ENCODER_FILE",
+    "ItemSet",
+    "Modality",
+    "Prepared",
+    "classification_scores",
+    "few_label_rows",
+    "method_defaults",
+]
 
 ENCODER_FILE = "encoder.safetensors"
 
@@ -99,6 +108,7 @@ class Modality:
         name: the value of `data.modality`.
         summary: one line for `contrastkit datasets`.
         datasets: named datasets this modality reads, name -> one-line description.
+        aliases: other names of those datasets, alias -> name.
         data_config, model_config, views_config: its config sections (subclasses of the
             common bases, adding the modality's keys).
         towers: encoders the methods it trains must have: 1 (SimCLR and the rest), or 2
@@ -106,17 +116,20 @@ class Modality:
         defaults: config values of this modality that differ from the common defaults
             (optimiser, batch size, precision, ...), as a nested dict.
         main_metric: the eval metric benchmarks compare first.
+        has_few_labels: `few_label_rows` is implemented (`eval.few_labels`).
     """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     datasets: ClassVar[dict[str, str]] = {}
+    aliases: ClassVar[dict[str, str]] = {}
     data_config: ClassVar[type[DataConfig]] = DataConfig
     model_config: ClassVar[type[ModelConfig]] = ModelConfig
     views_config: ClassVar[type[ViewsConfig]] = ViewsConfig
     towers: ClassVar[int] = 1
     defaults: ClassVar[dict[str, Any]] = {}
     main_metric: ClassVar[str] = ""
+    has_few_labels: ClassVar[bool] = False
 
     # ---- choosing and configuring -------------------------------------------------------
     def detect(self, path: Path) -> bool:
@@ -133,8 +146,24 @@ class Modality:
         return cfg.views.n_views
 
     def check(self, cfg: Config) -> None:
-        """Reject, before any data is read, settings this modality cannot honour
-        (raise `ConfigError` naming the key)."""
+        """Reject, before any data is read, settings this modality cannot honour (raise
+        `ConfigError` naming the key). Subclasses add their own checks to these."""
+        if cfg.eval.few_labels and not self.has_few_labels:
+            raise ConfigError(
+                f"config key 'eval.few_labels': {self.name} runs have no few-label evaluation "
+                "(image, audio, graph and table runs do)"
+            )
+
+    def check_test_size(self, cfg: Config, *, count: bool, fixed: str | None = None) -> None:
+        """Reject a `data.test_size` the data cannot take: a count (>= 1) where only a share
+        works (`count` False), or any value where the test split is `fixed` (why)."""
+        size = cfg.data.test_size
+        if size is not None and fixed is not None:
+            raise ConfigError(f"config key 'data.test_size' does not apply: {fixed}")
+        if size is not None and size >= 1 and not count:
+            raise ConfigError(
+                f"config key 'data.test_size': {self.name} data takes a share below 1, got {size}"
+            )
 
     # ---- training ------------------------------------------------------------------------
     def prepare(self, cfg: Config, run_dir: Path | None) -> Prepared:
@@ -223,6 +252,14 @@ class Modality:
         raise ContrastkitError(f"a {self.name} index is queried by --id only")
 
 
+def method_defaults(tree: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """Those of `values` that the config tree's method (default simclr) takes as arguments:
+    a modality's defaults for the `method` section (a temperature, say)."""
+    name = (tree.get("method") or {}).get("name", "simclr")
+    params = method_params(name) if name in METHODS else {}
+    return {key: value for key, value in values.items() if key in params}
+
+
 def few_label_rows(
     encoder: nn.Module,
     make_scratch: Callable[[], nn.Module],
@@ -237,8 +274,13 @@ def few_label_rows(
     from contrastkit.evaluate.semi_supervised import semi_supervised_eval
 
     names = {"linear probe": "pre-trained linear probe", "fine-tune": "pre-trained + fine-tune"}
+
+    def scratch() -> nn.Module:  # seeded: the same network whatever ran before
+        torch.manual_seed(cfg.train.seed + 1)
+        return make_scratch()
+
     found = semi_supervised_eval(
-        encoder, make_scratch, train, test, fractions=cfg.eval.few_labels,
+        encoder, scratch, train, test, fractions=cfg.eval.few_labels,
         steps=cfg.eval.fine_tune_steps, prepare=prepare, seed=cfg.train.seed,
     )  # fmt: skip
     return [

@@ -13,44 +13,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.config import Config
 from contrastkit.data.graph import Graph, read_graph_csv
 from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.graph import GraphTask, make_graph_task, score_node_embeddings
-from contrastkit.methods.params import method_params
-from contrastkit.methods.registry import METHODS
-from contrastkit.modalities.base import ItemSet, few_label_rows
+from contrastkit.modalities.base import ItemSet, few_label_rows, method_defaults
+from contrastkit.modalities.sections import GraphDataConfig, GraphModelConfig, GraphViewsConfig
 from contrastkit.modalities.tensor import TensorData, TensorModality
 from contrastkit.train.tensor_batches import TensorBatches
 from contrastkit.views.graph import EgoSampler, GraphViews, NodeViews
-
-
-class GraphDataConfig(DataConfig):
-    edges: str | None = Field(None, description="edge CSV (source,target) beside a node CSV")
-    id_column: str = "id"
-    label_column: str | None = "label"
-    text_column: str | None = Field(None, description="a node text column to featurise")
-    link_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for link AUC")
-
-
-class GraphModelConfig(ModelConfig):
-    hidden_dim: int = Field(256, ge=1)
-    layers: int = Field(2, ge=1)
-    conv: Literal["gcn", "gin"] = "gcn"
-
-
-class GraphViewsConfig(ViewsConfig):
-    size: int = Field(16, ge=2, le=256, description="nodes per ego subgraph")
-    drop_edge: float = Field(0.3, ge=0, lt=1)
-    mask_feature: float = Field(0.4, ge=0, lt=1)
-    drop_node: float = Field(0.1, ge=0, lt=1)
-    neighbour_positive: float = Field(1.0, ge=0, le=1, description="views centred on a neighbour")
 
 
 @dataclass
@@ -70,14 +47,12 @@ class GraphModality(TensorModality):
         return path.is_dir() and (path / "nodes.csv").is_file() and (path / "edges.csv").is_file()
 
     def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
-        name = (tree.get("method") or {}).get("name", "simclr")
-        takes_temperature = name in METHODS and "temperature" in method_params(name)
         return {
             "model": {"proj_hidden_dim": 512, "proj_dim": 128},
             "optim": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4},
             "train": {"batch_size": 256, "precision": "fp32", "channels_last": False,
                       "monitor_every": 0},
-            "method": {"temperature": 0.5} if takes_temperature else {},
+            "method": method_defaults(tree, temperature=0.5),
         }  # fmt: skip
 
     def _graph(self, cfg: Config) -> Graph:
@@ -93,6 +68,11 @@ class GraphModality(TensorModality):
             raise ConfigError(f"config key 'data.edges': the node file {nodes} needs an edge CSV")
         return read_graph_csv(nodes, edges, id_column=d.id_column,
                               label_column=d.label_column, text_column=d.text_column)  # fmt: skip
+
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        fixed = "a graph holds out data.link_fraction of its edges and half its labelled nodes"
+        self.check_test_size(cfg, count=False, fixed=fixed)
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> GraphData:
         graph = self._graph(cfg)
@@ -132,7 +112,9 @@ class GraphModality(TensorModality):
         return data.sampler.fixed(cfg.train.seed)
 
     def score(self, model: Any, cfg: Config, data: GraphData) -> dict[str, float]:
-        return score_node_embeddings(lambda ids: self.features(model, ids, cfg, data), data.task)
+        embed = lambda ids: self.features(model, ids, cfg, data)  # noqa: E731
+        rank = effective_rank(embed(data.test)) if len(data.test) else float("nan")
+        return score_node_embeddings(embed, data.task) | {"effective_rank": rank}
 
     def few_label_rows(self, trained: Any, cfg: Config, data: GraphData) -> list[dict]:
         if data.labels is None:

@@ -20,6 +20,7 @@ from contrastkit.config import Config
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
+from contrastkit.data.splits import split_images
 from contrastkit.encoders.vision import build_vision_encoder
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import extract_features, raw_features
@@ -30,12 +31,8 @@ from contrastkit.modalities.base import (
     classification_scores,
     few_label_rows,
 )
-from contrastkit.modalities.image_config import (
-    ImageDataConfig,
-    ImageModelConfig,
-    ImageViewsConfig,
-    build_image_views,
-)
+from contrastkit.modalities.image_config import build_image_views
+from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
 from contrastkit.train.batches import ImageBatches
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.precision import autocast_dtype
@@ -49,19 +46,12 @@ class ImageData(Prepared):
     pool: ImageDataset | None = None  # train + monitor queries, in the data's order
 
 
-def held_out(n: int, size: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(held-out, kept) positions of a random split of `n` items: `size` < 1 is a share,
-    >= 1 a count (at least one item each side)."""
-    count = round(size * n) if size < 1 else int(size)
-    order = torch.randperm(n, generator=generator)
-    count = min(max(count, 1), n - 1)
-    return order[:count], order[count:]
-
-
 class ImageModality(Modality):
     name = "image"
     summary = "images: a named dataset or a folder of PNG/JPEG images (one subfolder per class)"
     datasets = DATASETS
+    aliases = {"fmnist": "fashion-mnist"}
+    has_few_labels = True
     data_config, model_config, views_config = ImageDataConfig, ImageModelConfig, ImageViewsConfig
     main_metric = "knn_top1"
 
@@ -73,39 +63,34 @@ class ImageModality(Modality):
     def view_count(self, cfg: Config) -> int:
         return cfg.views.n_views + cfg.views.local_views
 
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        fixed = (
+            f"{cfg.data.dataset} has its own test split"
+            if has_test_split(cfg.data.dataset)
+            else None
+        )
+        self.check_test_size(cfg, count=True, fixed=fixed)
+
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
         d = cfg.data
         kw = dict(data_dir=d.data_dir, image_size=d.image_size, channels=d.channels)
         train = load_dataset(d.dataset, "train", **kw)
         test = load_dataset(d.dataset, "test", **kw) if has_test_split(d.dataset) else None
-        g = torch.Generator().manual_seed(cfg.train.seed)
-        if test is None and train.labels is not None and len(train) >= 10:
-            out, keep = held_out(len(train), d.test_size or 0.2, g)
-            test, train = train.subset(out), train.subset(keep)
-        if d.exclude_classes:
-            if train.labels is None:
-                raise ContrastkitError("data.exclude_classes needs labelled data")
-            keep = ~torch.isin(train.labels, torch.tensor(d.exclude_classes))
-            if not keep.any():
-                raise ContrastkitError(f"data.exclude_classes={d.exclude_classes} leaves no item")
-            train = train.subset(torch.nonzero(keep).squeeze(1))
-        pool, queries = train, None
-        if train.labels is not None and d.holdout > 0:
-            if d.holdout >= len(train):
-                raise ContrastkitError(
-                    f"data.holdout={d.holdout} must be smaller than the {len(train)} training items"
-                )
-            order = torch.randperm(len(train), generator=g)
-            queries, train = train.subset(order[: d.holdout]), train.subset(order[d.holdout :])
+        s = split_images(
+            train, test, test_size=d.test_size or 0.2, exclude_classes=d.exclude_classes,
+            holdout=d.holdout, seed=cfg.train.seed,
+        )  # fmt: skip
+        train, test = s.train, s.test
         n_test = f" / {len(test):,} test" if test is not None else ""
         return ImageData(
             f"{train.name}: {len(train):,} train{n_test} images {tuple(train.images.shape[1:])}",
             train.labels,
             list(train.skipped),
             train,
-            queries,
+            s.queries,
             test,
-            pool,
+            s.pool,
         )
 
     def resolve(self, cfg: Config, data: ImageData) -> Config:
@@ -117,9 +102,7 @@ class ImageModality(Modality):
             cfg.data.image_size = int(height)  # other data embedded later is resized to match
         cfg.views.size = cfg.views.size or int(height)
         if cfg.views.mean is None or cfg.views.std is None:
-            x = images[:10000].float().div_(255)
-            cfg.views.mean = [round(v, 4) for v in x.mean(dim=(0, 2, 3)).tolist()]
-            cfg.views.std = [round(v, 4) for v in x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()]
+            cfg.views.mean, cfg.views.std = data.train.channel_stats()
         if len(cfg.views.mean) != images.shape[1] or len(cfg.views.std) != images.shape[1]:
             raise ContrastkitError(
                 f"views.mean/std have {len(cfg.views.mean)}/{len(cfg.views.std)} values, "

@@ -15,46 +15,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig
+from contrastkit.config import Config
 from contrastkit.data.emoji import group_prompts, load_emoji
 from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
-from contrastkit.encoders.text import TextEncoder, minilm_path
+from contrastkit.encoders.text import TextEncoder, build_text_encoder
 from contrastkit.encoders.vision import build_vision_encoder
+from contrastkit.errors import ConfigError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.linear import linear_probe
-from contrastkit.evaluate.zero_shot import (
-    class_embeddings,
-    cross_modal_recall,
-    embed_image_text,
-    zero_shot_accuracy,
-    zero_shot_balanced_accuracy,
-)  # fmt: skip
-from contrastkit.methods.clip import LockedTower
+from contrastkit.evaluate.zero_shot import chance_scores, clip_scores, embed_image_text
+from contrastkit.methods.clip import text_tokenizer
 from contrastkit.modalities.base import ItemSet, Modality, Prepared
-from contrastkit.modalities.image_config import (
-    ImageModelConfig,
+from contrastkit.modalities.image_config import build_image_views
+from contrastkit.modalities.sections import (
+    ImageTextDataConfig,
+    ImageTextModelConfig,
     ImageViewsConfig,
-    build_image_views,
 )
 from contrastkit.train.checkpoint import load_weights
 from contrastkit.train.pair_batches import PairBatches
-
-
-class ImageTextDataConfig(DataConfig):
-    image_size: int = Field(32, ge=8, le=1024)
-    caption: Literal["name", "name+subgroup"] = Field("name+subgroup", description="emoji")
-
-
-class ImageTextModelConfig(ImageModelConfig):
-    text_model: Literal["minilm", "scratch"] = "minilm"
-    text_dim: int = Field(128, ge=8, description="scratch text tower: width")
-    text_layers: int = Field(2, ge=1, description="scratch text tower: layers")
 
 
 @dataclass
@@ -98,6 +82,15 @@ class ImageTextModality(Modality):
                       "monitor_every": 0},
         }  # fmt: skip
 
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        self.check_test_size(cfg, count=False)
+        if cfg.model.text_model == "scratch" and cfg.method.params.get("lock_text"):
+            raise ConfigError(
+                "config key 'method.lock_text': a text tower trained from scratch cannot be "
+                "locked (it would stay random); set method.lock_text=false"
+            )
+
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageTextPrepared:
         d = cfg.data
         emoji = d.dataset.strip().lower() in self.datasets
@@ -110,15 +103,16 @@ class ImageTextModality(Modality):
         )  # fmt: skip
         init = run_dir / "text_init" if run_dir is not None else None
         m = cfg.model
-        if init is not None and init.is_dir():
+        if init is not None and init.is_dir():  # resume / evaluate: the run's own tower
             out.text_start = TextEncoder.from_pretrained(init)
-        elif m.text_model == "scratch":
-            out.text_start = TextEncoder.from_scratch(
-                train.captions, vocab_size=4000, dim=m.text_dim, layers=m.text_layers,
-                heads=max(1, m.text_dim // 32), max_length=32, seed=cfg.train.seed,
-            )  # fmt: skip
-        else:
-            out.text_start = TextEncoder.from_pretrained(minilm_path(), max_length=32)
+            return out
+        scratch = {}
+        if m.text_model == "scratch":  # a small BERT, its vocabulary fitted on the captions
+            scratch = {"vocab_size": 4000, "dim": m.text_dim, "layers": m.text_layers,
+                       "heads": max(1, m.text_dim // 32)}  # fmt: skip
+        out.text_start = build_text_encoder(
+            m.text_model, train.captions, max_length=32, seed=cfg.train.seed, **scratch
+        )
         return out
 
     def write_artifacts(self, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> None:
@@ -142,8 +136,12 @@ class ImageTextModality(Modality):
 
     def batches(self, cfg: Config, data: ImageTextPrepared, method, device: torch.device):
         t = data.train
-        return PairBatches(t.images, t.captions, _tokenizer(method),
+        return PairBatches(t.images, t.captions, text_tokenizer(method),
                            image_views=build_image_views(cfg.views), device=device)  # fmt: skip
+
+    def export(self, method, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> None:
+        if not method.lock_text:  # the trained text tower as a sentence-transformers folder
+            method.text_encoder.save(run_dir / "text")
 
     def load_trained(self, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> Any:
         super().load_trained(cfg, data, run_dir)  # a clear error when the run is unfinished
@@ -157,24 +155,13 @@ class ImageTextModality(Modality):
     def score(self, model: Any, cfg: Config, data: ImageTextPrepared) -> dict[str, float]:
         train, test = data.train, data.test
         if model == "chance":
-            return _chance(test)
+            return chance_scores(test)
         prepare = build_image_views(cfg.views).preprocess
         if model == "raw":
             f_train, f_test = raw_features(train.images), raw_features(test.images)
             return _probe(f_train, train, f_test, test)
         model.eval()
-        img, txt = embed_image_text(model, test.images, test.captions, _tokenizer(model),
-                                    prepare=prepare)  # fmt: skip
-        out = cross_modal_recall(img, txt)
-        if data.prompts is not None and test.labels is not None:
-            prompts, owner = data.prompts
-            _, p = embed_image_text(model, test.images[:0], prompts, _tokenizer(model),
-                                    prepare=prepare)  # fmt: skip
-            classes = class_embeddings(p, owner, len(test.classes or []) or None)
-            out["zero_shot_accuracy"] = zero_shot_accuracy(img, classes, test.labels)
-            out["zero_shot_balanced_accuracy"] = zero_shot_balanced_accuracy(
-                img, classes, test.labels
-            )
+        out = clip_scores(model, test, text_tokenizer(model), prepare=prepare, prompts=data.prompts)
         with torch.no_grad():
             f_train = torch.cat([model.encoder(prepare(x)) for x in train.images.split(256)])
             f_test = torch.cat([model.encoder(prepare(x)) for x in test.images.split(256)])
@@ -190,10 +177,12 @@ class ImageTextModality(Modality):
         """Shared-space embeddings: of images (a tensor of items) or of texts (strings)."""
         prepare = build_image_views(cfg.views).preprocess
         if isinstance(items.items, torch.Tensor):
-            img, _ = embed_image_text(model, items.items, [], _tokenizer(model), prepare=prepare)
+            img, _ = embed_image_text(
+                model, items.items, [], text_tokenizer(model), prepare=prepare
+            )
             return img.numpy()
         _, txt = embed_image_text(model, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
-                                  items.items, _tokenizer(model), prepare=prepare)  # fmt: skip
+                                  items.items, text_tokenizer(model), prepare=prepare)  # fmt: skip
         return txt.numpy()
 
     def read_query(self, model: Any, cfg: Config, data: Prepared, query: str, kind: str):
@@ -205,27 +194,11 @@ class ImageTextModality(Modality):
         return ItemSet(image[None], [Path(query).name])
 
 
-def _tokenizer(method):
-    tower = method.text_encoder
-    return (tower.encoder if isinstance(tower, LockedTower) else tower).tokenize
-
-
 def _probe(f_train, train: ImageTextData, f_test, test: ImageTextData) -> dict[str, float]:
     if train.labels is None or test.labels is None:
         return {}
     report = linear_probe(f_train.float(), train.labels, f_test.float(), test.labels)
     return {"linear_top1": report.accuracy}
-
-
-def _chance(test: ImageTextData) -> dict[str, float]:
-    """Guessing: recall@k = k / N; zero-shot accuracy of the majority class, balanced 1/C."""
-    n = len(test)
-    out = {f"{d}/recall@{k}": min(k, n) / n for d in ("image_to_text", "text_to_image")
-           for k in (1, 5, 10)}  # fmt: skip
-    if test.labels is not None:
-        out["zero_shot_accuracy"] = float(torch.bincount(test.labels).max()) / n
-        out["zero_shot_balanced_accuracy"] = 1.0 / len(test.labels.unique())
-    return out
 
 
 def _item_set(d: ImageTextData) -> ItemSet:

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig, ModelConfig
+from contrastkit.config import Config
 from contrastkit.data.interactions import Interactions, load_interactions, tag_codes, temporal_split
 from contrastkit.encoders.two_tower import ItemTower, UserTower
 from contrastkit.errors import ContrastkitError
@@ -33,20 +32,11 @@ from contrastkit.evaluate.ranking import (
     top_k,
 )  # fmt: skip
 from contrastkit.modalities.base import ItemSet, Modality, Prepared
+from contrastkit.modalities.sections import InteractionsDataConfig, InteractionsModelConfig
 from contrastkit.train.checkpoint import load_weights
 from contrastkit.train.tensor_batches import TensorBatches
 
 K = 10  # the cut-off of recall@k and nDCG@k
-
-
-class InteractionsDataConfig(DataConfig):
-    columns: dict[str, str] | None = Field(None, description="user, item, time -> column names")
-
-
-class InteractionsModelConfig(ModelConfig):
-    dim: int = Field(64, ge=1, description="tower output size")
-    hidden: int = Field(128, ge=1, description="tower MLP width")
-    popularity_weight: float = Field(1.5, description="weight of log popularity when ranking")
 
 
 @dataclass
@@ -83,6 +73,10 @@ class InteractionsModality(Modality):
             "train": {"batch_size": 1024, "precision": "fp32", "channels_last": False,
                       "monitor_every": 0},
         }  # fmt: skip
+
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        self.check_test_size(cfg, count=False)
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> InteractionsData:
         c = {"user": "user", "item": "item", "time": "time", **(cfg.data.columns or {})}

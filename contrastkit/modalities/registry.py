@@ -15,7 +15,13 @@ from contrastkit.modalities.interactions import InteractionsModality
 from contrastkit.modalities.table import TableModality
 from contrastkit.modalities.text import TextModality
 
-__all__ = ["MODALITIES", "detect_modality", "get_modality", "named_dataset_modality"]
+__all__ = [
+    "MODALITIES",
+    "canonical_dataset",
+    "detect_modality",
+    "get_modality",
+    "named_dataset_modality",
+]
 
 # Detection order matters for paths: the more specific readers first (a captions CSV or an
 # interactions CSV is also a table).
@@ -51,13 +57,22 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def named_dataset_modality(name: str) -> str | None:
-    """The modality of a named dataset (case and -/_ insensitive), or None."""
+def canonical_dataset(name: str) -> tuple[str, str] | None:
+    """(modality, the adapter's own spelling) of a named dataset, matched without regard to
+    case, - or _, and aliases (`Modality.aliases`); None for anything else."""
     key = _key(name)
     for modality in MODALITIES.values():
-        if key in {_key(n) for n in modality.datasets}:
-            return modality.name
+        names = {_key(n): n for n in modality.datasets}
+        names |= {_key(a): n for a, n in modality.aliases.items()}
+        if key in names:
+            return modality.name, names[key]
     return None
+
+
+def named_dataset_modality(name: str) -> str | None:
+    """The modality of a named dataset (see `canonical_dataset`), or None."""
+    found = canonical_dataset(name)
+    return found[0] if found else None
 
 
 def detect_modality(dataset: str) -> str:

@@ -12,39 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
+from contrastkit.config import Config
 from contrastkit.data.tabular import read_table
 from contrastkit.data.tabular_datasets import TABLE_DATASETS, load_table_splits
 from contrastkit.encoders.tabular import TabularMLP
-from contrastkit.methods.params import method_params
-from contrastkit.methods.registry import METHODS
-from contrastkit.modalities.base import ItemSet
+from contrastkit.modalities.base import ItemSet, method_defaults
+from contrastkit.modalities.sections import TableDataConfig, TableModelConfig, TableViewsConfig
 from contrastkit.modalities.tensor import TensorData, TensorModality
 from contrastkit.views.tabular import ScarfViews
-
-
-class TableDataConfig(DataConfig):
-    label: str | None = Field(None, description="the label column (named tables have one)")
-    numeric: list[str] | None = Field(None, description="columns read as numbers")
-    categorical: list[str] | None = Field(None, description="columns read as categories")
-    drop: list[str] = Field(default_factory=list, description="columns to ignore")
-
-
-class TableModelConfig(ModelConfig):
-    hidden_dim: int = Field(256, ge=1)
-    num_layers: int = Field(4, ge=1)
-    output_dim: int = Field(256, ge=1, description="representation size")
-    norm: Literal["batchnorm", "layernorm", "none"] = "batchnorm"
-
-
-class TableViewsConfig(ViewsConfig):
-    corruption_rate: float = Field(0.6, ge=0, le=1, description="SCARF: share of features swapped")
-    anchor: bool = Field(True, description="the first view is the uncorrupted row (SCARF)")
 
 
 @dataclass
@@ -63,16 +42,18 @@ class TableModality(TensorModality):
         return path.is_file() and path.suffix.lower() in (".csv", ".tsv")
 
     def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
-        name = (tree.get("method") or {}).get("name", "simclr")
-        takes_temperature = name in METHODS and "temperature" in method_params(name)
         return {
             "model": {"proj_hidden_dim": 256, "proj_dim": 128},
             "optim": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-5},
             "train": {"batch_size": 128, "precision": "fp32", "channels_last": False,
                       "monitor_every": 0},
             "eval": {"knn_k": 20},
-            "method": {"temperature": 1.0} if takes_temperature else {},  # SCARF's
+            "method": method_defaults(tree, temperature=1.0),  # SCARF's
         }  # fmt: skip
+
+    def check(self, cfg: Config) -> None:
+        super().check(cfg)
+        self.check_test_size(cfg, count=False)
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> TableData:
         d = cfg.data

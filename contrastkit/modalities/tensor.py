@@ -16,6 +16,7 @@ from torch import Tensor
 
 from contrastkit.config import Config
 from contrastkit.errors import ContrastkitError
+from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.semi_supervised import embed_tensors
 from contrastkit.modalities.base import (
     ItemSet,
@@ -61,6 +62,7 @@ class TensorModality(Modality):
 
     raw_name = "raw features"
     standardize = True
+    has_few_labels = True
 
     def views(self, cfg: Config, data: TensorData, method) -> Callable:
         """`views(x, generator) -> [view, ...]` for a batch x of training items."""
@@ -93,7 +95,8 @@ class TensorModality(Modality):
         f_train = self.features(model, data.train, cfg, data)
         f_test = self.features(model, data.test, cfg, data)
         labels = data.labels, data.test_labels
-        return classification_scores(f_train, labels[0], f_test, labels[1], cfg, self.standardize)
+        out = classification_scores(f_train, labels[0], f_test, labels[1], cfg, self.standardize)
+        return out | {"effective_rank": effective_rank(f_test)}  # of the test features
 
     def few_label_rows(self, trained: Any, cfg: Config, data: TensorData) -> list[dict]:
         if data.labels is None or data.test_labels is None:

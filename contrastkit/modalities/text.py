@@ -23,50 +23,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
-from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
-from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts
-from contrastkit.encoders.text import TextEncoder, minilm_path
+from contrastkit.config import Config
+from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
+from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
+from contrastkit.encoders.text import TextEncoder, build_text_encoder
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.tfidf import TfidfFeatures
 from contrastkit.modalities.base import ItemSet, Modality, Prepared, classification_scores
+from contrastkit.modalities.sections import TextDataConfig, TextModelConfig, TextViewsConfig
 from contrastkit.train.batches import TextBatches
 from contrastkit.views.text import TextViews
 
-EVAL_BANK = 5000  # labelled training texts embedded for kNN / linear-probe evaluation
-
-
-class TextDataConfig(DataConfig):
-    columns: dict[str, str] | None = Field(
-        None, description="roles (anchor, positive, negative, label) -> the file's columns"
-    )
-    max_items: int | None = Field(None, ge=2, description="read at most this many rows")
-
-
-class TextModelConfig(ModelConfig):
-    name: str = Field("minilm", description="minilm, scratch, or a local model folder")
-    max_length: int = Field(128, ge=2, le=4096, description="tokens kept per text")
-    vocab_size: int = Field(8000, ge=100, description="scratch: WordPiece vocabulary")
-    dim: int = Field(256, ge=8, description="scratch: hidden size")
-    layers: int = Field(4, ge=1, description="scratch: transformer layers")
-    heads: int = Field(4, ge=1, description="scratch: attention heads")
-
-
-class TextViewsConfig(ViewsConfig):
-    pairs: bool = Field(True, description="train on the file's pairs; False: every text alone")
-    delete_p: float = Field(0.0, ge=0, lt=1, description="word deletion probability")
-    synonym_p: float = Field(0.0, ge=0, lt=1, description="WordNet synonym probability")
-
-
-def _named(name: str) -> TextData:
-    if name == "wordnet":
-        from contrastkit.data.wordnet import gloss_example_pairs, load_wordnet
-
-        return gloss_example_pairs(load_wordnet())
-    from contrastkit.data.debian import debian_pairs, load_debian_descriptions
-
-    return debian_pairs(load_debian_descriptions())
+EVAL_BANK = 2000  # labelled training texts embedded for kNN / linear-probe evaluation
 
 
 @dataclass
@@ -80,10 +50,7 @@ class TextPrepared(Prepared):
 class TextModality(Modality):
     name = "text"
     summary = "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets"
-    datasets = {
-        "debian-descriptions": "Debian package summary -> long description pairs (58k, apt)",
-        "wordnet": "WordNet masked example -> gloss pairs, lexicographer class labels (48k)",
-    }
+    datasets = TEXT_DATASETS
     data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig
     main_metric = "recall@1"
 
@@ -117,20 +84,17 @@ class TextModality(Modality):
     def prepare(self, cfg: Config, run_dir: Path | None) -> TextPrepared:
         d = cfg.data
         named = d.dataset.strip().lower()
-        data = _named(named) if named in self.datasets else load_texts(d.dataset, columns=d.columns)
-        rows = list(range(len(data)))
-        random.Random(cfg.train.seed).shuffle(rows)
-        if d.max_items:
-            rows = rows[: d.max_items]
-        test = None
-        if data.positive is not None or data.label is not None:
-            size = d.test_size or 500
-            n = min(round(size * len(rows)) if size < 1 else int(size), len(rows) // 2)
-            test, rows = data.subset(rows[:n]), rows[n:]
-        train = data.subset(sorted(rows))
-        if not cfg.views.pairs and train.positive is not None:
-            texts = train.anchor + train.positive + (train.negative or [])
-            train = TextData(texts, source=train.source)
+        if named in self.datasets:
+            data = load_named_texts(named)
+        else:
+            data = load_texts(d.dataset, columns=d.columns)
+        size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
+        train, test = split_texts(data, size, cfg.train.seed, d.max_items)
+        if not cfg.views.pairs and train.positive is not None:  # every text alone, labelled
+            label = None if train.label is None else train.label * 2
+            negatives = train.negative if label is None else None  # (have no label)
+            texts = train.anchor + train.positive + (negatives or [])
+            train = TextData(texts, label=label, source=train.source)
         classes = sorted(set(data.label)) if data.label is not None else None
         labels = _codes(train.label, classes)
         skipped = [(f"line {n}", why) for n, why in data.skipped]
@@ -143,18 +107,12 @@ class TextModality(Modality):
         init = run_dir / "init" if run_dir is not None else None
         if init is not None and init.is_dir():  # resume / evaluate: the run's exact start
             return TextEncoder.from_pretrained(init)
-        m = cfg.model
-        if m.name == "scratch":
-            t = data.train
-            corpus = [x for col in (t.anchor, t.positive, t.negative) if col for x in col]
-            enc = TextEncoder.from_scratch(
-                corpus, vocab_size=m.vocab_size, dim=m.dim, layers=m.layers, heads=m.heads,
-                max_length=m.max_length, seed=cfg.train.seed,
-            )  # fmt: skip
-        else:
-            path = minilm_path() if m.name == "minilm" else Path(m.name)
-            enc = TextEncoder.from_pretrained(path, max_length=m.max_length)
-        return enc
+        m, t = cfg.model, data.train
+        corpus = [x for col in (t.anchor, t.positive, t.negative) if col for x in col]
+        return build_text_encoder(
+            m.name, corpus, max_length=m.max_length, seed=cfg.train.seed,
+            vocab_size=m.vocab_size, dim=m.dim, layers=m.layers, heads=m.heads,
+        )  # fmt: skip
 
     def write_artifacts(self, cfg: Config, data: TextPrepared, run_dir: Path) -> None:
         if not (run_dir / "init").is_dir():  # a scratch vocabulary does not refit exactly
@@ -189,22 +147,24 @@ class TextModality(Modality):
         return TextEncoder.from_pretrained(run_dir / "model")
 
     def baselines(self, cfg: Config, data: TextPrepared) -> list[tuple[str, Any]]:
-        random_init = copy.deepcopy(data.start)
-        random_init.model.apply(random_init.model._init_weights)
-        out = [("TF-IDF", _Tfidf(data.train)), ("random-init encoder", random_init)]
+        random_init = data.start  # from scratch, the start is the seeded random init
+        if cfg.model.name != "scratch":
+            random_init = copy.deepcopy(data.start)
+            random_init.model.apply(random_init.model._init_weights)
+        out = [("TF-IDF", TfidfFeatures(_texts(data.train))), ("random-init encoder", random_init)]
         if cfg.model.name != "scratch":
             out.append(("pretrained start", data.start))
         return out
 
     def score(self, model, cfg: Config, data: TextPrepared) -> dict[str, float]:
-        embed = model if isinstance(model, _Tfidf) else model.encode
+        embed = model if isinstance(model, TfidfFeatures) else model.encode
         test, out = data.test, {}
         if test is None:
             raise ContrastkitError(f"{data.description} has no pairs or labels to evaluate on")
         if test.positive is not None:
             q, d = embed(test.anchor), embed(test.positive)
             out.update(retrieval_metrics(q, d, torch.arange(len(test))))
-        if test.label is not None:
+        if test.label is not None and data.train.label is not None:
             bank = random.Random(0).sample(range(len(data.train)), min(EVAL_BANK, len(data.train)))
             train = data.train.subset(sorted(bank))
             f_train, f_test = embed(train.anchor), embed(test.anchor)
@@ -231,6 +191,10 @@ class TextModality(Modality):
         return ItemSet([query], ["query"], texts=[query])
 
 
+def _texts(data: TextData) -> list[str]:
+    return data.anchor + (data.positive or [])
+
+
 def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor | None:
     if labels is None or classes is None:
         return None
@@ -239,26 +203,13 @@ def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor 
 
 
 def _item_set(data: TextData, classes: list[str] | None, name: str) -> ItemSet:
-    """Anchors, then positives (ids "anchor/i", "positive/i"), labelled alike."""
-    texts, ids = list(data.anchor), [f"anchor/{i}" for i in range(len(data))]
+    """Anchors, then positives (ids "<name>/anchor/i", "<name>/positive/i"), labelled alike."""
+    texts, ids = list(data.anchor), [f"{name}/anchor/{i}" for i in range(len(data))]
     if data.positive is not None:
         texts += data.positive
-        ids += [f"positive/{i}" for i in range(len(data))]
+        ids += [f"{name}/positive/{i}" for i in range(len(data))]
     if classes is None and data.label is not None:
         classes = sorted(set(data.label))
     codes = _codes(data.label, classes)
     labels = None if codes is None else np.tile(codes.numpy(), len(texts) // len(data))
     return ItemSet(texts, ids, labels, classes, texts=texts, name=name)
-
-
-class _Tfidf:
-    """The raw-text baseline: TF-IDF vectors (sublinear tf) fitted on the training texts."""
-
-    def __init__(self, train: TextData) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        texts = train.anchor + (train.positive or [])
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True, max_features=30000).fit(texts)
-
-    def __call__(self, texts: list[str]) -> torch.Tensor:
-        return torch.from_numpy(self.vectorizer.transform(texts).toarray()).float()

@@ -11,6 +11,7 @@ and its own arguments.
 from __future__ import annotations
 
 import copy
+import inspect
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,12 @@ from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods.params import validate_method_params
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality
-from contrastkit.modalities.registry import MODALITIES, detect_modality, get_modality
+from contrastkit.modalities.registry import (
+    MODALITIES,
+    canonical_dataset,
+    detect_modality,
+    get_modality,
+)
 from contrastkit.train.grad_cache import check_grad_cache
 
 __all__ = ["CONFIG_FILE", "config_class", "load_config", "read_run_config", "validate_config"]
@@ -86,6 +92,9 @@ def validate_config(tree: dict[str, Any]) -> Config:
     if not isinstance(data, dict):
         raise ConfigError("config key 'data' must be a section (a mapping of keys)")
     data.setdefault("dataset", DEFAULT_DATASET)
+    named = canonical_dataset(str(data["dataset"]))
+    if named is not None and data.get("modality") in (None, named[0]):
+        data["dataset"] = named[1]  # the adapter's own spelling of the name
     modality = get_modality(data.get("modality") or detect_modality(str(data["dataset"])))
     data["modality"] = modality.name
     tree = merge_trees(copy.deepcopy(modality.recipe_defaults(tree)), tree)
@@ -109,6 +118,11 @@ def check_method(cfg: Config, modality: Modality) -> None:
         raise ConfigError(
             f"config key 'method.name': {name} trains {cls.towers} encoder(s), {modality.name} "
             f"data trains {modality.towers}; choose one of {', '.join(fitting)}"
+        )
+    if cfg.model.proj_dim == 0 and "head" not in inspect.signature(cls.__init__).parameters:
+        raise ConfigError(
+            f"config key 'model.proj_dim': {name} has no projection head to leave out; "
+            "use a size >= 1"
         )
     views = modality.view_count(cfg)
     if views < cls.min_views:

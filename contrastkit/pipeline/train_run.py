@@ -12,14 +12,14 @@ from pathlib import Path
 import torch
 
 from contrastkit.config import Config
-from contrastkit.errors import ConfigError
+from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods.base import Method
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality, Prepared
 from contrastkit.modalities.registry import get_modality
 from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
 from contrastkit.pipeline.runs import new_run_dir, write_config, write_json
-from contrastkit.pipeline.settings import read_run_config
+from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
 from contrastkit.train import ddp
 from contrastkit.train.fit_result import FitResult
 from contrastkit.train.trainer import Trainer
@@ -32,15 +32,23 @@ def prepare_data(modality: Modality, cfg: Config, run_dir: Path) -> tuple[Config
 
     The run folder is made only once the data has loaded and fits the method; under
     torch.distributed rank 0 prepares first and writes the modality's artifacts (such as
-    a text run's starting encoder), then the others read them.
+    a text run's starting encoder; several machines need a shared run folder), then the
+    others read them. A mistake found on rank 0 stops every process with the same message.
     """
-    data = None
+    data, problem = None, None
     if ddp.is_main():
-        data = modality.prepare(cfg, run_dir)
-        check_labels(cfg, data)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        modality.write_artifacts(cfg, data, run_dir)
-    ddp.barrier()
+        try:
+            data = modality.prepare(cfg, run_dir)
+            check_labels(cfg, data)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            modality.write_artifacts(cfg, data, run_dir)
+        except ContrastkitError as exc:
+            problem = exc
+    message = ddp.broadcast_object(None if problem is None else str(problem))
+    if problem is not None:
+        raise problem
+    if message is not None:
+        raise ContrastkitError(message)
     if data is None:
         data = modality.prepare(cfg, run_dir)
     return modality.resolve(cfg, data), data
@@ -107,6 +115,11 @@ def train(
         torch.set_num_threads(cfg.train.threads)
     modality = get_modality(cfg.data.modality)
     run_dir = Path(ddp.broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
+    if not resume and (run_dir / CONFIG_FILE).is_file():
+        raise ConfigError(
+            f"{run_dir} holds a run already: continue it with --resume {run_dir}, or train into "
+            "another folder (-o)"
+        )
     cfg, data = prepare_data(modality, cfg, run_dir)
     if not resume and ddp.is_main():
         write_config(run_dir, cfg)
@@ -120,14 +133,13 @@ def train(
     )  # fmt: skip
     source = modality.batches(cfg, data, method, device)
     result = trainer.fit(source, resume=resume, stop_at_step=stop_at_step)
-    finished = stop_at_step is None or result.steps < stop_at_step
-    summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir")}
+    summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir", "paused")}
     summary.update(
         modality=modality.name, method=cfg.method.name, data=data.description,
         skipped_files=data.skipped, world_size=ddp.world_size(),
     )  # fmt: skip
     if ddp.is_main():
-        if finished:
+        if not result.paused:
             modality.export(method, cfg, data, run_dir)
         write_json(run_dir / "summary.json", summary)
     return result, run_dir

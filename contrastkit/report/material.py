@@ -38,7 +38,6 @@ class Material:
         query_ids: Q item ids (a bank item with the same id is never a neighbour).
         query_vectors: (Q, D) query embeddings.
         query_labels: (Q,) int labels, or None.
-        query_targets: per query, the bank position of its paired item, or None.
         bank_items: M pictures ((M, C, H, W) uint8 tensor) or M texts.
         bank_ids: M item ids.
         bank_vectors: (M, D) bank embeddings.
@@ -55,7 +54,6 @@ class Material:
     query_ids: list[str]
     query_vectors: np.ndarray
     query_labels: np.ndarray | None
-    query_targets: list[int | None] | None
     bank_items: Any
     bank_ids: list[str]
     bank_vectors: np.ndarray
@@ -122,7 +120,6 @@ def load_material(
         query_ids=queried.ids,
         query_vectors=map_vectors[q],
         query_labels=queried.labels,
-        query_targets=None,
         bank_items=_shown(bank_items),
         bank_ids=bank_items.ids,
         bank_vectors=bank_vectors,

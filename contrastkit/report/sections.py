@@ -202,12 +202,10 @@ def _name(material: Material, labels: np.ndarray | None, position: int) -> str:
 
 
 def _marks(material: Material, index: np.ndarray) -> list[list[bool | None]]:
-    """Per query and neighbour: same label / own pair (True), not (False), unknown (None)."""
+    """Per query and neighbour: same label (True), not (False), unknown (None)."""
     marks = []
     for i, row in enumerate(index):
-        if material.query_targets is not None:
-            marks.append([int(j) == material.query_targets[i] for j in row])
-        elif material.query_labels is not None and material.bank_labels is not None:
+        if material.query_labels is not None and material.bank_labels is not None:
             wanted = int(material.query_labels[i])
             marks.append([int(material.bank_labels[j]) == wanted for j in row])
         else:
@@ -232,9 +230,7 @@ def neighbours(material: Material | None, k: int, reason: str, save: Save) -> Se
     flat = [m for row in marks for m in row if m is not None]
     score = f" {sum(flat)} of {len(flat)} neighbours match." if flat else ""
     rule = (
-        "green: the query's own paired text, red: another"
-        if material.query_targets is not None
-        else "green border: same label, red: different label"
+        "green border: same label, red: different label"
         if flat
         else "no labels, so neighbours are not marked"
     )

@@ -19,6 +19,7 @@ class FitResult:
     collapsed_at_step: int | None = None
     run_dir: Path | None = None
     history: list[dict] = field(default_factory=list)
+    paused: bool = False  # stopped at `stop_at_step` before the budget ran out
 
 
 def mean_row(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -372,4 +372,5 @@ class Trainer(CheckpointedState):
             collapsed_at_step=self.collapse.collapsed_at,
             run_dir=self.run_dir,
             history=self.history,
+            paused=paused,
         )

@@ -31,8 +31,11 @@ def write_garbage(path: Path, size: int = 2048, seed: int = 0) -> Path:
 
 @pytest.fixture
 def labelled_folder(tmp_path: Path) -> Path:
+    return write_labelled_folder(tmp_path / "clips")
+
+
+def write_labelled_folder(root: Path) -> Path:
     """root/low/*.wav (220-330 Hz tones), root/high/*.flac (2-3 kHz), one bad .wav, a README."""
-    root = tmp_path / "clips"
     for i in range(6):
         write_tone(root / "low" / f"low{i}.wav", 220 + 20 * i, rate=8000, channels=2)
         write_tone(root / "high" / f"high{i}.flac", 2000 + 200 * i)

@@ -10,7 +10,8 @@ from contrastkit.data.interactions import from_columns, load_interactions, tempo
 from contrastkit.errors import ContrastkitError, DataFormatError
 
 
-def _toy():
+def toy_interactions():
+    """13 interactions of 3 users with times (u1: 6, u2: 5, u3: 2)."""
     users = ["u1"] * 6 + ["u2"] * 5 + ["u3"] * 2
     items = ["a", "b", "c", "d", "e", "f", "a", "c", "e", "b", "g", "a", "b"]
     times = [5, 1, 3, 2, 6, 4, 1, 2, 3, 5, 4, 1, 2]
@@ -18,7 +19,7 @@ def _toy():
 
 
 def test_temporal_split_holds_out_each_users_latest_interactions() -> None:
-    data = _toy()
+    data = toy_interactions()
     train, test = temporal_split(data, test_fraction=0.34, min_interactions=5)
     held = sorted(
         (data.user_ids[u], data.item_ids[i]) for u, i in zip(test.user, test.item, strict=True)

@@ -10,13 +10,7 @@ import torch
 
 from contrastkit.data.interactions import from_columns
 from contrastkit.evaluate.ranking import item_knn_scores, ranking_metrics, seen_mask, top_k
-
-
-def _toy():
-    users = ["u1"] * 6 + ["u2"] * 5 + ["u3"] * 2
-    items = ["a", "b", "c", "d", "e", "f", "a", "c", "e", "b", "g", "a", "b"]
-    times = [5, 1, 3, 2, 6, 4, 1, 2, 3, 5, 4, 1, 2]
-    return from_columns(users, items, times)
+from tests.data.test_interactions import toy_interactions as _toy
 
 
 def test_ranking_metrics_match_a_loop() -> None:

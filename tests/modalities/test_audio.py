@@ -9,24 +9,14 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from contrastkit.cli import app
-from tests.audio.conftest import write_garbage, write_tone
+from tests.audio.conftest import write_labelled_folder, write_tone
 
 runner = CliRunner()
 
 
-def _labelled(root: Path) -> Path:
-    """root/low/*.wav (220-330 Hz, 8 kHz stereo), root/high/*.flac (2-3 kHz), a bad .wav."""
-    for i in range(6):
-        write_tone(root / "low" / f"low{i}.wav", 220 + 20 * i, rate=8000, channels=2)
-        write_tone(root / "high" / f"high{i}.flac", 2000 + 200 * i)
-    write_garbage(root / "high" / "broken.wav")
-    (root / "README.txt").write_text("not audio, ignored\n")
-    return root
-
-
 def test_train_on_a_labelled_folder(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    args = ["train", "--dataset", str(_labelled(tmp_path / "clips")), "--steps", "3",
+    args = ["train", "--dataset", str(write_labelled_folder(tmp_path / "clips")), "--steps", "3",
             "--batch-size", "4", "--set", "data.clip_seconds=0.25", "--set", "data.test_size=0.34",
             "-o", str(run), "--no-progress", "--no-report"]  # fmt: skip
     result = runner.invoke(app, args)

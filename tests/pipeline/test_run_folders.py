@@ -15,6 +15,7 @@ import pytest
 
 from contrastkit.pipeline.embedder import load_embedder
 from contrastkit.pipeline.launch import free_port
+from tests.methods.test_text_methods import WORDS
 from tests.modalities.helpers import train_and_evaluate
 
 
@@ -33,24 +34,7 @@ def test_the_modality_comes_from_config_yaml_not_from_the_files(tmp_path: Path) 
 
 
 def _pairs(path: Path, n: int = 96) -> Path:
-    words = [
-        "red",
-        "green",
-        "blue",
-        "cat",
-        "dog",
-        "fish",
-        "run",
-        "jump",
-        "swim",
-        "fast",
-        "slow",
-        "big",
-        "small",
-        "old",
-        "new",
-        "tree",
-    ]
+    words = WORDS
     rows = ["anchor,positive"]
     for i in range(n):
         a = [words[(i * 7 + j * 3) % len(words)] for j in range(4)]

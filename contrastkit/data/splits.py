@@ -1,0 +1,71 @@
+"""Held-out splits of an image dataset: a test split for data without one, classes left
+out of training, and kNN-monitor queries held out of the training items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.errors import ContrastkitError
+
+__all__ = ["ImageSplits", "held_out", "split_images"]
+
+
+def held_out(n: int, size: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, kept) positions of a random split of `n` items: `size` < 1 is a share,
+    >= 1 a count (at least one item each side)."""
+    count = round(size * n) if size < 1 else int(size)
+    order = torch.randperm(n, generator=generator)
+    count = min(max(count, 1), n - 1)
+    return order[:count], order[count:]
+
+
+@dataclass
+class ImageSplits:
+    """train: what training draws from; queries: monitor queries held out of it; pool: the
+    two together in the data's order (the evaluation's kNN bank); test: the test split."""
+
+    train: ImageDataset
+    queries: ImageDataset | None
+    pool: ImageDataset
+    test: ImageDataset | None
+
+
+def split_images(
+    train: ImageDataset,
+    test: ImageDataset | None,
+    *,
+    test_size: float = 0.2,
+    exclude_classes: list[int] = (),  # type: ignore[assignment]
+    holdout: int = 0,
+    seed: int = 0,
+) -> ImageSplits:
+    """Hold out a test split when labelled data has none (`test_size`), leave
+    `exclude_classes` out of training, then hold out `holdout` monitor queries.
+
+    Raises:
+        ContrastkitError: classes excluded from unlabelled data or leaving nothing, or a
+            hold-out as large as the training items.
+    """
+    g = torch.Generator().manual_seed(seed)
+    if test is None and train.labels is not None and len(train) >= 10:
+        out, keep = held_out(len(train), test_size, g)
+        test, train = train.subset(out), train.subset(keep)
+    if exclude_classes:
+        if train.labels is None:
+            raise ContrastkitError("data.exclude_classes needs labelled data")
+        keep = ~torch.isin(train.labels, torch.tensor(list(exclude_classes)))
+        if not keep.any():
+            raise ContrastkitError(f"data.exclude_classes={exclude_classes} leaves no item")
+        train = train.subset(torch.nonzero(keep).squeeze(1))
+    pool, queries = train, None
+    if train.labels is not None and holdout > 0:
+        if holdout >= len(train):
+            raise ContrastkitError(
+                f"data.holdout={holdout} must be smaller than the {len(train)} training items"
+            )
+        order = torch.randperm(len(train), generator=g)
+        queries, train = train.subset(order[:holdout]), train.subset(order[holdout:])
+    return ImageSplits(train, queries, pool, test)
