@@ -63,6 +63,9 @@ def train(
     lr: Annotated[float | None, Opt(help="peak learning rate")] = None,
     temperature: Annotated[float | None, Opt(help="temperature, for methods that have one")] = None,
     precision: Annotated[str | None, Opt(help="auto, fp32, bf16, fp16")] = None,
+    device: Annotated[
+        str | None, Opt(help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    ] = None,
     seed: Annotated[int | None, Opt(help="random seed")] = None,
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,
     run_dir: Annotated[
@@ -73,7 +76,11 @@ def train(
     ] = None,
     resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
     nproc: Annotated[
-        int, Opt(help="processes on this machine (gloo); the batch is split between them")
+        int,
+        Opt(
+            help="processes on this machine (one per GPU, or sharing the CPU); the batch is "
+            "split between them"
+        ),
     ] = 1,
     evaluate: Annotated[bool, Opt(help="print the evaluation table at the end")] = True,
     report: Annotated[
@@ -108,6 +115,7 @@ def train(
                     "optim.lr": lr,
                     "method.temperature": temperature,
                     "train.precision": precision,
+                    "train.device": device,
                     "train.seed": seed,
                     "train.threads": threads,
                     "train.run_dir": run_dir,
@@ -116,9 +124,11 @@ def train(
         )
     try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
         if nproc > 1:
-            result, out_dir = _spawned(cfg, nproc, resume, progress)
+            result, out_dir = _spawned(cfg, nproc, resume, progress, device)
         elif resume is not None:
-            result, out_dir = run_train(None, run_dir=resume, resume=True, progress=progress)
+            result, out_dir = run_train(
+                None, run_dir=resume, resume=True, progress=progress, device=device
+            )
         else:
             result, out_dir = run_train(cfg, progress=progress)
     except KeyboardInterrupt as exc:
@@ -140,7 +150,9 @@ def train(
     typer.echo(report_hint(out_dir))
 
 
-def _spawned(cfg: Any, nproc: int, resume: Path | None, progress: bool) -> tuple[Any, Path]:
+def _spawned(
+    cfg: Any, nproc: int, resume: Path | None, progress: bool, device: str | None
+) -> tuple[Any, Path]:
     """Train in `nproc` local processes; the summary is read back from the run folder."""
     import json
     from types import SimpleNamespace
@@ -152,7 +164,9 @@ def _spawned(cfg: Any, nproc: int, resume: Path | None, progress: bool) -> tuple
 
     out_dir = resume if resume is not None else new_run_dir(cfg)
     try:
-        spawn_train(cfg, nproc, out_dir, resume=resume is not None, progress=progress)
+        spawn_train(
+            cfg, nproc, out_dir, resume=resume is not None, progress=progress, device=device
+        )
     except mp.ProcessRaisedException as exc:
         last = str(exc).strip().splitlines()[-1]
         raise ContrastkitError(f"a training process failed: {last}") from None

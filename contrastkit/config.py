@@ -118,6 +118,9 @@ class TrainConfig(Section):
     epochs: float | None = Field(None, gt=0)
     steps: int | None = Field(None, ge=1)
     max_time: float | None = Field(None, gt=0, description="seconds, or 90s / 10m / 1h")
+    device: str = Field(
+        "auto", description="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+    )
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
     compile: bool = Field(False, description="torch.compile the networks (first steps slower)")
@@ -139,6 +142,13 @@ class TrainConfig(Section):
     @classmethod
     def _duration(cls, v: Any) -> float | None:
         return parse_duration(v)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.match(r"^(auto|cpu|mps|cuda(:\d+)?)$", v):
+            raise ValueError(f"{v!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
+        return v
 
 
 class EvalConfig(Section):

@@ -70,6 +70,8 @@ class Method(nn.Module):
         towers: encoders the method trains: 1, or 2 for two-tower methods (CLIP), whose
             views are [first tower's input, second tower's input].
         uses_negatives: the method uses `batch.negatives` (given hard negatives).
+        unused_parameters: some steps leave trainable parameters without a gradient (SwAV's
+            frozen prototypes), which DistributedDataParallel must be told of.
     """
 
     name: str = "method"
@@ -78,6 +80,7 @@ class Method(nn.Module):
     min_views: int = 2
     towers: int = 1
     uses_negatives: bool = False
+    unused_parameters: bool = False
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()

@@ -41,6 +41,7 @@ class SwAV(Method):
     """
 
     name = "swav"
+    unused_parameters = True  # the prototypes, while frozen
     summary = "SwAV: Sinkhorn cluster codes, swapped prediction, multi-crop views"
     n_global = 2
 

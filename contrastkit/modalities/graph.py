@@ -99,11 +99,12 @@ class GraphModality(TensorModality):
         return NodeViews(data.sampler, perturb, v.neighbour_positive)
 
     def batches(self, cfg: Config, data: GraphData, method, device: torch.device):
+        # subgraphs are sampled on the CPU, where the graph is; the trainer moves each batch
         if not (method.needs_labels or getattr(method, "use_labels", False)):
-            return TensorBatches(data.train, self.views(cfg, data, method), device=device)
+            return TensorBatches(data.train, self.views(cfg, data, method))
         # supervised: only the probe-training nodes and their labels, never a test node's
         nodes = data.task.train_nodes
-        return TensorBatches(nodes, self.views(cfg, data, method), data.labels, device=device)
+        return TensorBatches(nodes, self.views(cfg, data, method), data.labels)
 
     def raw_features(self, items: torch.Tensor, cfg: Config, data: GraphData) -> torch.Tensor:
         return data.task.train_graph.features[items]

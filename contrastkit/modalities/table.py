@@ -34,6 +34,7 @@ class TableData(TensorData):
 class TableModality(TensorModality):
     name = "table"
     summary = "tables: a named table or a .csv file (numeric and categorical columns)"
+    views_on_device = False  # SCARF draws replacements from the whole table, kept on the CPU
     datasets = {name: spec.description for name, spec in TABLE_DATASETS.items()}
     data_config, model_config, views_config = TableDataConfig, TableModelConfig, TableViewsConfig
     main_metric = "linear_top1"

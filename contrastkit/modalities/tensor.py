@@ -63,6 +63,7 @@ class TensorModality(Modality):
     raw_name = "raw features"
     standardize = True
     has_few_labels = True
+    views_on_device = True  # False: views made on the CPU, batches moved by the trainer
 
     def views(self, cfg: Config, data: TensorData, method) -> Callable:
         """`views(x, generator) -> [view, ...]` for a batch x of training items."""
@@ -77,7 +78,8 @@ class TensorModality(Modality):
 
     def batches(self, cfg: Config, data: TensorData, method, device: torch.device):
         labels = data.labels if method.needs_labels or getattr(method, "use_labels", 0) else None
-        return TensorBatches(data.train, self.views(cfg, data, method), labels, device=device)
+        where = device if self.views_on_device else torch.device("cpu")
+        return TensorBatches(data.train, self.views(cfg, data, method), labels, device=where)
 
     def baselines(self, cfg: Config, data: TensorData) -> list[tuple[str, Any]]:
         raw = RawFeatures(lambda x: self.raw_features(x, cfg, data))

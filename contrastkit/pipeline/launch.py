@@ -1,8 +1,9 @@
-"""`contrastkit train --nproc N`: N local processes joined by the gloo backend.
+"""`contrastkit train --nproc N`: N local processes, one per GPU on a CUDA machine
+(NCCL), or sharing the CPU (gloo, cpu_count / N threads each).
 
-Each process gets cpu_count / N threads; `train.batch_size` stays the global batch (each
-process takes batch_size / N items of every step). Under torchrun (one or many machines)
-`contrastkit.train.ddp.init_from_environment` joins the group torchrun describes instead.
+`train.batch_size` stays the global batch (each process takes batch_size / N items of every
+step). Under torchrun (one or many machines) `contrastkit.train.ddp.init_from_environment`
+joins the group torchrun describes instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from contrastkit.errors import ConfigError
+from contrastkit.train.devices import backend_for, resolve_device
 
 __all__ = ["free_port", "spawn_train"]
 
@@ -28,26 +30,55 @@ def free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, cfg_json: dict | None, run_dir: str,
-            resume: bool, progress: bool) -> None:  # fmt: skip
+            resume: bool, progress: bool, spec: str, device: str | None) -> None:  # fmt: skip
     from contrastkit.pipeline.settings import validate_config
     from contrastkit.pipeline.train_run import train
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOCAL_RANK=str(rank))
+    where = resolve_device(spec, rank=rank)
+    if where.type == "cuda":
+        torch.cuda.set_device(where)
+    else:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    dist.init_process_group(backend_for(where), rank=rank, world_size=world)
     try:
         cfg = None if cfg_json is None else validate_config(cfg_json)
-        train(cfg, run_dir=run_dir, resume=resume, progress=progress and rank == 0)
+        train(cfg, run_dir=run_dir, resume=resume, progress=progress and rank == 0,
+              device=device)  # fmt: skip
     finally:
         dist.destroy_process_group()
 
 
-def spawn_train(cfg: Any, nproc: int, run_dir: Path, *, resume: bool, progress: bool) -> None:
-    """Train in `nproc` local gloo processes; files land in `run_dir` (written by rank 0)."""
+def spawn_train(
+    cfg: Any, nproc: int, run_dir: Path, *, resume: bool, progress: bool, device: str | None = None
+) -> None:
+    """Train in `nproc` local processes; files land in `run_dir` (written by rank 0).
+
+    `device` replaces `train.device` (needed with `resume`, where `cfg` is None).
+
+    Raises:
+        ConfigError: fewer than 2 processes, a batch that does not split evenly, a device
+            this machine lacks, or more processes than GPUs.
+    """
     import torch.multiprocessing as mp
 
     if nproc < 2:
         raise ConfigError(f"--nproc must be >= 2 to spawn processes, got {nproc}")
+    from contrastkit.pipeline.settings import read_run_config
+
+    spec = device or (cfg or read_run_config(run_dir)).train.device
+    where = resolve_device(spec, rank=0)  # a missing device fails here, not in N children
+    if where.type == "cuda" and spec in ("auto", "cuda"):
+        if nproc > torch.cuda.device_count():
+            raise ConfigError(
+                f"--nproc {nproc} needs one GPU per process; this machine has "
+                f"{torch.cuda.device_count()} (use --nproc {torch.cuda.device_count()})"
+            )
+    elif where.type != "cpu":
+        raise ConfigError(
+            f"--nproc on {where}: several processes need one GPU each (--device auto or "
+            "cuda) or the CPU (--device cpu)"
+        )
     if cfg is not None and cfg.train.batch_size % nproc:
         raise ConfigError(
             f"config key 'train.batch_size': {cfg.train.batch_size} is not divisible by "
@@ -58,7 +89,7 @@ def spawn_train(cfg: Any, nproc: int, run_dir: Path, *, resume: bool, progress: 
         cfg_json["train"]["threads"] = None  # each process sets its own share
     mp.spawn(
         _worker,
-        args=(nproc, free_port(), cfg_json, str(run_dir), resume, progress),
+        args=(nproc, free_port(), cfg_json, str(run_dir), resume, progress, spec, device),
         nprocs=nproc,
         join=True,
     )

@@ -6,6 +6,7 @@ once for every modality; the modality adapter supplies data, encoder, views and 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
 from contrastkit.pipeline.runs import new_run_dir, write_config, write_json
 from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
 from contrastkit.train import ddp
+from contrastkit.train.devices import backend_for, resolve_device
 from contrastkit.train.fit_result import FitResult
 from contrastkit.train.trainer import Trainer
 
@@ -65,18 +67,33 @@ def check_labels(cfg: Config, data: Prepared) -> None:
 
 
 def build_method(
-    cfg: Config, modality: Modality, data: Prepared, *, gather: bool = False
+    cfg: Config,
+    modality: Modality,
+    data: Prepared,
+    *,
+    gather: bool = False,
+    device: torch.device | None = None,
 ) -> Method:
-    """The configured method around a new encoder (seeded by the caller), with
-    contrastkit's SyncBatchNorm when `model.sync_batchnorm` is set."""
+    """The configured method around a new encoder (seeded by the caller). With
+    `model.sync_batchnorm`, BatchNorm takes its statistics over every process's batch:
+    torch's SyncBatchNorm on CUDA, contrastkit's (which also runs on gloo) elsewhere."""
     method = modality.new_method(cfg, data, gather=gather)
     if cfg.model.sync_batchnorm:  # plain BatchNorm on one process; global statistics on N
-        convert_sync_batchnorm(method)
+        if device is not None and device.type == "cuda":
+            method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+        else:
+            convert_sync_batchnorm(method)
     return method
 
 
 def trainer_for(
-    cfg: Config, method: Method, *, monitor=None, run_dir: Path | None = None, progress: bool = True
+    cfg: Config,
+    method: Method,
+    *,
+    monitor=None,
+    run_dir: Path | None = None,
+    progress: bool = True,
+    device: torch.device | None = None,
 ) -> Trainer:
     """A `Trainer` with the config's optimiser, schedule, budget and run settings."""
     t, o = cfg.train, cfg.optim
@@ -89,7 +106,15 @@ def trainer_for(
         monitor=monitor, monitor_every=t.monitor_every, log_every=t.log_every,
         progress=progress, config=cfg.model_dump(mode="json"),
         grad_cache_chunk=t.grad_cache_chunk, max_bad_steps=t.max_bad_steps, compile=t.compile,
+        device=device if device is not None else t.device,
     )  # fmt: skip
+
+
+def _describe(device: torch.device) -> str:
+    """ "cpu", or the GPU's name with its index ("cuda:0 (NVIDIA A100)"), for the log."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
 
 
 def train(
@@ -99,10 +124,12 @@ def train(
     resume: bool = False,
     progress: bool = True,
     stop_at_step: int | None = None,
+    device: str | None = None,
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
-    Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
+    `device` replaces `train.device` (e.g. to resume on another machine). Returns the fit
+    summary and the run folder (see `contrastkit.pipeline.runs`).
     """
     if resume:
         if run_dir is None:
@@ -110,7 +137,12 @@ def train(
         cfg = read_run_config(run_dir)
     if cfg is None:
         raise ValueError("train needs a config (or resume=True with run_dir)")
-    ddp.init_from_environment()  # torchrun sets WORLD_SIZE / RANK
+    if device is not None:
+        cfg.train.device = device
+    where = resolve_device(cfg.train.device)  # before any work: a missing GPU is one sentence
+    if where.type == "cuda":
+        torch.cuda.set_device(where)
+    ddp.init_from_environment(backend_for(where))  # torchrun sets WORLD_SIZE / RANK
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     modality = get_modality(cfg.data.modality)
@@ -125,18 +157,19 @@ def train(
         write_config(run_dir, cfg)
 
     torch.manual_seed(cfg.train.seed)
-    method = build_method(cfg, modality, data, gather=ddp.is_distributed())
-    device = torch.device("cpu")
+    method = build_method(cfg, modality, data, gather=ddp.is_distributed(), device=where)
     trainer = trainer_for(
         cfg, method, monitor=modality.monitor(cfg, data, method), run_dir=run_dir,
-        progress=progress,
+        progress=progress, device=where,
     )  # fmt: skip
-    source = modality.batches(cfg, data, method, device)
+    if ddp.is_main():
+        print(f"training on {_describe(where)}", file=sys.stderr)
+    source = modality.batches(cfg, data, method, where)
     result = trainer.fit(source, resume=resume, stop_at_step=stop_at_step)
     summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir", "paused")}
     summary.update(
         modality=modality.name, method=cfg.method.name, data=data.description,
-        skipped_files=data.skipped, world_size=ddp.world_size(),
+        skipped_files=data.skipped, world_size=ddp.world_size(), device=str(where),
     )  # fmt: skip
     if ddp.is_main():
         if not result.paused:

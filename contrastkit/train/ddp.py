@@ -1,10 +1,11 @@
-"""Data-parallel training over torch.distributed without a wrapper module.
+"""Data-parallel training over torch.distributed.
 
-Every process holds the whole method, takes its own slice of each global batch, gathers
-negatives with a gradient inside the loss (`gather=True`), and averages gradients with one
-all-reduce per step, which is what DistributedDataParallel computes. Methods are called
-through `training_step`, not `forward`, so they are not wrapped in DDP; the
-averaging below replaces DDP's hooks (one flat buffer, one collective).
+Every process holds the whole method, takes its own slice of each global batch and gathers
+negatives with a gradient inside the loss (`gather=True`). Gradients are averaged by
+torch's DistributedDataParallel (`wrap_method`: bucketed all-reduces overlapped with the
+backward pass). One path keeps a single explicit all-reduce (`average_gradients`):
+gradient caching, which back-propagates a step in several chunks, so DDP's per-backward
+hooks would reduce each chunk's partial gradient.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from contrastkit.nn.distributed import is_distributed, rank, world_size
 
@@ -31,6 +33,7 @@ __all__ = [
     "mean_across",
     "rank",
     "world_size",
+    "wrap_method",
 ]
 
 
@@ -111,16 +114,47 @@ def gather_objects(obj: object) -> list:
     return out
 
 
-def init_from_environment() -> bool:
-    """Join the process group torchrun describes (WORLD_SIZE, RANK, MASTER_ADDR, ...), if
-    any and not done yet: nccl when CUDA is available, else gloo. Returns True when this
-    process is part of a multi-process run."""
+def init_from_environment(backend: str = "gloo") -> bool:
+    """Join the process group torchrun describes (WORLD_SIZE, RANK, MASTER_ADDR, ...) with
+    `backend` ("nccl" for CUDA devices, "gloo" otherwise), if any and not done yet. Returns
+    True when this process is part of a multi-process run."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1 or not dist.is_available():
         return False
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group(backend)
     return True
+
+
+class _Step(nn.Module):
+    """A method's `training_step` as `forward`, so that DDP can prepare each backward."""
+
+    def __init__(self, method: nn.Module) -> None:
+        super().__init__()
+        self.method = method
+
+    def forward(self, batch):
+        return self.method.training_step(batch)
+
+
+def wrap_method(method: nn.Module, device: torch.device) -> nn.Module | None:
+    """`batch -> method.training_step(batch)` with DDP's gradient averaging, or None on a
+    single process or when nothing trains.
+
+    The method itself is not replaced: checkpoints, exports and `on_step_end` keep using
+    it. Buffers (BatchNorm statistics, queues) are not re-broadcast each step: queues hold
+    gathered keys already and statistics stay per process, as without DDP. A method whose
+    steps may leave parameters without a gradient says so (`unused_parameters`), and DDP
+    then searches the graph for them each step.
+    """
+    if not is_distributed() or not any(p.requires_grad for p in method.parameters()):
+        return None
+    return DistributedDataParallel(
+        _Step(method),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        forward_sync_buffers=False,
+        find_unused_parameters=bool(getattr(method, "unused_parameters", False)),
+    )
 
 
 def broadcast_object(obj: object) -> object:

@@ -22,6 +22,7 @@ from contrastkit.train import ddp
 from contrastkit.train.batches import BatchSource, ImageBatches
 from contrastkit.train.checkpoint import save_weights
 from contrastkit.train.collapse import CollapseWatch, collapse_stats
+from contrastkit.train.devices import move_batch, resolve_device
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
 from contrastkit.train.guards import (
@@ -59,7 +60,9 @@ class Trainer(CheckpointedState):
         precision: "auto", "fp32", "bf16", "fp16" (CUDA only).
         channels_last: feed convolutional encoders channels-last tensors (faster on CPU).
         seed: seeds the weights' RNG use, the data order and the views.
-        device: "cpu" or "cuda".
+        device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps" or a
+            torch.device. The method, its state and every batch live there; image and audio
+            views are made there too.
         run_dir: folder for metrics.csv, checkpoints/ and weights; None keeps nothing.
         checkpoint_every: steps between checkpoints (one is always written at the end).
         keep_checkpoints: how many checkpoint files to keep.
@@ -98,7 +101,7 @@ class Trainer(CheckpointedState):
         precision: str = "auto",
         channels_last: bool = False,
         seed: int = 0,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
         run_dir: str | Path | None = None,
         checkpoint_every: int = 500,
         keep_checkpoints: int = 2,
@@ -120,7 +123,7 @@ class Trainer(CheckpointedState):
             raise ValueError(f"batch_size must be >= 2, got {batch_size}")
         check_grad_cache(type(method), grad_cache_chunk, precision)
         self.grad_cache_chunk = grad_cache_chunk
-        self.device = torch.device(device)
+        self.device = resolve_device(device) if isinstance(device, str) else device
         self.method = method.to(self.device)
         if channels_last:
             self.method.to(memory_format=torch.channels_last)
@@ -133,7 +136,9 @@ class Trainer(CheckpointedState):
         self.batch_size = batch_size
         self.epochs, self.steps, self.max_time = epochs, steps, max_time
         self.amp_dtype = autocast_dtype(precision, self.device)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.amp_dtype == torch.float16
+        )
         self.channels_last = channels_last
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -141,8 +146,10 @@ class Trainer(CheckpointedState):
         self.monitor, self.monitor_every = monitor, monitor_every
         self.log_every, self.progress = log_every, progress
         self.config = config or {}
-        # each process draws its own views (rank 0 as a single process would)
-        self.views_rng = torch.Generator(device=self.device).manual_seed(seed + 7919 * ddp.rank())
+        # each process draws its own views (rank 0 as a single process would); the generator
+        # moves to the device a source makes its views on when `fit` starts
+        self.views_rng = torch.Generator().manual_seed(seed + 7919 * ddp.rank())
+        self.step_module: torch.nn.Module | None = None  # DDP around the method, or None
         self.step = 0
         self.elapsed = 0.0
         self.history: list[dict] = []
@@ -191,15 +198,20 @@ class Trainer(CheckpointedState):
         """One optimiser step; None when the loss or a gradient was not finite (skipped)."""
         lr = set_lr(self.optimizer, self.base_lr, lr_factor)
         self.optimizer.zero_grad(set_to_none=True)
+        batch = move_batch(batch, self.device)
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         ):
             if self.grad_cache_chunk is not None:
                 out = cached_step(self.method, batch, self.grad_cache_chunk)
+            elif self.step_module is not None:
+                out = self.step_module(batch)
             else:
                 out = self.method.training_step(batch)
         reason = self.guard.loss_reason(out.loss)
-        if reason is None and not out.backward_done:
+        # under DDP every process back-propagates (its all-reduce waits for all of them); a
+        # non-finite loss anywhere then shows as a non-finite averaged gradient everywhere
+        if (reason is None or self.step_module is not None) and not out.backward_done:
             self.scaler.scale(out.loss).backward()
         if reason is None and not gradients_finite(self.method):
             reason = "gradient not finite"
@@ -210,7 +222,8 @@ class Trainer(CheckpointedState):
             self.guard.bad(self.step + 1, reason, batch.index, ids)
             return None
         self.guard.good()
-        ddp.average_gradients(self.method)
+        if self.step_module is None:  # gradient caching: one explicit all-reduce
+            ddp.average_gradients(self.method)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         metrics = {**out.metrics, "lr": lr}
@@ -260,6 +273,11 @@ class Trainer(CheckpointedState):
                 the full budget; a later `fit(resume=True)` continues exactly.
         """
         source = self._source(data)
+        views_device = getattr(source, "device", torch.device("cpu"))
+        if self.views_rng.device != views_device:  # same seed, on the views' device
+            self.views_rng = torch.Generator(device=views_device).manual_seed(
+                self.seed + 7919 * ddp.rank()
+            )
         n = len(source)
         steps_per_epoch = n // self.batch_size
         if steps_per_epoch < 1:
@@ -273,6 +291,8 @@ class Trainer(CheckpointedState):
                 print(f"resuming from {path} (step {self.step})", file=sys.stderr)
         ids = getattr(getattr(source, "data", None), "ids", None)
         ddp.broadcast_state(self.method)
+        if self.grad_cache_chunk is None:
+            self.step_module = ddp.wrap_method(self.method, self.device)
         total = self.total_steps(steps_per_epoch)
         log = None
         if self.run_dir is not None and ddp.is_main():

@@ -55,9 +55,12 @@ class CheckpointedState:
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]
-        if len(by_rank) == ddp.world_size():
+        try:
+            if len(by_rank) != ddp.world_size():
+                raise ValueError("another number of processes")
             self.views_rng.set_state(by_rank[ddp.rank()])
-        else:  # resumed with another number of processes: fresh, distinct streams
+        except (ValueError, RuntimeError):  # another process count or device type (the
+            # state formats of CPU and CUDA generators differ): fresh, distinct streams
             self.views_rng.manual_seed(self.seed + 7919 * ddp.rank() + 104729 * self.step)
         torch.set_rng_state(state["torch_rng"])
 

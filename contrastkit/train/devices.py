@@ -1,0 +1,116 @@
+"""Where a run computes: device choice, the process-group backend it needs, and moving
+batches there.
+
+`resolve_device("auto")` picks CUDA, then Apple's MPS, then the CPU. Under torch.distributed
+each process on a CUDA machine takes the GPU of its local rank (`LOCAL_RANK`, set by
+torchrun and by `--nproc`). The backend follows the device: NCCL for CUDA, gloo otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import replace
+
+import torch
+from torch import Tensor
+
+from contrastkit.errors import ConfigError
+from contrastkit.methods.base import Batch
+
+__all__ = ["DEVICE_PATTERN", "backend_for", "local_rank", "move_batch", "resolve_device"]
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def local_rank() -> int:
+    """This process's index on its machine (torchrun's LOCAL_RANK; 0 without it)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(spec: str, *, rank: int | None = None) -> torch.device:
+    """The torch device for `spec` ("auto", "cpu", "cuda", "cuda:N" or "mps").
+
+    Args:
+        spec: what the user asked for.
+        rank: local process index; "auto" and "cuda" give it the GPU `rank % count` so
+            that each process of a machine has its own (default: `local_rank()`).
+
+    Raises:
+        ConfigError: an unknown spelling, or a device this machine does not have (one
+            sentence naming the key, the value and what torch sees).
+    """
+    if not DEVICE_PATTERN.match(spec):
+        raise ConfigError(
+            f"config key 'train.device': {spec!r} is not a device; use auto, cpu, cuda, "
+            "cuda:N or mps"
+        )
+    rank = local_rank() if rank is None else rank
+    cuda = torch.cuda.is_available()
+    if spec == "auto":
+        if cuda:
+            return torch.device("cuda", rank % torch.cuda.device_count())
+        return torch.device("mps" if _mps_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "mps":
+        if not _mps_available():
+            raise ConfigError(
+                "config key 'train.device': 'mps' is not available on this machine (torch "
+                "sees no Apple GPU); use --device cpu or auto"
+            )
+        return torch.device("mps")
+    if not cuda:
+        raise ConfigError(
+            f"config key 'train.device': {spec!r} is not available on this machine (torch "
+            f"{torch.__version__} sees no CUDA device); use --device cpu or auto"
+        )
+    count = torch.cuda.device_count()
+    index = rank % count if spec == "cuda" else int(spec.split(":")[1])
+    if index >= count:
+        raise ConfigError(
+            f"config key 'train.device': {spec!r} does not exist; this machine has {count} "
+            f"CUDA device(s), cuda:0 to cuda:{count - 1}"
+        )
+    return torch.device("cuda", index)
+
+
+def backend_for(device: torch.device) -> str:
+    """The torch.distributed backend for processes computing on `device`."""
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def _move(x, device: torch.device, pin: bool):
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        if x.device == device:
+            return x
+        if pin:  # page-locked host memory: the copy overlaps with compute
+            x = x.pin_memory()
+        return x.to(device, non_blocking=pin)
+    if isinstance(x, dict):
+        return {k: _move(v, device, pin) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return type(x)(_move(v, device, pin) for v in x)
+    return x
+
+
+def move_batch(batch: Batch, device: torch.device) -> Batch:
+    """`batch` with its views, labels and negatives on `device` (the index stays put).
+
+    Tensors already there are not copied; a CPU batch bound for CUDA goes through pinned
+    memory with a non-blocking copy.
+    """
+    pin = device.type == "cuda"
+    return replace(
+        batch,
+        views=_move(batch.views, device, pin),
+        labels=_move(batch.labels, device, pin),
+        negatives=_move(batch.negatives, device, pin),
+    )
