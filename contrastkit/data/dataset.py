@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contrastkit.data.file_images import FileImages
+
 
 @dataclass
 class ImageDataset:
     """Images decoded once into a uint8 tensor, with optional labels.
 
     Attributes:
-        images: (N, C, H, W) uint8 tensor, C is 1 (grayscale) or 3 (RGB).
+        images: (N, C, H, W) uint8 tensor, C is 1 (grayscale) or 3 (RGB); or images
+            left on disk (`contrastkit.data.file_images.FileImages`), decoded when indexed.
         labels: (N,) int64 class indices, or None for unlabelled data.
         ids: N stable item ids (file paths relative to the folder, or "split/index").
         classes: class names indexed by label, or None.
@@ -56,8 +59,9 @@ class ImageDataset:
         `skipped` is carried over: it describes the source the items were read from.
         """
         index = torch.as_tensor(index, dtype=torch.long)
+        on_disk = isinstance(self.images, FileImages)  # images on disk stay there
         return ImageDataset(
-            images=self.images[index],
+            images=self.images.take(index) if on_disk else self.images[index],
             labels=None if self.labels is None else self.labels[index],
             ids=[self.ids[i] for i in index.tolist()],
             classes=self.classes,

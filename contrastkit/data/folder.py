@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
 from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.decode import try_decode
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
-_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 _WARN_NAMES = 5  # how many skipped files the warning names
 
 
@@ -59,29 +58,6 @@ def _find_files(root: Path) -> tuple[list[Path], list[int] | None, list[str] | N
     return [p for p, _ in pairs], [label for _, label in pairs], classes
 
 
-def _decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as (H, W) or (H, W, 3) uint8: mode "L"/"RGB", or None for the file's own."""
-    with Image.open(path) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        if img.mode.startswith("I;16") and mode != "RGB":
-            img = Image.fromarray((np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8))
-        target = mode or ("L" if img.mode in _GRAY_MODES else "RGB")
-        if img.mode != target:
-            img = img.convert(target)
-        if size is not None and img.size != (size[1], size[0]):
-            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
-
-
-def _try_decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray | str:
-    """The decoded array, or the reason it could not be read."""
-    try:
-        return _decode(path, mode, size)
-    except Exception as e:  # any decoder failure means "skip this file", never a crash
-        return f"{type(e).__name__}: {e}"
-
-
 def load_image_file(
     path: str | Path, image_size: int | tuple[int, int] | None = None, channels: int = 1
 ) -> torch.Tensor:
@@ -95,7 +71,7 @@ def load_image_file(
     path = Path(path).expanduser()
     if not path.is_file():
         raise DatasetNotFoundError(f"image file not found: {path}")
-    result = _try_decode(path, "L" if channels == 1 else "RGB", size)
+    result = try_decode(path, "L" if channels == 1 else "RGB", size)
     if isinstance(result, str):
         raise DataFormatError(f"{path} is not a readable image: {result}")
     array = result[:, :, None] if result.ndim == 2 else result
@@ -175,7 +151,7 @@ def load_image_folder(
 
     workers = min(8, os.cpu_count() or 1, len(files))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda p: _try_decode(p, mode, size), files))
+        results = list(pool.map(lambda p: try_decode(p, mode, size), files))
 
     ids = [p.relative_to(root).as_posix() for p in files]
     kept = [i for i, r in enumerate(results) if not isinstance(r, str)]

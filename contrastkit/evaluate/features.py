@@ -92,6 +92,8 @@ def raw_features(images: torch.Tensor) -> torch.Tensor:
     Values are pixels / 255, in [0, 1].
     """
     _check_images(images)
+    if not isinstance(images, torch.Tensor):  # images on disk: decoded a chunk at a time
+        return torch.cat([raw_features(images[i : i + 4096]) for i in range(0, len(images), 4096)])
     return images.flatten(1).float().div_(255)
 
 

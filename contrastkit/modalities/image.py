@@ -1,14 +1,17 @@
 """Images: named datasets (Fashion-MNIST, digits) and image folders.
 
-Training items are uint8 images decoded once into memory; views are batched tensor
-augmentations (`ImageViews`); the default encoder is a compact CNN. A labelled folder has
-no test split, so `data.test_size` of it (default 20%) is held out for evaluation.
-Labelled data also gives `data.holdout` monitor queries, held out of training.
-Evaluation: weighted kNN and a linear probe, against raw pixels and the random-init encoder.
+Training items are uint8 images decoded once into memory or, for a folder whose decoded
+images exceed `data.max_memory`, streamed from disk and decoded in worker processes;
+views are batched tensor augmentations (`ImageViews`); the default encoder is a compact
+CNN. A labelled folder has no test split, so `data.test_size` of it (default 20%) is
+held out for evaluation. Labelled data also gives `data.holdout` monitor queries, held
+out of training. Evaluation: weighted kNN and a linear probe, against raw pixels and the
+random-init encoder.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,7 +21,9 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import IMAGE_EXTENSIONS
+from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
 from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
 from contrastkit.data.splits import split_images
 from contrastkit.encoders.vision import build_vision_encoder
@@ -33,9 +38,11 @@ from contrastkit.modalities.base import (
 )
 from contrastkit.modalities.image_config import build_image_views
 from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
+from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.precision import autocast_dtype
+from contrastkit.train.stream_batches import StreamingImageBatches, default_workers
 
 
 @dataclass
@@ -75,7 +82,11 @@ class ImageModality(Modality):
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
         d = cfg.data
         kw = dict(data_dir=d.data_dir, image_size=d.image_size, channels=d.channels)
-        train = load_dataset(d.dataset, "train", **kw)
+        if d.dataset not in DATASETS and _too_big(d.dataset, d.image_size, d.channels,
+                                                  d.max_memory):  # fmt: skip
+            train = stream_image_folder(d.dataset, d.image_size, d.channels)
+        else:
+            train = load_dataset(d.dataset, "train", **kw)
         test = load_dataset(d.dataset, "test", **kw) if has_test_split(d.dataset) else None
         s = split_images(
             train, test, test_size=d.test_size or 0.2, exclude_classes=d.exclude_classes,
@@ -120,6 +131,11 @@ class ImageModality(Modality):
 
     def batches(self, cfg: Config, data: ImageData, method, device: torch.device):
         views = build_image_views(cfg.views)
+        if isinstance(data.train.images, FileImages):
+            return StreamingImageBatches(
+                data.train, views, device=device, channels_last=cfg.train.channels_last,
+                workers=cfg.data.workers, skipped=data.skipped,
+            )  # fmt: skip
         return ImageBatches(data.train, views, device=device, channels_last=cfg.train.channels_last)
 
     def monitor(self, cfg: Config, data: ImageData, method) -> KnnMonitor | None:
@@ -128,8 +144,9 @@ class ImageModality(Modality):
         g = torch.Generator().manual_seed(cfg.train.seed + 1)
         bank = torch.randperm(len(data.train), generator=g)[: cfg.data.monitor_bank]
         q = data.monitor_queries
+        queries = q.images[:] if isinstance(q.images, FileImages) else q.images  # decoded once
         return KnnMonitor(
-            data.train.images[bank], data.train.labels[bank], q.images, q.labels,
+            data.train.images[bank], data.train.labels[bank], queries, q.labels,
             preprocess=build_image_views(cfg.views).preprocess, k=cfg.eval.knn_k,
             temperature=cfg.eval.knn_temperature, batch_size=cfg.eval.batch_size,
         )  # fmt: skip
@@ -182,6 +199,21 @@ class ImageModality(Modality):
         channels = len(cfg.views.mean or [1])
         image = load_image_file(query, image_size=cfg.data.image_size, channels=channels)
         return ItemSet(image[None], [Path(query).name])
+
+
+def _too_big(folder: str, image_size, channels, max_memory: str) -> bool:
+    """Whether a folder's decoded images exceed `max_memory` (the choice is printed)."""
+    need, budget = decoded_bytes(folder, image_size, channels), parse_bytes(max_memory)
+    stream = need > budget or budget == 0
+    if ddp.is_main():
+        how = (
+            f"streamed from disk ({default_workers()} decoding processes by default)"
+            if stream
+            else "decoded into memory"
+        )
+        print(f"{folder}: {need / 1e6:,.0f} MB decoded, data.max_memory {max_memory}: {how}",
+              file=sys.stderr)  # fmt: skip
+    return stream
 
 
 def evaluation_split(data: ImageData) -> tuple[ImageDataset, ImageDataset]:

@@ -46,6 +46,22 @@ class ImageDataConfig(DataConfig):
         default_factory=list,
         description="labels left out of training (e.g. to train on 'normal' classes only)",
     )
+    max_memory: str = Field(
+        "4GB", description="an image folder whose decoded images exceed this (e.g. 4GB, "
+        "512MiB; 0: always) is streamed from disk instead of decoded into memory"
+    )  # fmt: skip
+    workers: int | None = Field(
+        None, ge=0, le=64, description="streaming: decoding processes (default: half the "
+        "cores, 1 to 4; 0: in the training process)"
+    )  # fmt: skip
+
+    @field_validator("max_memory", mode="before")
+    @classmethod
+    def _size(cls, v: object) -> str:
+        from contrastkit.data.folder_stream import parse_bytes
+
+        parse_bytes(v)  # raises with the accepted spellings
+        return str(v)
 
 
 class ImageModelConfig(ModelConfig):

@@ -1,0 +1,35 @@
+"""Decoding one image file into a uint8 array, the same way for every reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+__all__ = ["decode_image", "try_decode"]
+
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+
+
+def decode_image(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray:
+    """One image as (H, W) or (H, W, 3) uint8: mode "L"/"RGB", or None for the file's own."""
+    with Image.open(path) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        if img.mode.startswith("I;16") and mode != "RGB":
+            img = Image.fromarray((np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8))
+        target = mode or ("L" if img.mode in _GRAY_MODES else "RGB")
+        if img.mode != target:
+            img = img.convert(target)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.uint8)
+
+
+def try_decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray | str:
+    """The decoded array, or the reason it could not be read."""
+    try:
+        return decode_image(path, mode, size)
+    except Exception as e:  # any decoder failure means "skip this file", never a crash
+        return f"{type(e).__name__}: {e}"
