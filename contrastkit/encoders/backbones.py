@@ -251,7 +251,7 @@ def _torchvision(name, weights, image_size, kwargs) -> ExternalBackbone:
     try:
         model = tvm.get_model(arch, weights=None, **kwargs)
     except TypeError as exc:
-        raise _unexpected_argument(name, exc, {"image_size": "model.image_size"}) from None
+        raise _unexpected_argument(name, exc, {"image_size": "model.input_size"}) from None
     head, output_dim = _drop_classifier(model, name)
     if weights is not None:
         load_backbone_weights(model, weights, backbone=name, ignore=(f"{head}.", *_AUX_HEADS))
@@ -293,7 +293,7 @@ def _timm(name, weights, image_size, patch_size, kwargs) -> ExternalBackbone:
     try:
         model = timm.create_model(arch, pretrained=False, num_classes=0, **kwargs)
     except TypeError as exc:
-        keys = {"img_size": "model.image_size", "patch_size": "model.patch_size"}
+        keys = {"img_size": "model.input_size", "patch_size": "model.patch_size"}
         raise _unexpected_argument(name, exc, keys) from None
     if weights is not None:
         classifier = model.pretrained_cfg.get("classifier") or ()
