@@ -87,6 +87,9 @@ def build_image_encoder(
 def fit_views_to_backbone(cfg: Config, channels: int) -> list[str]:
     """Fill in (on `cfg`) what the backbone expects and the user left unset; say what.
 
+    The backbone is built once here, with its weights, so weights or arguments that do not
+    fit stop a run before its config is written.
+
     - A fixed input side (ViTs): `views.size` and `views.eval_size` become it.
     - The normalisation of pretrained weights (timm's pretrained_cfg, torchvision's weights
       transforms, a folder's preprocessor_config.json): `views.mean`/`views.std` become
@@ -101,9 +104,11 @@ def fit_views_to_backbone(cfg: Config, channels: int) -> list[str]:
             backbone takes, or multi-crop `views.local_views` with one.
     """
     m, v = cfg.model, cfg.views
-    if backbone_kind(m.backbone) == "builtin":
+    if backbone_kind(m.backbone) == "builtin" and m.weights is None:
         return []
-    spec: BackboneInput = build_image_encoder(m, channels, pretrained=False).input_spec
+    spec: BackboneInput | None = getattr(build_image_encoder(m, channels), "input_spec", None)
+    if spec is None:  # a built-in backbone
+        return []
     notes = []
     if spec.size is not None:
         for key in ("size", "eval_size"):
