@@ -50,7 +50,10 @@ def train(
     ] = None,
     method: Annotated[str | None, Opt(help="training method (see `contrastkit methods`)")] = None,
     model: Annotated[str | None, Opt(help="text: minilm, scratch or a model folder")] = None,
-    backbone: Annotated[str | None, Opt(help="images: compact_cnn, resnet18, resnet50")] = None,
+    backbone: Annotated[
+        str | None,
+        Opt(help="images: compact_cnn, resnet18/34/50, torchvision:NAME, timm:NAME or a HF folder"),
+    ] = None,
     image_size: Annotated[int | None, Opt(help="images: resize to this size")] = None,
     data_dir: Annotated[str | None, Opt(help="where a named dataset's files are")] = None,
     batch_size: Annotated[int | None, Opt(help="items per step")] = None,

@@ -14,7 +14,9 @@ def bench(
     config: Annotated[Path | None, Opt("--config", "-c", help="YAML recipe")] = None,
     dataset: Annotated[str | None, Opt(help="fashion-mnist, digits or an image folder")] = None,
     method: Annotated[str | None, Opt(help="training method")] = None,
-    backbone: Annotated[str | None, Opt(help="compact_cnn, resnet18, resnet50")] = None,
+    backbone: Annotated[
+        str | None, Opt(help="compact_cnn, resnet18/34/50, torchvision:NAME, timm:NAME")
+    ] = None,
     batch_size: Annotated[int | None, Opt(help="items per step")] = None,
     precision: Annotated[str | None, Opt(help="auto, fp32, bf16")] = None,
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,

@@ -1,4 +1,5 @@
-"""Vision encoders: a compact CNN for small images and torchvision ResNets.
+"""Vision encoders: a compact CNN for small images and torchvision ResNets; backbones of
+torchvision, timm and Hugging Face by name (`contrastkit.encoders.backbones`).
 
 Every encoder maps (B, C, H, W) images to (B, output_dim) features and carries an
 `output_dim` attribute; `as_encoder` wraps any user nn.Module the same way.
@@ -7,9 +8,15 @@ Every encoder maps (B, C, H, W) images to (B, output_dim) features and carries a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from contrastkit.encoders.backbones import BUILTIN_BACKBONES, backbone_kind, build_backbone
+from contrastkit.encoders.weights import load_backbone_weights
+from contrastkit.errors import ConfigError
 
 
 def _conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
@@ -141,7 +148,7 @@ def as_encoder(module: nn.Module, input_shape: Sequence[int] | None = None) -> n
     return module
 
 
-VISION_BACKBONES = ("compact_cnn", "resnet18", "resnet34", "resnet50")
+VISION_BACKBONES = BUILTIN_BACKBONES
 
 
 def build_vision_encoder(
@@ -152,10 +159,42 @@ def build_vision_encoder(
     widths: Sequence[int] = (32, 64, 128, 256),
     blocks: int | Sequence[int] = 1,
     pool_size: int = 1,
+    weights: str | Path | None = None,
+    pretrained: bool = True,
+    image_size: int | None = None,
+    patch_size: int | None = None,
+    backbone_args: dict[str, Any] | None = None,
 ) -> nn.Module:
-    """Build a backbone by name: "compact_cnn" or a torchvision ResNet."""
+    """Build a backbone by name: "compact_cnn", a torchvision ResNet ("resnet18/34/50"), or
+    one of another library: "torchvision:NAME", "timm:NAME", a Hugging Face model folder
+    (`contrastkit.encoders.backbones`).
+
+    `small_input`, `widths`, `blocks` and `pool_size` shape the built-in backbones; `weights`
+    (a local state dict, loaded when `pretrained`), `image_size`, `patch_size` and
+    `backbone_args` the others (`weights` also fits the built-in ones).
+
+    Raises:
+        ValueError: an unknown name.
+        ConfigError: `weights` that do not fit, an argument the backbone does not take.
+    """
+    kind = backbone_kind(name)
+    if kind not in ("builtin", "unknown"):
+        external = build_backbone(
+            name, weights=weights, pretrained=pretrained, image_size=image_size,
+            patch_size=patch_size, kwargs=backbone_args,
+        )  # fmt: skip
+        if in_channels not in (1, external.input_spec.channels):
+            raise ConfigError(
+                f"config key 'model.backbone': {name} takes {external.input_spec.channels}-"
+                f"channel images, the data has {in_channels} channels"
+            )
+        return external
     if name == "compact_cnn":
-        return CompactCNN(in_channels, widths, blocks, pool_size)
-    if name in VISION_BACKBONES:
-        return resnet(name, in_channels, small_input)
-    raise ValueError(f"backbone must be one of {list(VISION_BACKBONES)}, got {name!r}")
+        model = CompactCNN(in_channels, widths, blocks, pool_size)
+    elif name in VISION_BACKBONES:
+        model = resnet(name, in_channels, small_input)
+    else:
+        raise ValueError(f"backbone must be one of {list(VISION_BACKBONES)}, got {name!r}")
+    if weights is not None and pretrained:
+        load_backbone_weights(model, weights, backbone=name, ignore=("fc.",))
+    return model

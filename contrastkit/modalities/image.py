@@ -6,7 +6,7 @@ views are batched tensor augmentations (`ImageViews`); the default encoder is a 
 CNN. A labelled folder has no test split, so `data.test_size` of it (default 20%) is
 held out for evaluation. Labelled data also gives `data.holdout` monitor queries, held
 out of training. Evaluation: weighted kNN and a linear probe, against raw pixels and the
-random-init encoder.
+random-init encoder (and the pretrained start, for a backbone with pretrained weights).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
 from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
 from contrastkit.data.splits import split_images
-from contrastkit.encoders.vision import build_vision_encoder
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import extract_features, raw_features
 from contrastkit.modalities.base import (
@@ -36,7 +35,13 @@ from contrastkit.modalities.base import (
     classification_scores,
     few_label_rows,
 )
-from contrastkit.modalities.image_config import build_image_views
+from contrastkit.modalities.image_config import (
+    build_image_encoder,
+    build_image_views,
+    check_backbone_keys,
+    fit_views_to_backbone,
+    has_pretrained,
+)
 from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
 from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches
@@ -78,6 +83,7 @@ class ImageModality(Modality):
             else None
         )
         self.check_test_size(cfg, count=True, fixed=fixed)
+        check_backbone_keys(cfg.model)
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
         d = cfg.data
@@ -105,12 +111,14 @@ class ImageModality(Modality):
         )
 
     def resolve(self, cfg: Config, data: ImageData) -> Config:
-        """View size and per-channel normalisation from the training images."""
+        """View size and per-channel normalisation: what a backbone of another library
+        expects (`fit_views_to_backbone`), else from the training images."""
         cfg = cfg.model_copy(deep=True)
         images = data.train.images
         height, width = images.shape[2:]
         if cfg.data.image_size is None and height == width:
             cfg.data.image_size = int(height)  # other data embedded later is resized to match
+        fit_views_to_backbone(cfg, int(images.shape[1]))
         cfg.views.size = cfg.views.size or int(height)
         if cfg.views.mean is None or cfg.views.std is None:
             cfg.views.mean, cfg.views.std = data.train.channel_stats()
@@ -121,13 +129,12 @@ class ImageModality(Modality):
             )
         return cfg
 
-    def build_encoder(self, cfg: Config, data: ImageData) -> torch.nn.Module:
-        m = cfg.model
+    def build_encoder(
+        self, cfg: Config, data: ImageData, *, pretrained: bool = True
+    ) -> torch.nn.Module:
+        """The configured backbone; `pretrained=False`: without `model.weights`."""
         channels = len(cfg.views.mean or [data.train.channels])
-        return build_vision_encoder(
-            m.backbone, channels, small_input=m.small_input, widths=m.widths, blocks=m.blocks,
-            pool_size=m.pool_size,
-        )  # fmt: skip
+        return build_image_encoder(cfg.model, channels, pretrained=pretrained)
 
     def batches(self, cfg: Config, data: ImageData, method, device: torch.device):
         views = build_image_views(cfg.views)
@@ -152,10 +159,13 @@ class ImageModality(Modality):
         )  # fmt: skip
 
     def baselines(self, cfg: Config, data: ImageData) -> list[tuple[str, object]]:
-        return [
+        out = [
             ("raw pixels", raw_features),
-            ("random-init encoder", self.build_encoder(cfg, data)),
+            ("random-init encoder", self.build_encoder(cfg, data, pretrained=False)),
         ]
+        if has_pretrained(cfg.model):
+            out.append(("pretrained start", self.build_encoder(cfg, data)))
+        return out
 
     def score(self, model, cfg: Config, data: ImageData) -> dict[str, float]:
         train, test = evaluation_split(data)
@@ -168,7 +178,8 @@ class ImageModality(Modality):
         train, test = evaluation_split(data)
         preprocess = build_image_views(cfg.views).preprocess
         return few_label_rows(
-            trained, lambda: self.build_encoder(cfg, data), (train.images, train.labels),
+            trained, lambda: self.build_encoder(cfg, data, pretrained=False),
+            (train.images, train.labels),
             (test.images, test.labels), cfg, preprocess,
         )  # fmt: skip
 

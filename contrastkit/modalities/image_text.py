@@ -24,14 +24,19 @@ from contrastkit.config import Config
 from contrastkit.data.emoji import group_prompts, load_emoji
 from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
-from contrastkit.encoders.vision import build_vision_encoder
 from contrastkit.errors import ConfigError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.zero_shot import chance_scores, clip_scores, embed_image_text
 from contrastkit.methods.clip import text_tokenizer
 from contrastkit.modalities.base import ItemSet, Modality, Prepared
-from contrastkit.modalities.image_config import build_image_views
+from contrastkit.modalities.image_config import (
+    build_image_encoder,
+    build_image_views,
+    check_backbone_keys,
+    fit_views_to_backbone,
+    has_pretrained,
+)
 from contrastkit.modalities.sections import (
     ImageTextDataConfig,
     ImageTextModelConfig,
@@ -85,6 +90,7 @@ class ImageTextModality(Modality):
     def check(self, cfg: Config) -> None:
         super().check(cfg)
         self.check_test_size(cfg, count=False)
+        check_backbone_keys(cfg.model)
         if cfg.model.text_model == "scratch" and cfg.method.params.get("lock_text"):
             raise ConfigError(
                 "config key 'method.lock_text': a text tower trained from scratch cannot be "
@@ -121,13 +127,12 @@ class ImageTextModality(Modality):
 
     def resolve(self, cfg: Config, data: ImageTextPrepared) -> Config:
         cfg = cfg.model_copy(deep=True)
+        fit_views_to_backbone(cfg, 3)
         cfg.views.size = cfg.views.size or cfg.data.image_size
         return cfg
 
     def build_encoder(self, cfg: Config, data: ImageTextPrepared) -> torch.nn.Module:
-        m = cfg.model
-        return build_vision_encoder(m.backbone, 3, small_input=m.small_input, widths=m.widths,
-                                    blocks=m.blocks, pool_size=m.pool_size)  # fmt: skip
+        return build_image_encoder(cfg.model, 3)
 
     def method_kwargs(self, cfg: Config, data: ImageTextPrepared) -> dict[str, Any]:
         import copy
@@ -149,8 +154,8 @@ class ImageTextModality(Modality):
         return load_weights(method, run_dir / "method.safetensors").eval()
 
     def baselines(self, cfg: Config, data: ImageTextPrepared) -> list[tuple[str, Any]]:
-        return [("chance", "chance"), ("raw pixels", "raw"),
-                ("random-init model", self.new_method(cfg, data))]  # fmt: skip
+        start = "pretrained start" if has_pretrained(cfg.model) else "random-init model"
+        return [("chance", "chance"), ("raw pixels", "raw"), (start, self.new_method(cfg, data))]
 
     def score(self, model: Any, cfg: Config, data: ImageTextPrepared) -> dict[str, float]:
         train, test = data.train, data.test

@@ -4,11 +4,13 @@ another modality's class is reported as not applying to the chosen one."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from contrastkit.config import DataConfig, ModelConfig, ViewsConfig
+from contrastkit.encoders.backbones import check_backbone
 
 __all__ = [
     "AudioDataConfig",
@@ -65,11 +67,42 @@ class ImageDataConfig(DataConfig):
 
 
 class ImageModelConfig(ModelConfig):
-    backbone: Literal["compact_cnn", "resnet18", "resnet34", "resnet50"] = "compact_cnn"
-    small_input: bool = True
+    backbone: str = Field(
+        "compact_cnn", description="compact_cnn, resnet18/34/50, torchvision:NAME, timm:NAME, "
+        "or a local Hugging Face model folder"
+    )  # fmt: skip
+    weights: str | None = Field(
+        None, description="a local state dict (.pth/.pt/.safetensors) to start the backbone from"
+    )
+    input_size: int | None = Field(
+        None, ge=4, le=1024, description="torchvision/timm ViTs: input side; None: the model's"
+    )
+    patch_size: int | None = Field(
+        None, ge=1, le=64, description="timm ViTs: patch side; None: the model's"
+    )
+    backbone_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="torchvision/timm: more arguments of get_model / create_model",
+    )
+    small_input: bool = Field(True, description="resnet18/34/50: 3x3 stem without max-pool")
     widths: list[int] = Field(default_factory=lambda: [32, 64, 128, 256], min_length=1)
     blocks: int | list[int] = 1
     pool_size: int = Field(1, ge=1, le=8, description="compact_cnn: final avg-pool grid side")
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, v: str) -> str:
+        return check_backbone(v)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_file(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        path = Path(v).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError("no such file" if str(path) == v else f"no such file {path}")
+        return str(path)
 
     @field_validator("widths")
     @classmethod
