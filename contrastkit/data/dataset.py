@@ -59,11 +59,16 @@ class ImageDataset:
         `skipped` is carried over: it describes the source the items were read from.
         """
         index = torch.as_tensor(index, dtype=torch.long)
-        on_disk = isinstance(self.images, FileImages)  # images on disk stay there
+        if isinstance(self.images, FileImages):  # images on disk stay there
+            images = self.images.take(index)
+            shared = self.images.files is self.ids  # the ids are the file names: one list
+            ids = images.files if shared else [self.ids[i] for i in index.tolist()]
+        else:
+            images, ids = self.images[index], [self.ids[i] for i in index.tolist()]
         return ImageDataset(
-            images=self.images.take(index) if on_disk else self.images[index],
+            images=images,
             labels=None if self.labels is None else self.labels[index],
-            ids=[self.ids[i] for i in index.tolist()],
+            ids=ids,
             classes=self.classes,
             name=self.name,
             skipped=list(self.skipped),  # files lost while reading the source, kept for reports

@@ -78,7 +78,8 @@ class FileImages:
     ) -> None:  # fmt: skip
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
-        self.root, self.files = str(root), list(files)
+        self.root = str(root)
+        self.files = files if isinstance(files, list) else list(files)  # shared, not copied
         self.channels, self.size = channels, (int(size[0]), int(size[1]))
         self.threads = threads or min(8, os.cpu_count() or 1)
 

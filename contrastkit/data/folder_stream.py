@@ -89,10 +89,11 @@ def stream_image_folder(
     ids = [p.relative_to(root).as_posix() for p in files]
     skipped = [(ids[i], "empty file") for i in np.nonzero(sizes == 0)[0].tolist()]
     size, channels = _probe(root, [files[i] for i in kept], size, channels)
+    kept_ids = [ids[i] for i in kept]  # one list: the dataset's ids are the file names
     return ImageDataset(
-        images=FileImages(root, [ids[i] for i in kept], channels, size),  # type: ignore[arg-type]
+        images=FileImages(root, kept_ids, channels, size),  # type: ignore[arg-type]
         labels=None if labels is None else torch.tensor([labels[i] for i in kept]),
-        ids=[ids[i] for i in kept],
+        ids=kept_ids,
         classes=classes,
         name=root.resolve().name or str(root),
         skipped=skipped,
