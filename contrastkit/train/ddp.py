@@ -10,6 +10,7 @@ hooks would reduce each chunk's partial gradient.
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import torch
@@ -149,11 +150,12 @@ def wrap_method(method: nn.Module, device: torch.device) -> nn.Module | None:
     """
     if not is_distributed() or not any(p.requires_grad for p in method.parameters()):
         return None
+    newer = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
     return DistributedDataParallel(
         _Step(method),
         device_ids=[device.index] if device.type == "cuda" else None,
-        forward_sync_buffers=False,
         find_unused_parameters=bool(getattr(method, "unused_parameters", False)),
+        **{"forward_sync_buffers" if newer else "broadcast_buffers": False},
     )
 
 
