@@ -163,7 +163,7 @@ def check_backbone(name: str) -> str:
             )
         return name
     if kind == "timm":
-        timm = _import("timm", "timm")
+        timm = _timm()
         model = name.split(":", 1)[1]
         if not timm.is_model(model):
             raise ValueError(
@@ -181,13 +181,12 @@ def check_backbone(name: str) -> str:
     raise ValueError(f"must be {ALLOWED}")
 
 
-def _import(module: str, package: str):
+def _timm():
     try:
-        return __import__(module)
-    except ImportError as exc:
-        raise ContrastkitError(
-            f"this backbone needs the Python package {package}: pip install {package}"
-        ) from exc
+        import timm
+    except ImportError as exc:  # a dependency of contrastkit; missing in a partial install
+        raise ContrastkitError("timm:NAME backbones need timm: pip install 'timm>=1.0'") from exc
+    return timm
 
 
 # ---- building -----------------------------------------------------------------------------
@@ -224,11 +223,11 @@ def build_backbone(
     kind = backbone_kind(name)
     weights = weights if pretrained else None
     if kind == "torchvision":
-        return _torchvision(name, weights, image_size, dict(kwargs or {}))
+        return _torchvision_backbone(name, weights, image_size, dict(kwargs or {}))
     if kind == "timm":
-        return _timm(name, weights, image_size, patch_size, dict(kwargs or {}))
+        return _timm_backbone(name, weights, image_size, patch_size, dict(kwargs or {}))
     if kind == "huggingface":
-        return _huggingface(Path(name), pretrained)
+        return _huggingface_backbone(Path(name), pretrained)
     raise ConfigError(f"config key 'model.backbone': must be {ALLOWED}, got {name!r}")
 
 
@@ -239,7 +238,7 @@ def _unexpected_argument(name: str, exc: TypeError, keys: dict[str, str]) -> Con
     return ConfigError(f"config key '{key}' does not apply to {name}: {text}")
 
 
-def _torchvision(name, weights, image_size, kwargs) -> ExternalBackbone:
+def _torchvision_backbone(name, weights, image_size, kwargs) -> ExternalBackbone:
     import torchvision.models as tvm
 
     arch = name.split(":", 1)[1]
@@ -247,7 +246,6 @@ def _torchvision(name, weights, image_size, kwargs) -> ExternalBackbone:
         kwargs["image_size"] = image_size
     if arch in ("googlenet", "inception_v3"):
         kwargs.setdefault("aux_logits", False)  # else training returns a tuple of logits
-        kwargs.setdefault("init_weights", True)
     try:
         model = tvm.get_model(arch, weights=None, **kwargs)
     except TypeError as exc:
@@ -281,8 +279,8 @@ def _drop_classifier(model: nn.Module, name: str) -> tuple[str, int]:
     return "classifier", convs[-1].in_channels
 
 
-def _timm(name, weights, image_size, patch_size, kwargs) -> ExternalBackbone:
-    timm = _import("timm", "timm")
+def _timm_backbone(name, weights, image_size, patch_size, kwargs) -> ExternalBackbone:
+    timm = _timm()
     from timm.data import resolve_data_config
 
     arch = name.split(":", 1)[1]
@@ -316,8 +314,10 @@ def _timm(name, weights, image_size, patch_size, kwargs) -> ExternalBackbone:
     return ExternalBackbone(model, int(output_dim), spec, hf_outputs=False)
 
 
-def _huggingface(folder: Path, pretrained: bool) -> ExternalBackbone:
-    transformers = _import("transformers", "contrastkit[text]")
+def _huggingface_backbone(folder: Path, pretrained: bool) -> ExternalBackbone:
+    from contrastkit.encoders.text import require_transformers
+
+    transformers = require_transformers()
     try:
         config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
         model = (

@@ -3,9 +3,10 @@
 A weights file is a PyTorch state dict (`.pth`, `.pt`, `.bin`, read with
 `weights_only=True`, so no pickled code runs) or a `.safetensors` file. Checkpoints that
 wrap the state dict (`{"state_dict": ...}`, `{"model": ...}`) and keys prefixed by a
-wrapper (`module.` from DistributedDataParallel, `model.` from a contrastkit encoder) are
-unwrapped. Keys of a classifier the backbone dropped are ignored; anything else that does
-not fit is reported by name, with the shapes on both sides.
+wrapper (`module.` from DistributedDataParallel, `model.` or `encoder.model.` from a
+contrastkit run's encoder.safetensors or method.safetensors) are unwrapped. Keys of a
+classifier the backbone dropped are ignored; anything else that does not fit is reported
+by name, with the shapes on both sides.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from contrastkit.errors import ConfigError
 __all__ = ["fit_state_dict", "load_backbone_weights", "read_state_dict"]
 
 _CONTAINERS = ("state_dict", "model", "model_state_dict", "module")
-_PREFIXES = ("", "module.", "model.", "model.module.", "encoder.")
+# wrappers: DistributedDataParallel, checkpoint dicts, a contrastkit encoder or method file
+_PREFIXES = ("", "module.", "model.", "model.module.", "encoder.", "encoder.model.")
 _SHOWN = 3  # keys named per kind of mismatch
 
 

@@ -97,11 +97,13 @@ def fit_views_to_backbone(cfg: Config, channels: int) -> list[str]:
       A randomly initialised backbone keeps the data's own statistics.
 
     Returns:
-        One line per value chosen, e.g. "views.size=28 (the input side of timm:...)".
+        One line per value chosen (also printed), e.g. "views.size=views.eval_size=28
+        (its input side)".
 
     Raises:
-        ConfigError: `views.size`/`eval_size` set to another side than a fixed-size
-            backbone takes, or multi-crop `views.local_views` with one.
+        ConfigError: weights that do not fit, an argument the backbone does not take,
+            `views.size`/`eval_size` set to another side than a fixed-size backbone takes,
+            or multi-crop `views.local_views` with one.
     """
     m, v = cfg.model, cfg.views
     if backbone_kind(m.backbone) == "builtin" and m.weights is None:
@@ -114,18 +116,20 @@ def fit_views_to_backbone(cfg: Config, channels: int) -> list[str]:
         for key in ("size", "eval_size"):
             given = getattr(v, key)
             if given is not None and given != spec.size:
+                rebuild = "input_size" in _KEYS[backbone_kind(m.backbone)]
                 raise ConfigError(
                     f"config key 'views.{key}': {m.backbone} takes {spec.size}x{spec.size} "
-                    f"inputs, not {given}; leave views.{key} unset, or build the model for "
-                    f"{given} with model.input_size={given}"
-                )
+                    f"inputs, not {given}; leave views.{key} unset"
+                    + (f", or build the model for {given} with model.input_size={given}"
+                       if rebuild else "")
+                )  # fmt: skip
         if v.local_views:
             raise ConfigError(
                 f"config key 'views.local_views': {m.backbone} takes {spec.size}x{spec.size} "
                 "inputs only, so it cannot embed small multi-crop views; set it to 0"
             )
         if v.size is None or v.eval_size is None:
-            notes.append(f"views.size=views.eval_size={spec.size} (the input side of {m.backbone})")
+            notes.append(f"views.size=views.eval_size={spec.size} (its input side)")
         v.size = v.eval_size = spec.size
     if (v.mean is None or v.std is None) and has_pretrained(m) and spec.mean and spec.std:
         mean, std = list(spec.mean), list(spec.std)

@@ -16,6 +16,7 @@ import torchvision
 
 from contrastkit.cli import main
 from contrastkit.data.digits import load_digits
+from contrastkit.encoders import build_vision_encoder
 from contrastkit.errors import ConfigError
 from contrastkit.modalities.image import ImageModality
 from contrastkit.pipeline.embedder import load_embedder
@@ -164,6 +165,14 @@ def test_a_timm_vit_with_weights_trains_evaluates_and_reloads(tmp_path, vit_weig
     embedder = load_embedder(tmp_path / "run")
     vectors = embedder.embed_source(None, "test").vectors
     assert vectors.shape[1] == 192 and torch.isfinite(torch.from_numpy(vectors)).all()
+    trained = embedder.model.state_dict()
+    for exported in ("encoder.safetensors", "method.safetensors"):  # a run starts another
+        again = build_vision_encoder(
+            VIT["model.backbone"], 1, weights=tmp_path / "run" / exported, image_size=16,
+            patch_size=4, backbone_args={"depth": 1},
+        )  # fmt: skip
+        for key, value in again.state_dict().items():
+            torch.testing.assert_close(value, trained[key])
 
 
 def test_a_hugging_face_folder_trains_through_the_run_path(tmp_path, hf_folder) -> None:
