@@ -4,12 +4,13 @@ Builds JPEG folders of real images (Fashion-MNIST's 70,000 train and test images
 to 64x64 with bilinear interpolation; beyond 70,000, further variants of each image: a
 central crop of 26 or 24 pixels resized to 64 and saved at JPEG quality 80 or 70), one
 subfolder per class. Then trains SimCLR through `contrastkit train` for a fixed number of
-steps: streamed (`data.max_memory=0`) on a 50,000-file and a 200,000-file folder, and in
-memory on the 50,000-file folder. Reported per run: training items/s (summary.json, which
+steps, every image decoded and resized to `--image-size` (default 32) by either path:
+streamed (`data.max_memory=0`) on a 50,000-file and a 200,000-file folder, and in memory
+on the 50,000-file folder. Reported per run: training items/s (summary.json, which
 excludes loading), wall time, and the peak memory of the training process with its
 decoding workers (the sum of their proportional set sizes, sampled every 0.2 s).
 
-    python -m benchmarks.streaming --steps 150 --repeats 3
+    python -m benchmarks.streaming --steps 40 --batch-size 128 --repeats 3
 """
 
 from __future__ import annotations
@@ -93,10 +94,11 @@ def _pss_bytes(pids: list[int]) -> int:
     return total
 
 
-def run(folder: Path, stream: bool, steps: int, batch: int, out: Path) -> dict:
+def run(folder: Path, stream: bool, steps: int, batch: int, size: int, out: Path) -> dict:
     """One `contrastkit train` run; its items/s, wall seconds and peak memory (MB)."""
     args = [sys.executable, "-m", "contrastkit.cli", "train", "--dataset", str(folder),
             "--steps", str(steps), "--batch-size", str(batch), "--no-evaluate",
+            "--image-size", str(size),
             "--no-progress", "-o", str(out), "--set", "train.monitor_every=0",
             "--set", "data.holdout=0",
             "--set", f"data.max_memory={'0' if stream else '100GB'}"]  # fmt: skip
@@ -120,6 +122,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--image-size", type=int, default=32, help="decode and resize to this")
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "contrastkit-stream"))
     a = ap.parse_args()
     data = Path(a.data)
@@ -133,7 +136,7 @@ def main() -> None:
         for r in range(a.repeats):  # interleaved, so drifts in machine speed hit all alike
             for name, folder, stream in systems:
                 out = Path(tmp) / f"{r}-{len(runs[name])}-{stream}-{folder.name}"
-                runs[name].append(run(folder, stream, a.steps, a.batch_size, out))
+                runs[name].append(run(folder, stream, a.steps, a.batch_size, a.image_size, out))
                 print(name, runs[name][-1], flush=True)
     load_after = os.getloadavg()[0]
     memory_rate = statistics.median(x["items_per_s"] for x in runs["in memory, 50k files"])
@@ -150,7 +153,8 @@ def main() -> None:
     print_table(rows, ["system", "metric", "value"])
     quiet = load_before < 1.0 and load_after < 2.5  # 2 cores: training itself loads ~2
     path = write_results("streaming", rows, runs=runs, steps=a.steps, batch_size=a.batch_size,
-                         load_before=load_before, load_after=load_after, quiet=quiet)  # fmt: skip
+                         image_size=a.image_size, load_before=load_before,
+                         load_after=load_after, quiet=quiet)  # fmt: skip
     print(f"wrote {path}" + ("" if quiet else " (machine was loaded: not for citing)"))
 
 
