@@ -198,7 +198,10 @@ def finetune(
     for seed in range(cfg.train.seed, cfg.train.seed + seeds):
         torch.manual_seed(seed)  # seed train.seed: the weights the run itself started from
         scratch = modality.build_encoder(cfg, data)
-        encoders = [(run_name, trained, frozen), ("random init", scratch, None)]
+        encoders = [
+            (run_name, trained, frozen),
+            ("random init", scratch, _features(scratch, task, prepare)),
+        ]
         for share in shares:
             start = time.perf_counter()
             keep = label_subset(task.train[1], share, seed)
@@ -247,7 +250,7 @@ def _features(encoder: nn.Module, task: Downstream, prepare) -> list[Tensor]:
 def _transfer_rows(
     name: str,
     encoder: nn.Module,
-    features: list[Tensor] | None,
+    features: list[Tensor],
     task: Downstream,
     keep: Tensor,
     share: float,
@@ -255,9 +258,10 @@ def _transfer_rows(
     prepare,
     tuning: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """The linear-probe and fine-tune rows of one encoder with the labels at `keep`."""
+    """The linear-probe (on its frozen `features` of train, validation, test) and fine-tune
+    rows of one encoder with the labels at `keep`."""
     (x, y), validation, (test_x, test_y) = task.train, task.validation, task.test
-    f_train, f_val, f_test = features or _features(encoder, task, prepare)
+    f_train, f_val, f_test = features
     accuracy, c = probe_on_validation(
         (f_train[keep], y[keep]), (f_val, validation[1]), (f_test, test_y), task.num_classes,
         cs=PROBE_CS,
