@@ -1,11 +1,12 @@
 """`contrastkit finetune`: transfer a run's encoder to a labelled downstream dataset.
 
-With each share of the downstream training labels (1%, 10%, 100% by default), four
-systems are scored on the downstream test items: the run's encoder frozen under a linear
-probe and fine-tuned end to end, and the same architecture from random initialisation
-(the weights the run itself started from, for the first seed) under a linear probe and
-trained on those labels only. The downstream set is read as the run reads its data (same
-modality; images at the run's size and channels).
+With each share of the downstream training labels (1%, 10%, 100% by default), these are
+scored on the downstream test items: the run's encoder frozen under a linear probe and
+fine-tuned end to end; the same architecture from random initialisation (the weights the
+run itself started from, for the first seed) under a linear probe and trained on those
+labels only; and a linear probe of the modality's raw-input baseline (raw pixels). The
+downstream set is read as the run reads its data (same modality; images at the run's size
+and channels).
 
 Splits: the downstream set's own test split where it has one, else `TEST_SHARE` of each
 class held out; `VALIDATION_SHARE` of each class of the training items is carved off to
@@ -194,6 +195,9 @@ def finetune(
     steps = steps or cfg.eval.fine_tune_steps
     run_name = f"contrastkit {cfg.method.name}"
     frozen = _features(trained, task, prepare)  # the run's encoder is the same for every seed
+    raw_name, raw = modality.baselines(cfg, data)[0]  # raw pixels, raw log-mel statistics
+    raw_features = [raw(x).float() for x, _ in (task.train, task.validation, task.test)]
+    tuning = dict(steps=steps, lrs=lrs, checks=CHECKS, batch_size=batch_size, prepare=prepare)
     found: list[dict[str, Any]] = []
     for seed in range(cfg.train.seed, cfg.train.seed + seeds):
         torch.manual_seed(seed)  # seed train.seed: the weights the run itself started from
@@ -205,15 +209,14 @@ def finetune(
         for share in shares:
             start = time.perf_counter()
             keep = label_subset(task.train[1], share, seed)
+            new = []
             for name, encoder, features in encoders:
-                found += _transfer_rows(
-                    name, encoder, features, task, keep, share, seed, prepare,
-                    dict(steps=steps, lrs=lrs, checks=CHECKS, batch_size=batch_size),
-                )  # fmt: skip
+                new.append(_probe_row(name, features, task, keep, share, seed))
+                new.append(_fine_tune_row(name, encoder, task, keep, share, seed, tuning))
+            new.append(_probe_row(raw_name, raw_features, task, keep, share, seed))
+            found += new
             if log is not None:
-                scores = ", ".join(
-                    f"{r['system']} {r['value']:.3f}" for r in found[-2 * len(encoders) :]
-                )
+                scores = ", ".join(f"{r['system']} {r['value']:.3f}" for r in new)
                 log(f"seed {seed}, {_pct(share)} of the labels ({len(keep)}): {scores} "
                     f"[{time.perf_counter() - start:.0f} s]")  # fmt: skip
     rows = _mean_rows(found)
@@ -247,38 +250,39 @@ def _features(encoder: nn.Module, task: Downstream, prepare) -> list[Tensor]:
     return [embed_tensors(encoder, x, prepare=prepare) for x, _ in parts]
 
 
-def _transfer_rows(
+def _probe_row(
+    name: str, features: list[Tensor], task: Downstream, keep: Tensor, share: float, seed: int
+) -> dict[str, Any]:
+    """A linear probe of frozen `features` (train, validation, test) with the labels at
+    `keep`, its C chosen on the validation features."""
+    y, val_y, test_y = task.train[1], task.validation[1], task.test[1]
+    f_train, f_val, f_test = features
+    accuracy, c = probe_on_validation(
+        (f_train[keep], y[keep]), (f_val, val_y), (f_test, test_y), task.num_classes, cs=PROBE_CS
+    )
+    return {"system": f"{name}: linear probe", "metric": f"accuracy@{_pct(share)} labels",
+            "value": accuracy, "labels": len(keep), "seed": seed, "chosen": {"C": c}}  # fmt: skip
+
+
+def _fine_tune_row(
     name: str,
     encoder: nn.Module,
-    features: list[Tensor],
     task: Downstream,
     keep: Tensor,
     share: float,
     seed: int,
-    prepare,
     tuning: dict[str, Any],
-) -> list[dict[str, Any]]:
-    """The linear-probe (on its frozen `features` of train, validation, test) and fine-tune
-    rows of one encoder with the labels at `keep`."""
-    (x, y), validation, (test_x, test_y) = task.train, task.validation, task.test
-    f_train, f_val, f_test = features
-    accuracy, c = probe_on_validation(
-        (f_train[keep], y[keep]), (f_val, validation[1]), (f_test, test_y), task.num_classes,
-        cs=PROBE_CS,
-    )  # fmt: skip
+) -> dict[str, Any]:
+    """`encoder` (copied) fine-tuned with the labels at `keep`, learning rate and step
+    chosen on the validation items, scored on the test items."""
+    x, y = task.train
     pick = fine_tune_on_validation(
-        encoder, (x[keep], y[keep]), validation, task.num_classes, prepare=prepare, seed=seed,
-        **tuning,
-    )  # fmt: skip
-    tuned = classifier_accuracy(pick.model, test_x, test_y, prepare)
-    metric, labels = f"accuracy@{_pct(share)} labels", len(keep)
-    return [
-        {"system": f"{name}: linear probe", "metric": metric, "value": accuracy,
-         "labels": labels, "seed": seed, "chosen": {"C": c}},
-        {"system": f"{name}: fine-tune", "metric": metric, "value": tuned, "labels": labels,
-         "seed": seed, "chosen": {"lr": pick.lr, "step": pick.step,
-                                  "val_accuracy": pick.val_accuracy}},
-    ]  # fmt: skip
+        encoder, (x[keep], y[keep]), task.validation, task.num_classes, seed=seed, **tuning
+    )
+    accuracy = classifier_accuracy(pick.model, *task.test, tuning["prepare"])
+    chosen = {"lr": pick.lr, "step": pick.step, "val_accuracy": pick.val_accuracy}
+    return {"system": f"{name}: fine-tune", "metric": f"accuracy@{_pct(share)} labels",
+            "value": accuracy, "labels": len(keep), "seed": seed, "chosen": chosen}  # fmt: skip
 
 
 def _mean_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:

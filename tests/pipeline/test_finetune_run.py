@@ -26,6 +26,7 @@ SYSTEMS = [
     "contrastkit simclr: fine-tune",
     "random init: linear probe",
     "random init: fine-tune",
+    "raw pixels: linear probe",
 ]
 
 
@@ -121,7 +122,8 @@ def test_an_audio_run_fine_tunes_on_a_labelled_clip_folder(tmp_path: Path) -> No
                 "model.widths": [8, 8, 8, 8], "train.run_dir": str(run)}  # fmt: skip
     train(load_config(None, settings), progress=False)
     result = finetune(run, str(clips), shares=(1.0,), steps=3, lrs=(1e-3,))
-    assert {r["system"] for r in result.rows} == set(SYSTEMS)
+    raw = "raw log-mel statistics: linear probe"
+    assert {r["system"] for r in result.rows} == {*SYSTEMS[:4], raw}
     assert all(r["labels"] == 8 for r in result.rows)  # 6 per class: 1 test, 1 validation
     assert all(0.0 <= r["value"] <= 1.0 for r in result.rows)
 
