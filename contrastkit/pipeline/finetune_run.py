@@ -176,19 +176,7 @@ def finetune(
     if seeds < 1 or batch_size < 1 or not lrs or (steps is not None and steps < 1):
         raise ConfigError("--seeds, --steps and --batch-size must be >= 1 and --lr not empty")
     run_dir = Path(run_dir)
-    modality = get_modality(read_run_config(run_dir).data.modality)
-    if not modality.has_transfer:
-        supported = " and ".join(m.name for m in MODALITIES.values() if m.has_transfer)
-        raise ConfigError(
-            f"contrastkit finetune takes {supported} runs; {run_dir} is a run on "
-            f"{modality.name} data"
-        )
-    named = canonical_dataset(dataset)
-    if named is not None and named[0] != modality.name:
-        raise ConfigError(
-            f"{dataset} is {named[0]} data; this {modality.name} run fine-tunes on "
-            f"{modality.name} data"
-        )
+    _check_modality(run_dir, dataset)  # before any data is read
     cfg, modality, data, trained = load_run_model(run_dir)
     task = read_downstream(modality, cfg, data, dataset)
     prepare = modality.embed_input(cfg, data)
@@ -197,7 +185,7 @@ def finetune(
     frozen = _features(trained, task, prepare)  # the run's encoder is the same for every seed
     raw_name, raw = modality.baselines(cfg, data)[0]  # raw pixels, raw log-mel statistics
     raw_features = [raw(x).float() for x, _ in (task.train, task.validation, task.test)]
-    tuning = dict(steps=steps, lrs=lrs, checks=CHECKS, batch_size=batch_size, prepare=prepare)
+    tuning = dict(steps=steps, lrs=list(lrs), checks=CHECKS, batch_size=batch_size, prepare=prepare)
     found: list[dict[str, Any]] = []
     for seed in range(cfg.train.seed, cfg.train.seed + seeds):
         torch.manual_seed(seed)  # seed train.seed: the weights the run itself started from
@@ -226,22 +214,54 @@ def finetune(
         f"no row for pre-trained weights without contrastive training: the run's encoder "
         f"started from random weights ({modality.name} runs take no pre-trained weights)",
     ]
-    settings = {
-        "modality": modality.name, "run": str(run_dir.resolve()), "method": cfg.method.name,
-        "dataset": dataset, "data": task.description, "label_shares": list(shares),
-        "seeds": list(range(cfg.train.seed, cfg.train.seed + seeds)),
-        "fine_tune": {"steps": steps, "lrs": list(lrs), "checks": CHECKS,
-                      "batch_size": batch_size, "optimizer": "AdamW, weight decay 1e-4, cosine",
-                      "chosen_on": "validation accuracy (learning rate and step)"},
-        "linear_probe": {"cs": list(PROBE_CS), "chosen_on": "validation accuracy"},
-        "validation_share": VALIDATION_SHARE, "skipped": notes[2:],
-    }  # fmt: skip
+    settings = _settings(modality, cfg, run_dir, dataset, task, shares, seeds, tuning, notes[2:])
     path = Path(output) if output is not None else run_dir / f"finetune-{_slug(dataset)}.json"
     replaced = path.exists()
     write_json(path, {"rows": rows, "settings": settings})
     result = Transfer(rows, path, notes, replaced)
     path.with_suffix(".txt").write_text(result.table() + "\n" + "\n".join(notes) + "\n")
     return result
+
+
+def _check_modality(run_dir: Path, dataset: str) -> None:
+    """Refuse a run of a modality without transfer, or a named dataset of another one."""
+    modality = get_modality(read_run_config(run_dir).data.modality)
+    if not modality.has_transfer:
+        supported = " and ".join(m.name for m in MODALITIES.values() if m.has_transfer)
+        raise ConfigError(
+            f"contrastkit finetune takes {supported} runs; {run_dir} is a run on "
+            f"{modality.name} data"
+        )
+    named = canonical_dataset(dataset)
+    if named is not None and named[0] != modality.name:
+        raise ConfigError(
+            f"{dataset} is {named[0]} data; this {modality.name} run fine-tunes on "
+            f"{modality.name} data"
+        )
+
+
+def _settings(
+    modality: Modality,
+    cfg,
+    run_dir: Path,
+    dataset: str,
+    task: Downstream,
+    shares: Sequence[float],
+    seeds: int,
+    tuning: dict[str, Any],
+    skipped: list[str],
+) -> dict[str, Any]:
+    """What the JSON records besides the rows: data, splits, seeds and every choice."""
+    fine_tune = {key: tuning[key] for key in ("steps", "lrs", "checks", "batch_size")}
+    return {
+        "modality": modality.name, "run": str(run_dir.resolve()), "method": cfg.method.name,
+        "dataset": dataset, "data": task.description, "label_shares": list(shares),
+        "seeds": list(range(cfg.train.seed, cfg.train.seed + seeds)),
+        "fine_tune": {**fine_tune, "optimizer": "AdamW, weight decay 1e-4, cosine",
+                      "chosen_on": "validation accuracy (learning rate and step)"},
+        "linear_probe": {"cs": list(PROBE_CS), "chosen_on": "validation accuracy"},
+        "validation_share": VALIDATION_SHARE, "skipped": skipped,
+    }  # fmt: skip
 
 
 def _features(encoder: nn.Module, task: Downstream, prepare) -> list[Tensor]:

@@ -53,6 +53,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_finetune_on_digits_scores_every_share_and_system(digits_run: Path) -> None:
     weights = _digest(digits_run / "encoder.safetensors")
     result = _run("finetune", str(digits_run), "--dataset", "digits", "--labels", "0.01,0.1,1",
@@ -99,6 +100,7 @@ def _colour_folder(root: Path, per_class: int = 10) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_colour_folder_is_read_at_the_runs_size_with_a_held_out_test_share(
     digits_run: Path, tmp_path: Path
 ) -> None:
@@ -114,6 +116,7 @@ def test_a_colour_folder_is_read_at_the_runs_size_with_a_held_out_test_share(
     assert all(0.0 <= r["value"] <= 1.0 for r in result.rows)
 
 
+@pytest.mark.slow
 def test_an_audio_run_fine_tunes_on_a_labelled_clip_folder(tmp_path: Path) -> None:
     clips = write_labelled_folder(tmp_path / "clips")
     run = tmp_path / "audio-run"
@@ -128,11 +131,12 @@ def test_an_audio_run_fine_tunes_on_a_labelled_clip_folder(tmp_path: Path) -> No
     assert all(0.0 <= r["value"] <= 1.0 for r in result.rows)
 
 
-def _table_run(root: Path) -> Path:
-    """A table run folder's config.yaml (nothing is trained: the modality is refused first)."""
-    run = root / "table-run"
+def _config_only(root: Path, dataset: str) -> Path:
+    """A run folder holding only config.yaml: these mistakes are refused before any weights
+    or data are read."""
+    run = root / f"{dataset}-run"
     run.mkdir()
-    write_config(run, validate_config({"data": {"dataset": "wine"}, "train": {"steps": 1}}))
+    write_config(run, validate_config({"data": {"dataset": dataset}, "train": {"steps": 1}}))
     return run
 
 
@@ -143,29 +147,30 @@ def _flat_folder(root: Path) -> Path:
     return root / "flat"
 
 
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        ("unlabelled folder", "has no labels: fine-tuning needs a labelled set"),
-        ("table run", "takes image and audio runs; "),
-        ("another modality's dataset", "wine is table data; this image run fine-tunes on image"),
-        ("share above 1", "--labels takes shares in (0, 1]"),
-    ],
-)
-def test_user_mistakes_exit_2_with_one_sentence(
-    digits_run: Path, tmp_path: Path, case: str, message: str
-) -> None:
-    run, dataset, labels = str(digits_run), "digits", "0.1"
-    if case == "unlabelled folder":
-        dataset = str(_flat_folder(tmp_path))
-    elif case == "table run":
-        run = str(_table_run(tmp_path))
-    elif case == "another modality's dataset":
-        dataset = "wine"
-    else:
-        labels = "0.1,1.5"
-    result = _run("finetune", run, "--dataset", dataset, "--labels", labels, cwd=tmp_path)
+def _refused(run: Path, dataset: str, labels: str, cwd: Path, message: str) -> None:
+    result = _run("finetune", str(run), "--dataset", dataset, "--labels", labels, cwd=cwd)
     assert result.returncode == 2, _output(result)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert "Traceback" not in _output(result)
+
+
+@pytest.mark.parametrize(
+    ("run_data", "dataset", "labels", "message"),
+    [
+        ("wine", "wine", "0.1", "takes image and audio runs; "),
+        ("digits", "wine", "0.1", "wine is table data; this image run fine-tunes on image"),
+        ("digits", "digits", "0.1,1.5", "--labels takes shares in (0, 1]"),
+    ],
+    ids=["table run", "another modality's dataset", "share above 1"],
+)
+def test_user_mistakes_exit_2_with_one_sentence(
+    tmp_path: Path, run_data: str, dataset: str, labels: str, message: str
+) -> None:
+    _refused(_config_only(tmp_path, run_data), dataset, labels, tmp_path, message)
+
+
+@pytest.mark.slow
+def test_an_unlabelled_folder_exits_2_with_one_sentence(digits_run: Path, tmp_path: Path) -> None:
+    message = "has no labels: fine-tuning needs a labelled set"
+    _refused(digits_run, str(_flat_folder(tmp_path)), "0.1", tmp_path, message)
