@@ -1,5 +1,5 @@
 """The `contrastkit` command: train (every modality), evaluate, embed, datasets, methods,
-and the index, recommend, report and bench commands (cli_*.py)."""
+and the index, recommend, report, finetune and bench commands (cli_*.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
@@ -257,6 +258,7 @@ def methods(
 register_index_commands(app)
 register_recommend_commands(app)
 register_report_command(app)
+register_finetune_command(app)
 register_bench_command(app)
 
 

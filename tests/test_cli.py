@@ -78,7 +78,7 @@ def test_methods_lists_every_method_with_its_summary() -> None:
 def test_help_lists_the_verbs() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for verb in ("train", "evaluate", "embed", "datasets", "methods"):
+    for verb in ("train", "evaluate", "embed", "datasets", "methods", "finetune"):
         assert verb in result.output
 
 

@@ -23,7 +23,7 @@ LAYERS = [
     {"modalities"},
     {"pipeline"},
     {"report"},
-    {"cli", "cli_bench", "cli_index", "cli_recommend", "cli_report", "__init__"},
+    {"cli", "cli_bench", "cli_finetune", "cli_index", "cli_recommend", "cli_report", "__init__"},
 ]
 
 

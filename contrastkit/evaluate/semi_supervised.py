@@ -10,7 +10,8 @@ batch of stored items into the encoder's input (e.g. uint8 pixels to floats) and
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,16 @@ from torch import Tensor, nn
 
 from contrastkit.evaluate.linear import linear_probe
 
-__all__ = ["embed_tensors", "fine_tune", "label_subset", "semi_supervised_eval"]
+__all__ = [
+    "Selected",
+    "classifier_accuracy",
+    "embed_tensors",
+    "fine_tune",
+    "fine_tune_on_validation",
+    "label_subset",
+    "probe_on_validation",
+    "semi_supervised_eval",
+]
 
 Prepare = Callable[[Tensor], Tensor]
 Augment = Callable[[Tensor, torch.Generator], Tensor]
@@ -86,15 +96,135 @@ def fine_tune(
     Returns:
         the classifier `nn.Sequential(encoder, Flatten, Linear)`, in eval mode.
     """
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    model = _classifier(encoder, items, num_classes, prepare, seed)
+    for _ in _train(model, items, labels, steps, lr, batch_size, prepare, augment, seed):
+        pass
+    return model.eval()
+
+
+@dataclass
+class Selected:
+    """A fine-tuned classifier chosen on validation data.
+
+    Attributes:
+        model: `nn.Sequential(encoder, Flatten, Linear)` with the chosen weights, eval mode.
+        lr: the learning rate of the chosen run.
+        step: the step whose weights were kept.
+        val_accuracy: its accuracy on the validation items, in [0, 1].
+    """
+
+    model: nn.Module
+    lr: float
+    step: int
+    val_accuracy: float
+
+
+def fine_tune_on_validation(
+    encoder: nn.Module,
+    train: tuple[Tensor, Tensor],
+    validation: tuple[Tensor, Tensor],
+    num_classes: int,
+    *,
+    steps: int = 300,
+    lrs: Sequence[float] = (3e-3, 1e-3, 3e-4),
+    checks: int = 5,
+    batch_size: int = 128,
+    prepare: Prepare | None = None,
+    augment: Augment | None = None,
+    seed: int = 0,
+) -> Selected:
+    """`fine_tune` a copy of `encoder` once per learning rate, scoring the validation items
+    every `steps // checks` steps; keeps the weights with the best validation accuracy
+    (the earliest on ties). The test split never enters the choice.
+
+    Args:
+        encoder: the starting encoder (copied for each run, never changed).
+        train: (items (N, ...), labels (N,)) to train on.
+        validation: (items (M, ...), labels (M,)) that choose the learning rate and step.
+        lrs: the learning rates tried (AdamW, cosine schedule over `steps`).
+        checks: validation points per run, >= 1 (the last one at `steps`).
+
+    Returns:
+        the `Selected` classifier.
+
+    Example:
+        >>> x, y = torch.randn(40, 8), torch.arange(40) % 2
+        >>> pick = fine_tune_on_validation(nn.Linear(8, 4), (x, y), (x, y), 2, steps=4)
+        >>> pick.lr in (3e-3, 1e-3, 3e-4) and 1 <= pick.step <= 4
+        True
+    """
+    if not lrs or checks < 1:
+        raise ValueError(f"lrs must be non-empty and checks >= 1, got {list(lrs)} and {checks}")
+    (items, labels), (val_x, val_y) = train, validation
+    every = max(1, steps // checks)
+    best: Selected | None = None
+    for lr in lrs:
+        model = _classifier(copy.deepcopy(encoder), items, num_classes, prepare, seed)
+        for step in _train(model, items, labels, steps, lr, batch_size, prepare, augment, seed):
+            if step % every and step != steps:
+                continue
+            score = classifier_accuracy(model, val_x, val_y, prepare)
+            if best is None or score > best.val_accuracy:
+                best = Selected(copy.deepcopy(model).eval(), lr, step, score)
+    assert best is not None
+    return best
+
+
+def probe_on_validation(
+    train: tuple[Tensor, Tensor],
+    validation: tuple[Tensor, Tensor],
+    test: tuple[Tensor, Tensor],
+    num_classes: int,
+    *,
+    cs: Sequence[float] = (0.1, 1.0, 10.0),
+) -> tuple[float, float]:
+    """A linear probe of frozen features whose L2 strength is chosen on validation features.
+
+    Args:
+        train, validation, test: (features (N, D), labels (N,)) each.
+        cs: inverse strengths tried, as scikit-learn's `C`: weight decay 1 / (C * N).
+
+    Returns:
+        (test accuracy of the probe with the best validation accuracy, its C); the
+        smallest C wins ties.
+    """
+    (x, y), (val_x, val_y) = train, validation
+    scores = [
+        linear_probe(x, y, val_x, val_y, num_classes=num_classes,
+                     weight_decay=1.0 / (c * len(x))).accuracy
+        for c in cs
+    ]  # fmt: skip
+    c = cs[max(range(len(cs)), key=lambda i: (scores[i], -cs[i]))]
+    report = linear_probe(x, y, *test, num_classes=num_classes, weight_decay=1.0 / (c * len(x)))
+    return report.accuracy, c
+
+
+def _classifier(
+    encoder: nn.Module, items: Tensor, num_classes: int, prepare: Prepare | None, seed: int
+) -> nn.Module:
+    torch.manual_seed(seed)  # the new layer's initialisation
     dim = embed_tensors(encoder, items[:2], prepare=prepare).shape[1]
-    model = nn.Sequential(encoder, nn.Flatten(1), nn.Linear(dim, num_classes))
+    return nn.Sequential(encoder, nn.Flatten(1), nn.Linear(dim, num_classes))
+
+
+def _train(
+    model: nn.Module,
+    items: Tensor,
+    labels: Tensor,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    prepare: Prepare | None,
+    augment: Augment | None,
+    seed: int,
+) -> Iterator[int]:
+    """Cross-entropy steps on random batches; yields each step number once it is taken."""
+    g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     model.train()
     size = min(batch_size, len(items))
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         idx = torch.randint(len(items), (size,), generator=g)
         x = prepare(items[idx]) if prepare else items[idx]
         if augment is not None:
@@ -104,10 +234,13 @@ def fine_tune(
         loss.backward()
         opt.step()
         sched.step()
-    return model.eval()
+        yield step
 
 
-def _accuracy(model: nn.Module, items: Tensor, labels: Tensor, prepare: Prepare | None) -> float:
+def classifier_accuracy(
+    model: nn.Module, items: Tensor, labels: Tensor, prepare: Prepare | None = None
+) -> float:
+    """Share of `items` (N, ...) whose argmax of `model`'s (N, C) logits is the label."""
     logits = embed_tensors(model, items, prepare=prepare)
     return float((logits.argmax(1) == labels).float().mean())
 
@@ -152,8 +285,8 @@ def semi_supervised_eval(
         scratch = fine_tune(make_scratch(), x, y, num_classes, **settings)
         for protocol, acc in (
             ("linear probe", probe.accuracy),
-            ("fine-tune", _accuracy(tuned, test_x, test_y, prepare)),
-            ("scratch", _accuracy(scratch, test_x, test_y, prepare)),
+            ("fine-tune", classifier_accuracy(tuned, test_x, test_y, prepare)),
+            ("scratch", classifier_accuracy(scratch, test_x, test_y, prepare)),
         ):
             rows.append({"fraction": fraction, "labels": len(keep), "protocol": protocol,
                          "accuracy": float(acc)})  # fmt: skip

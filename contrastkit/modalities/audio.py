@@ -46,6 +46,7 @@ class AudioModality(TensorModality):
         "eval": {"knn_k": 20},
     }  # fmt: skip
     main_metric = "knn_top1"
+    has_transfer = True
 
     def detect(self, path: Path) -> bool:
         return path.is_dir() and any(
@@ -121,6 +122,9 @@ class AudioModality(TensorModality):
         return ItemSet(
             folder.clips, ids, labels, folder.class_names or None, name=Path(source).name
         )
+
+    def labelled_source(self, cfg: Config, data: TensorData, source: str):
+        return self.read_source(cfg, data, source, "train"), None  # a folder: no test split
 
     def read_query(self, model: Any, cfg: Config, data: TensorData, query: str, kind: str):
         if kind != "file":

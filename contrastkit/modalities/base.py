@@ -117,6 +117,7 @@ class Modality:
             (optimiser, batch size, precision, ...), as a nested dict.
         main_metric: the eval metric benchmarks compare first.
         has_few_labels: `few_label_rows` is implemented (`eval.few_labels`).
+        has_transfer: `labelled_source` is implemented (`contrastkit finetune`).
     """
 
     name: ClassVar[str] = ""
@@ -130,6 +131,7 @@ class Modality:
     defaults: ClassVar[dict[str, Any]] = {}
     main_metric: ClassVar[str] = ""
     has_few_labels: ClassVar[bool] = False
+    has_transfer: ClassVar[bool] = False
 
     # ---- choosing and configuring -------------------------------------------------------
     def detect(self, path: Path) -> bool:
@@ -233,6 +235,19 @@ class Modality:
         raise ContrastkitError(
             f"config key 'eval.few_labels': {self.name} runs have no few-label evaluation"
         )
+
+    def embed_input(self, cfg: Config, data: Prepared) -> Callable[[Tensor], Tensor] | None:
+        """Turns stored tensor items into the encoder's input when embedding or fine-tuning
+        (e.g. uint8 pixels to normalised floats); default: as they are."""
+        return None
+
+    def labelled_source(
+        self, cfg: Config, data: Prepared, source: str
+    ) -> tuple[ItemSet, ItemSet | None]:
+        """Labelled tensor items of another dataset, read as the run reads its own, for
+        fine-tuning (`contrastkit finetune`, where `has_transfer`): (the training items, the
+        source's own test split or None)."""
+        raise NotImplementedError
 
     # ---- embeddings ----------------------------------------------------------------------
     def items(self, cfg: Config, data: Prepared, split: str) -> ItemSet:

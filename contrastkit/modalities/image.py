@@ -64,6 +64,7 @@ class ImageModality(Modality):
     datasets = DATASETS
     aliases = {"fmnist": "fashion-mnist"}
     has_few_labels = True
+    has_transfer = True
     data_config, model_config, views_config = ImageDataConfig, ImageModelConfig, ImageViewsConfig
     main_metric = "knn_top1"
 
@@ -176,12 +177,14 @@ class ImageModality(Modality):
 
     def few_label_rows(self, trained, cfg: Config, data: ImageData) -> list[dict]:
         train, test = evaluation_split(data)
-        preprocess = build_image_views(cfg.views).preprocess
         return few_label_rows(
             trained, lambda: self.build_encoder(cfg, data, pretrained=False),
             (train.images, train.labels),
-            (test.images, test.labels), cfg, preprocess,
+            (test.images, test.labels), cfg, self.embed_input(cfg, data),
         )  # fmt: skip
+
+    def embed_input(self, cfg: Config, data: Prepared):
+        return build_image_views(cfg.views).preprocess  # to float, resize, normalise
 
     def items(self, cfg: Config, data: ImageData, split: str) -> ItemSet:
         if split == "test" and data.test is None:
@@ -189,10 +192,16 @@ class ImageModality(Modality):
         return self._item_set(data.pool if split == "train" else data.test)
 
     def read_source(self, cfg: Config, data: ImageData, source: str, split: str) -> ItemSet:
+        """`source` at the run's image size, in its channels (grey from colour by luma,
+        colour from grey by repeating it)."""
         channels = len(cfg.views.mean or [1])
         return self._item_set(
             load_dataset(source, split, image_size=cfg.data.image_size, channels=channels)
         )
+
+    def labelled_source(self, cfg: Config, data: ImageData, source: str):
+        test = self.read_source(cfg, data, source, "test") if has_test_split(source) else None
+        return self.read_source(cfg, data, source, "train"), test
 
     @staticmethod
     def _item_set(d: ImageDataset) -> ItemSet:

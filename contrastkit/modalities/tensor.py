@@ -72,10 +72,6 @@ class TensorModality(Modality):
     def raw_features(self, items: Tensor, cfg: Config, data: TensorData) -> Tensor:
         raise NotImplementedError
 
-    def embed_input(self, cfg: Config, data: TensorData) -> Callable[[Tensor], Tensor] | None:
-        """Turns stored items into the encoder's input when embedding (default: as is)."""
-        return None
-
     def batches(self, cfg: Config, data: TensorData, method, device: torch.device):
         labels = data.labels if method.needs_labels or getattr(method, "use_labels", 0) else None
         where = device if self.views_on_device else torch.device("cpu")

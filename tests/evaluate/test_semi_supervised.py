@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.semi_supervised import (
+    classifier_accuracy,
     embed_tensors,
     fine_tune,
+    fine_tune_on_validation,
     label_subset,
+    probe_on_validation,
     semi_supervised_eval,
 )
 
@@ -69,3 +74,31 @@ def test_a_good_encoder_beats_scratch_with_one_percent_of_labels() -> None:
     assert acc["fine-tune"] > acc["scratch"] + 0.1
     for p, q in zip(pretrained.parameters(), before, strict=True):
         assert torch.equal(p, q)  # the pre-trained encoder is copied, never changed
+
+
+def test_fine_tune_on_validation_keeps_the_best_validation_weights() -> None:
+    """A learning rate that cannot learn is never chosen; the returned weights are the ones
+    that scored `val_accuracy` (not the last ones); the encoder passed in is not changed."""
+    (x, y), (tx, ty) = _digits()
+    val = (tx[:200], ty[:200])
+    keep = label_subset(y, 0.1)
+    encoder = MLP()
+    before = [p.clone() for p in encoder.parameters()]
+    pick = fine_tune_on_validation(encoder, (x[keep], y[keep]), val, 10, steps=60,
+                                   lrs=(1e-9, 3e-3), checks=3)  # fmt: skip
+    assert pick.lr == 3e-3 and pick.step in (20, 40, 60)
+    assert pick.val_accuracy > 0.5  # chance is 0.1; the 1e-9 runs stay near it
+    assert classifier_accuracy(pick.model, *val) == pytest.approx(pick.val_accuracy)
+    for p, q in zip(encoder.parameters(), before, strict=True):
+        assert torch.equal(p, q)
+
+
+def test_probe_on_validation_scores_the_test_split_with_the_chosen_strength() -> None:
+    (x, y), (tx, ty) = _digits()
+    train, val, test = (x[:300], y[:300]), (tx[:200], ty[:200]), (tx[200:], ty[200:])
+    accuracy, c = probe_on_validation(train, val, test, 10, cs=(0.01, 1.0, 100.0))
+    assert c in (0.01, 1.0, 100.0)
+    expected = linear_probe(*train, *test, num_classes=10, weight_decay=1 / (c * 300))
+    assert accuracy == expected.accuracy
+    only, one = probe_on_validation(train, val, test, 10, cs=(1.0,))
+    assert one == 1.0 and only == linear_probe(*train, *test, num_classes=10).accuracy  # C=1
