@@ -187,13 +187,23 @@ def finetune(
     raw_features = [raw(x).float() for x, _ in (task.train, task.validation, task.test)]
     tuning = dict(steps=steps, lrs=list(lrs), checks=CHECKS, batch_size=batch_size, prepare=prepare)
     found: list[dict[str, Any]] = []
+    weights = getattr(cfg.model, "weights", None)  # the run started from pre-trained weights
     for seed in range(cfg.train.seed, cfg.train.seed + seeds):
         torch.manual_seed(seed)  # seed train.seed: the weights the run itself started from
-        scratch = modality.build_encoder(cfg, data)
+        scratch = (
+            modality.build_encoder(cfg, data, pretrained=False)
+            if weights
+            else modality.build_encoder(cfg, data)
+        )
         encoders = [
             (run_name, trained, frozen),
             ("random init", scratch, _features(scratch, task, prepare)),
         ]
+        if weights:  # the same weights without the contrastive training
+            start_encoder = modality.build_encoder(cfg, data)
+            encoders.append(
+                ("pretrained start", start_encoder, _features(start_encoder, task, prepare))
+            )
         for share in shares:
             start = time.perf_counter()
             keep = label_subset(task.train[1], share, seed)
@@ -211,8 +221,10 @@ def finetune(
     notes = [
         task.description,
         "labels per share: " + ", ".join(f"{_pct(s)} = {_labels(rows, s)}" for s in shares),
-        f"no row for pre-trained weights without contrastive training: the run's encoder "
-        f"started from random weights ({modality.name} runs take no pre-trained weights)",
+        f"pretrained start: the weights of {weights} without contrastive training"
+        if weights
+        else "no row for pre-trained weights without contrastive training: the run's encoder "
+        "started from random weights (model.weights was not set)",
     ]
     settings = _settings(modality, cfg, run_dir, dataset, task, shares, seeds, tuning, notes[2:])
     path = Path(output) if output is not None else run_dir / f"finetune-{_slug(dataset)}.json"
