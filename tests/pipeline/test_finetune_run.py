@@ -174,3 +174,25 @@ def test_user_mistakes_exit_2_with_one_sentence(
 def test_an_unlabelled_folder_exits_2_with_one_sentence(digits_run: Path, tmp_path: Path) -> None:
     message = "has no labels: fine-tuning needs a labelled set"
     _refused(digits_run, str(_flat_folder(tmp_path)), "0.1", tmp_path, message)
+
+
+@pytest.mark.slow
+def test_a_run_from_pretrained_weights_gets_a_pretrained_start_row(tmp_path: Path) -> None:
+    """With `model.weights`, the weights without the contrastive training are a system and
+    "random init" is the backbone without them."""
+    from contrastkit.encoders.vision import CompactCNN
+    from contrastkit.train.checkpoint import save_weights
+
+    torch.manual_seed(5)
+    start = tmp_path / "start.safetensors"
+    save_weights(CompactCNN(1, widths=(16, 32)), start)
+    run = tmp_path / "run"
+    settings = {"data.dataset": "digits", "train.steps": 10, "train.batch_size": 64,
+                "data.holdout": 200, "data.monitor_bank": 500, "model.widths": [16, 32],
+                "model.weights": str(start), "train.run_dir": str(run)}  # fmt: skip
+    torch.manual_seed(0)
+    train(load_config(None, settings), progress=False)
+    result = finetune(run, "digits", shares=[0.1], seeds=1, steps=5, lrs=[1e-3])
+    systems = {r["system"] for r in result.rows}
+    assert "pretrained start: linear probe" in systems and "pretrained start: fine-tune" in systems
+    assert any(str(start) in note for note in result.notes)
