@@ -51,13 +51,19 @@ def _probe(root: Path, files: list[Path], size, channels) -> tuple[tuple[int, in
 
 
 def decoded_bytes(path: str | Path, image_size, channels) -> int:
-    """Bytes a folder's images would take decoded in memory (from its first files' size)."""
+    """Bytes a folder's images would take decoded in memory (from its first files' size);
+    0 when `path` is not a folder of readable images (the reader then says what is wrong)."""
     size, channels = parse_image_options(image_size, channels)
     root = Path(path).expanduser()
-    files = _find_files(root)[0]
-    if not files:
+    if not root.is_dir():
         return 0
-    size, channels = _probe(root, files, size, channels)
+    try:
+        files = _find_files(root)[0]
+        if not files:
+            return 0
+        size, channels = _probe(root, files, size, channels)
+    except DataFormatError:
+        return 0
     return len(files) * channels * size[0] * size[1]
 
 

@@ -89,8 +89,10 @@ class ImageModality(Modality):
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
         d = cfg.data
         kw = dict(data_dir=d.data_dir, image_size=d.image_size, channels=d.channels)
-        if d.dataset not in DATASETS and _too_big(d.dataset, d.image_size, d.channels,
-                                                  d.max_memory):  # fmt: skip
+        folder = d.dataset not in DATASETS
+        need = decoded_bytes(d.dataset, d.image_size, d.channels) if folder else 0
+        stream = need > 0 and need > parse_bytes(d.max_memory)
+        if stream:
             train = stream_image_folder(d.dataset, d.image_size, d.channels)
         else:
             train = load_dataset(d.dataset, "train", **kw)
@@ -139,6 +141,8 @@ class ImageModality(Modality):
 
     def batches(self, cfg: Config, data: ImageData, method, device: torch.device):
         views = build_image_views(cfg.views)
+        if cfg.data.dataset not in DATASETS:  # a folder: say how it is read, and why
+            _say_choice(cfg.data.dataset, data.train.images, cfg.data.max_memory)
         if isinstance(data.train.images, FileImages):
             return StreamingImageBatches(
                 data.train, views, device=device, channels_last=cfg.train.channels_last,
@@ -221,19 +225,18 @@ class ImageModality(Modality):
         return ItemSet(image[None], [Path(query).name])
 
 
-def _too_big(folder: str, image_size, channels, max_memory: str) -> bool:
-    """Whether a folder's decoded images exceed `max_memory` (the choice is printed)."""
-    need, budget = decoded_bytes(folder, image_size, channels), parse_bytes(max_memory)
-    stream = need > budget or budget == 0
+def _say_choice(folder: str, images, max_memory: str) -> None:
+    """Print whether a folder's training images are streamed or in memory, and why (rank 0;
+    when training starts, so that a mistake found before is the only line)."""
     if ddp.is_main():
+        stream = isinstance(images, FileImages)
         how = (
             f"streamed from disk ({default_workers()} decoding processes by default)"
             if stream
             else "decoded into memory"
         )
-        print(f"{folder}: {need / 1e6:,.0f} MB decoded, data.max_memory {max_memory}: {how}",
-              file=sys.stderr)  # fmt: skip
-    return stream
+        print(f"{folder}: {images.nbytes / 1e6:,.0f} MB of training images decoded, "
+              f"data.max_memory {max_memory}: {how}", file=sys.stderr)  # fmt: skip
 
 
 def evaluation_split(data: ImageData) -> tuple[ImageDataset, ImageDataset]:

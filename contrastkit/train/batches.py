@@ -60,8 +60,12 @@ class ImageBatches:
     def order(self, seed: int, batch_size: int) -> Tensor:
         return random_order(seed, len(self.data))
 
+    def read(self, index: Tensor) -> Tensor:
+        """(B, C, H, W) uint8 images at `index`."""
+        return self.data.images[index]
+
     def batch(self, index: Tensor, generator: torch.Generator) -> Batch:
-        x = self.data.images[index].to(self.device, non_blocking=True)
+        x = self.read(index).to(self.device, non_blocking=True)
         views = self.views(x, generator)
         if self.channels_last:
             views = [v.contiguous(memory_format=torch.channels_last) for v in views]

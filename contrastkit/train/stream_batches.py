@@ -22,9 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.file_images import FileImages, decode_files
-from contrastkit.methods.base import Batch
 from contrastkit.train import ddp
-from contrastkit.train.batches import random_order
+from contrastkit.train.batches import ImageBatches, random_order
 
 __all__ = ["StreamingImageBatches", "default_workers"]
 
@@ -53,8 +52,8 @@ def _one_thread(_: int) -> None:
     torch.set_num_threads(1)  # decoding workers leave the cores to the model
 
 
-class StreamingImageBatches:
-    """A `BatchSource` over an `ImageDataset` whose images are `FileImages`.
+class StreamingImageBatches(ImageBatches):
+    """An `ImageBatches` over an `ImageDataset` whose images are `FileImages`.
 
     Args:
         data: the dataset (images on disk).
@@ -79,8 +78,7 @@ class StreamingImageBatches:
     ) -> None:
         if not isinstance(data.images, FileImages):
             raise TypeError("StreamingImageBatches needs images on disk (FileImages)")
-        self.data, self.views = data, views
-        self.device, self.channels_last = torch.device(device), channels_last
+        super().__init__(data, views, device=device, channels_last=channels_last)
         self.workers = default_workers() if workers is None else workers
         self.prefetch = prefetch
         self.skipped = skipped if skipped is not None else []
@@ -88,9 +86,6 @@ class StreamingImageBatches:
         self._first: dict[int, int] = {}
         self._iter = None
         self._next = -1
-
-    def __len__(self) -> int:
-        return len(self.data)
 
     def order(self, seed: int, batch_size: int) -> Tensor:
         order = random_order(seed, len(self.data))
@@ -115,7 +110,9 @@ class StreamingImageBatches:
         )
         self._iter, self._next = iter(loader), position
 
-    def _decoded(self, index: Tensor) -> Tensor:
+    def read(self, index: Tensor) -> Tensor:
+        """(B, C, H, W) uint8 images at `index`: decoded ahead by the workers when `index`
+        is the next batch of the epoch's plan."""
         position = self._first.get(int(index[0]), -1) if index.numel() else -1
         if position < 0 or not torch.equal(self._plan[position], index):
             x, bad = self.data.images.decode(index)  # not a planned batch: decode it here
@@ -134,11 +131,3 @@ class StreamingImageBatches:
                 stacklevel=2,
             )
         return x
-
-    def batch(self, index: Tensor, generator: torch.Generator) -> Batch:
-        x = self._decoded(index).to(self.device, non_blocking=True)
-        views = self.views(x, generator)
-        if self.channels_last:
-            views = [v.contiguous(memory_format=torch.channels_last) for v in views]
-        labels = self.data.labels[index] if self.data.labels is not None else None
-        return Batch(views, labels, index)

@@ -126,7 +126,7 @@ def test_train_streams_a_folder_over_max_memory_and_evaluates(tmp_path: Path, ca
         train__batch_size=32, eval__knn_k=10, eval__linear=False,
     )  # fmt: skip
     err = capsys.readouterr().err
-    assert "0 MB decoded, data.max_memory 100kB: streamed from disk" in err
+    assert "0 MB of training images decoded, data.max_memory 100kB: streamed from disk" in err
     assert fit.steps == 6
     assert 0.0 <= scores[("contrastkit simclr", "knn_top1")] <= 1.0
     assert 0.0 <= scores[("raw pixels", "knn_top1")] <= 1.0
@@ -137,4 +137,4 @@ def test_train_streams_a_folder_over_max_memory_and_evaluates(tmp_path: Path, ca
         tmp_path / "run2", data__dataset=str(folder), data__holdout=30,
         data__monitor_bank=100, model__widths=[8, 16], train__steps=2, train__batch_size=32,
     )  # fmt: skip
-    assert "data.max_memory 4GB: decoded into memory" in capsys.readouterr().err
+    assert "decoded, data.max_memory 4GB: decoded into memory" in capsys.readouterr().err

@@ -8,20 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.modalities.helpers import loss_fell, spread, train_and_evaluate
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_audio_simclr_learns_instrument_families(tmp_path: Path) -> None:

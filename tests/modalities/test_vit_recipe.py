@@ -28,15 +28,6 @@ def fashion(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two threads contend badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_the_recipe_is_a_vit_tiny_with_4x4_patches_on_28x28_images() -> None:
     cfg = load_config(RECIPE)
     m = cfg.model
