@@ -146,7 +146,9 @@ class TrainConfig(Section):
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:
-        if not re.match(r"^(auto|cpu|mps|cuda(:\d+)?)$", v):
+        from contrastkit.train.devices import DEVICE_PATTERN
+
+        if not DEVICE_PATTERN.match(v):
             raise ValueError(f"{v!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
         return v
 
