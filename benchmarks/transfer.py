@@ -45,10 +45,16 @@ def _call(cmd: list[str]) -> str:
     return done.stdout
 
 
-def pretrain(run: Path, budget: float, seed: int, threads: int) -> dict:
-    """SimCLR on Fashion-MNIST through `contrastkit train`; its summary.json."""
+def pretrain(run: Path, budget: float, epochs: float, seed: int, threads: int) -> dict:
+    """SimCLR on Fashion-MNIST through `contrastkit train` for `epochs` (when > 0, so the
+    result does not depend on the machine's load) or `budget` seconds; its summary.json."""
     shutil.rmtree(run, ignore_errors=True)
-    _call([_script(), "train", "--config", str(RECIPE), "--max-time", str(budget),
+    limit = (
+        ["--epochs", str(epochs), "--max-time", "24h"]
+        if epochs > 0
+        else ["--max-time", str(budget)]
+    )
+    _call([_script(), "train", "--config", str(RECIPE), *limit,
            "--seed", str(seed), "--threads", str(threads), "-o", str(run), "--no-progress",
            "--no-evaluate", "--no-report"])  # fmt: skip
     return json.loads((run / "summary.json").read_text())
@@ -87,6 +93,12 @@ def verdicts(rows: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=300.0, help="pre-training seconds")
+    parser.add_argument(
+        "--epochs",
+        type=float,
+        default=0.0,
+        help="pre-training epochs instead of --budget (0 = use --budget)",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--labels", default="0.01,0.1,1")
     parser.add_argument("--steps", type=int, default=200, help="fine-tuning steps per run")
@@ -104,7 +116,7 @@ def main() -> None:
     if args.run:
         summary = json.loads((run / "summary.json").read_text())
     else:
-        summary = pretrain(run, args.budget, args.seed, args.threads)
+        summary = pretrain(run, args.budget, args.epochs, args.seed, args.threads)
     pre = time.perf_counter() - start
     print(f"pre-trained {summary['steps']} steps ({summary['epochs']:.2f} epochs) in "
           f"{summary['train_seconds']:.0f} s, monitor kNN {summary['knn_accuracy']:.3f}",
@@ -121,6 +133,7 @@ def main() -> None:
     path = write_results(
         args.output, rows, verdicts=table, pretraining=pretraining,
         finetune_settings=found["settings"], budget_seconds=args.budget,
+        pretrain_epochs=args.epochs,
         wall_seconds={"pretrain": round(pre), "total": round(time.perf_counter() - start)},
     )  # fmt: skip
     print(f"written {path}")
