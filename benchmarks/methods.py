@@ -6,16 +6,21 @@ the 60,000 training images for `--budget` seconds, then is scored on the 10,000 
 images: weighted kNN (k=200, t=0.1; the training set as bank), linear probe, effective
 rank of the test features, training items/s and whether the collapse monitor fired.
 Raw pixels and the randomly initialised encoder are the baselines. SupCon uses the
-labels (marked); every other method sees images only.
+labels (marked); every other method sees images only. A name that is not a method names
+the recipe configs/fashion_mnist_<name>.yaml (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
+`--seeds N` trains every row with seeds 0..N-1 (rows per seed, then mean and sample std);
+the machine's load average is recorded before and after.
 
 Usage:
-    python -m benchmarks.methods [--budget 120] [--methods simclr,byol] [--output methods]
-        [--set optim.lr=0.1 ...] [--no-baselines]
+    python -m benchmarks.methods [--budget 120] [--methods simclr,byol,vit_tiny]
+        [--seeds 1] [--output methods] [--set optim.lr=0.1 ...] [--no-baselines]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 from pathlib import Path
 
@@ -38,9 +43,15 @@ ROOT = Path(__file__).resolve().parent.parent
 IMAGE_METHODS = [n for n, c in METHODS.items() if c.towers == ImageModality.towers]
 
 
+def _recipe_path(name: str) -> Path:
+    """configs/<method>_fashion_mnist.yaml, or configs/fashion_mnist_<name>.yaml."""
+    path = ROOT / "configs" / f"{name}_fashion_mnist.yaml"
+    return path if name in METHODS else ROOT / "configs" / f"fashion_mnist_{name}.yaml"
+
+
 def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):
     cfg = load_config(
-        ROOT / "configs" / f"{name}_fashion_mnist.yaml",
+        _recipe_path(name),
         {
             "train.max_time": budget,
             "train.monitor_every": 0,
@@ -63,9 +74,15 @@ def main() -> None:
         "--set", action="append", default=[], help="config override for every method: KEY=VALUE"
     )
     parser.add_argument("--no-baselines", action="store_true", help="skip raw/random rows")
+    parser.add_argument("--seeds", type=int, default=1, help="train each row with seeds 0..N-1")
     args = parser.parse_args()
     extra = dict(parse_override(text) for text in args.set)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
+    missing = [n for n in names if not _recipe_path(n).is_file()]
+    if missing:
+        parser.error(f"no recipe for {', '.join(missing)} (methods: {', '.join(IMAGE_METHODS)})")
+    seeds = list(range(args.seeds))
+    load_before = os.getloadavg()
 
     # the baselines share the overrides' backbone/data keys (method keys belong to one method)
     shared = {k: v for k, v in extra.items() if not k.startswith("method.")}
@@ -105,17 +122,27 @@ def main() -> None:
             for label, reason in failures.items()
         ]
         return write_results(
-            args.output, records, budget_seconds=args.budget, overrides=args.set, complete=complete
-        )
+            args.output, records + summaries(rows), budget_seconds=args.budget,
+            overrides=args.set, seeds=seeds, complete=complete,
+            load_average={"before": load_before, "after": os.getloadavg()},
+        )  # fmt: skip
+
+    def tag(label: str, seed: int) -> str:
+        return label if len(seeds) == 1 else f"{label} (seed {seed})"
 
     if not args.no_baselines:
         score("raw pixels", None, base, {})
-        torch.manual_seed(base.train.seed)
-        score("random-init encoder", modality.build_encoder(base, data), base, {})
+        for seed in seeds:
+            torch.manual_seed(seed)
+            random_init = modality.build_encoder(base, data)
+            score(tag("random-init encoder", seed), random_init, base, {"seed": seed})
 
-    for name in names:
-        cfg = _recipe(name, args.budget, Path(args.run_root) / name, extra)
-        label = name + (" (uses labels)" if METHODS[name].needs_labels else "")
+    for name, seed in [(n, s) for n in names for s in seeds]:
+        run_dir = Path(args.run_root) / (name if len(seeds) == 1 else f"{name}-seed{seed}")
+        cfg = _recipe(name, args.budget, run_dir, {**extra, "train.seed": seed})
+        method = cfg.method.name
+        label = name if name in METHODS else f"{name} ({method})"
+        label = tag(label + (" (uses labels)" if METHODS[method].needs_labels else ""), seed)
         try:
             result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
         except ContrastkitError as exc:  # e.g. a diverging recipe: report it, go on
@@ -133,6 +160,7 @@ def main() -> None:
                 "steps": result.steps,
                 "train_seconds": result.train_seconds,
                 "collapsed": result.collapsed_at_step is not None,
+                "seed": seed,
             },
         )
 
@@ -148,7 +176,24 @@ def main() -> None:
         )
     for label, reason in failures.items():
         print(f"{label}: FAILED ({reason})")
+    for r in summaries(rows):
+        print(f"{r['system']:40s} {r['metric']:10s} {r['value']:.4f} ± {r['std']:.4f} (n={r['n']})")
     print(f"written {save(complete=True)}")
+
+
+def summaries(rows: list[EvalRow]) -> list[dict]:
+    """Mean and sample std over the seeds of each system with rows for several seeds."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for record in rows_to_records(rows):
+        system = record["system"]
+        if " (seed " in system and isinstance(record.get("value"), int | float):
+            key = (system[: system.index(" (seed ")] + " (mean)", record["metric"])
+            groups.setdefault(key, []).append(float(record["value"]))
+    return [
+        {"system": system, "metric": metric, "value": statistics.mean(values),
+         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
+        for (system, metric), values in groups.items()
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
