@@ -21,7 +21,7 @@ from contrastkit.cli import app, main
 from contrastkit.pipeline.embedder import load_embedder
 
 runner = CliRunner()
-WORDS = "red green blue cat dog fish run jump swim fast slow big small old new tree".split()
+WORDS = "red green blue cat dog fish run jump swim fast slow big small old new tree".split()  # noqa: SIM905
 
 
 def _ok(*args: str) -> str:
