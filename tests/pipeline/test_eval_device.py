@@ -101,6 +101,29 @@ def test_embed_on_the_cpu_gives_the_embeddings_of_the_default(runs, tmp_path, ki
     np.testing.assert_array_equal(a["ids"], b["ids"])
 
 
+def test_index_and_anomalies_on_the_cpu_match_the_default(runs, tmp_path) -> None:
+    index = tmp_path / "index"
+    _ok("index", str(runs["image"]), "-o", str(index), "--device", "cpu")
+    args = ["anomalies", str(index), "--data", "digits", "--json", "--top", "5"]
+    assert _ok(*args, "--device", "cpu") == _ok(*args)
+
+
+@pytest.mark.parametrize("how", [["--device", "cpu"], ["--set", "train.device=cpu"]])
+def test_the_evaluation_after_training_runs_on_the_training_device(tmp_path, monkeypatch, how):
+    import contrastkit.pipeline.evaluate_run as evaluate_run
+
+    asked: list[str] = []
+    monkeypatch.setattr(
+        evaluate_run, "evaluate", lambda run, **kw: asked.append(kw["device"]) or []
+    )
+    _ok(
+        "train", "--dataset", "digits", "--steps", "1", "--batch-size", "16", "-o",
+        str(tmp_path / "run"), "--threads", "1", "--set", "data.holdout=200",
+        "--set", "model.widths=[8,16]", "--no-progress", "--no-report", *how,
+    )  # fmt: skip
+    assert asked == ["cpu"]
+
+
 # ---------------------------------------------------------------- the device reaches the encoder
 
 
