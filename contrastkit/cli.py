@@ -11,6 +11,7 @@ import typer
 
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_finetune import register as register_finetune_command
+from contrastkit.cli_index import DEVICE_HELP
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
@@ -94,7 +95,7 @@ def train(
 ) -> None:
     """Train an encoder on any modality (SimCLR by default; --method picks another), then
     evaluate it against baselines and write the HTML report."""
-    from contrastkit.pipeline.settings import load_config
+    from contrastkit.pipeline.settings import load_config, read_run_config
     from contrastkit.pipeline.train_run import train as run_train
 
     cfg = None
@@ -145,8 +146,9 @@ def train(
         f"{result.items_per_second:.0f} items/s, final loss {loss}{knn}"
     )
     typer.echo(f"run folder: {out_dir}")
-    if evaluate:
-        _print_evaluation(out_dir, baselines=True, linear=True)
+    if evaluate:  # on the training device (as given for a resumed run, else as configured)
+        where = device or read_run_config(out_dir).train.device
+        _print_evaluation(out_dir, baselines=True, linear=True, device=where)
     from contrastkit.report import build_report, report_hint
 
     if evaluate and report:
@@ -178,12 +180,12 @@ def _spawned(
     return SimpleNamespace(**summary), Path(out_dir)
 
 
-def _print_evaluation(run_dir: Path, baselines: bool, linear: bool) -> None:
+def _print_evaluation(run_dir: Path, baselines: bool, linear: bool, device: str) -> None:
     from contrastkit.evaluate.report import format_records
     from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
 
     try:
-        rows = run_evaluate(run_dir, baselines=baselines, linear=linear)
+        rows = run_evaluate(run_dir, baselines=baselines, linear=linear, device=device)
     except ContrastkitError as exc:
         typer.echo(f"no evaluation: {exc}")
         return
@@ -196,13 +198,14 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder from `contrastkit train`")],
     baselines: Annotated[bool, Opt(help="also score raw inputs and a random-init encoder")] = True,
     linear: Annotated[bool, Opt(help="also fit a linear probe (labelled data)")] = True,
+    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
 ) -> None:
     """Score a trained encoder on the evaluation its data allows (kNN and linear probe,
     retrieval, link prediction, zero-shot, ranking), with baselines in the same table."""
     from contrastkit.evaluate.report import format_records
     from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
 
-    rows = run_evaluate(run_dir, baselines=baselines, linear=linear)
+    rows = run_evaluate(run_dir, baselines=baselines, linear=linear, device=device)
     typer.echo(format_records(rows))
     typer.echo(f"written: {run_dir / 'eval.json'}")
 
@@ -218,11 +221,12 @@ def embed(
         str | None, Opt(help="another dataset, folder or file, read like the run's data")
     ] = None,
     split: Annotated[str, Opt(help="the run's train or test split")] = "train",
+    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
 ) -> None:
     """Write embeddings and item ids (and labels or texts) to an .npz file."""
     from contrastkit.pipeline.embed_run import embed as run_embed
 
-    n, dim = run_embed(run_dir, output, dataset=dataset, split=split)
+    n, dim = run_embed(run_dir, output, dataset=dataset, split=split, device=device)
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 

@@ -34,6 +34,10 @@ def finetune(
     ] = "3e-3,1e-3,3e-4",
     batch_size: Annotated[int, Opt(help="fine-tuning batch size")] = 128,
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,
+    device: Annotated[
+        str,
+        Opt(help="where the encoders run: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps"),
+    ] = "auto",
     output: Annotated[
         Path | None,
         Opt("--output", "-o", help="JSON file (default RUN_DIR/finetune-<dataset>.json)"),
@@ -50,7 +54,7 @@ def finetune(
     result = run_finetune(
         run_dir, dataset, shares=_floats(labels, "--labels"), seeds=seeds, steps=steps,
         lrs=_floats(lr, "--lr"), batch_size=batch_size, output=output,
-        log=lambda line: typer.echo(line, err=True),
+        log=lambda line: typer.echo(line, err=True), device=device,
     )  # fmt: skip
     typer.echo(result.table())
     for note in result.notes:

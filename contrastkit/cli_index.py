@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 Opt = typer.Option
+DEVICE_HELP = "where the encoder runs: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps"
 
 
 def _show(rows: list[dict[str, Any]], as_json: bool, width: int = 70) -> None:
@@ -40,11 +41,12 @@ def index(
     ] = None,
     split: Annotated[str, Opt(help="the run's train or test split")] = "train",
     kind: Annotated[str, Opt(help="flat (exact), ivf or hnsw (approximate, FAISS)")] = "flat",
+    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
 ) -> None:
     """Embed a run's data (or another source read the same way) and save a searchable index."""
     from contrastkit.pipeline.index_run import build_index
 
-    built = build_index(model, output, source=data, split=split, kind=kind)
+    built = build_index(model, output, source=data, split=split, kind=kind, device=device)
     recall = built.info.get("recall@10")
     extra = "" if kind == "flat" else f", recall@10 vs exact {recall:.3f}"
     typer.echo(
@@ -65,13 +67,18 @@ def search(
         str | None, Opt(help="encoder for the query (default: the one that built the index)")
     ] = None,
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
+    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
 ) -> None:
     """The k nearest items to a text, an image or an indexed item."""
     from contrastkit.index.store import EmbeddingIndex
     from contrastkit.pipeline.index_run import query_vectors, search_rows
+    from contrastkit.train.devices import resolve_device
 
+    resolve_device(device, key="--device")  # checked even when an --id query needs no encoder
     loaded = EmbeddingIndex.load(index_dir)
-    query, own = query_vectors(loaded, text=text, file=file, item_id=item_id, model=model)
+    query, own = query_vectors(
+        loaded, text=text, file=file, item_id=item_id, model=model, device=device
+    )
     _show(search_rows(loaded, query, k, exclude=own), as_json)
 
 
@@ -120,13 +127,16 @@ def anomalies(
         Path | None, Opt("--output", "-o", help="write scores (.csv or .json)")
     ] = None,
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
+    device: Annotated[str, Opt(help=f"with --data, {DEVICE_HELP}")] = "auto",
 ) -> None:
     """Rank items by their mean cosine distance to the k nearest indexed items."""
     from contrastkit.index.store import EmbeddingIndex
     from contrastkit.pipeline.index_run import anomaly_rows, embed_for_index, write_rows
+    from contrastkit.train.devices import resolve_device
 
+    resolve_device(device, key="--device")  # checked even without --data
     loaded = EmbeddingIndex.load(index_dir)
-    queries = None if data is None else embed_for_index(loaded, data, split)
+    queries = None if data is None else embed_for_index(loaded, data, split, device)
     rows = anomaly_rows(loaded, k, top if top or output else 20, queries)
     if output is not None:
         write_rows(rows, output)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
+from contrastkit.train.devices import to_device
 
 __all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers"]
 
@@ -210,7 +211,7 @@ class TextEncoder(nn.Module):
             for start in tqdm(starts, disable=not progress, unit="batch", desc="embed"):
                 index = order[start : start + batch_size]
                 tokens = self.tokenize([texts[i] for i in index])
-                tokens = {k: v.to(device) for k, v in tokens.items()}
+                tokens = to_device(dict(tokens), device)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     out[index] = self(tokens).float().cpu()
         finally:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from contrastkit.train.devices import to_device
+
 
 def extract_features(
     fn: Callable[[torch.Tensor], torch.Tensor],
@@ -32,7 +34,7 @@ def extract_features(
         batch_size: images per forward pass, >= 1.
         mean: C per-channel means of the [0, 1] pixels, or None for no normalisation.
         std: C per-channel standard deviations, all > 0; given together with `mean`.
-        device: where `fn` runs.
+        device: where `fn` runs; batches bound for CUDA are copied through pinned memory.
         autocast_dtype: e.g. torch.bfloat16 for mixed precision, or None for float32.
 
     Returns:
@@ -67,7 +69,7 @@ def extract_features(
                     device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
                 ),
             ):
-                x = batch.to(device, non_blocking=True).float().div_(255)
+                x = to_device(batch, device).float().div_(255)
                 if shift is not None:
                     x = (x - shift) / scale
                 out = fn(x)

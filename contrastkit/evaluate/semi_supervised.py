@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.evaluate.linear import linear_probe
+from contrastkit.train.devices import module_device, to_device
 
 __all__ = [
     "Selected",
@@ -59,12 +60,18 @@ def label_subset(labels: Tensor, fraction: float, seed: int = 0) -> Tensor:
 def embed_tensors(
     encoder: nn.Module, items: Tensor, *, prepare: Prepare | None = None, batch_size: int = 512
 ) -> Tensor:
-    """(N, D) float32 encoder outputs for `items` (N, ...), in eval mode, batch by batch."""
+    """(N, D) float32 encoder outputs for `items` (N, ...), in eval mode, batch by batch, on
+    the CPU. `prepare` runs on the CPU (it may sample subgraphs there); each prepared batch
+    is copied to the encoder's device."""
     was_training = encoder.training
     encoder.eval()
+    device = module_device(encoder)
     try:
         out = [
-            encoder(prepare(chunk) if prepare else chunk).float().flatten(1)
+            encoder(to_device(prepare(chunk) if prepare else chunk, device))
+            .float()
+            .flatten(1)
+            .cpu()
             for chunk in items.split(batch_size)
         ]
     finally:
@@ -204,7 +211,8 @@ def _classifier(
 ) -> nn.Module:
     torch.manual_seed(seed)  # the new layer's initialisation
     dim = embed_tensors(encoder, items[:2], prepare=prepare).shape[1]
-    return nn.Sequential(encoder, nn.Flatten(1), nn.Linear(dim, num_classes))
+    head = nn.Linear(dim, num_classes).to(module_device(encoder))
+    return nn.Sequential(encoder, nn.Flatten(1), head)
 
 
 def _train(
@@ -223,13 +231,14 @@ def _train(
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     model.train()
+    device = module_device(model)
     size = min(batch_size, len(items))
     for step in range(1, steps + 1):
         idx = torch.randint(len(items), (size,), generator=g)
         x = prepare(items[idx]) if prepare else items[idx]
         if augment is not None:
             x = augment(x, g)
-        loss = F.cross_entropy(model(x), labels[idx])
+        loss = F.cross_entropy(model(to_device(x, device)), to_device(labels[idx], device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -273,6 +282,7 @@ def semi_supervised_eval(
     """
     (train_x, train_y), (test_x, test_y) = train, test
     num_classes = int(max(train_y.max(), test_y.max())) + 1
+    device = module_device(pretrained)  # the scratch encoders train there too
     frozen_train = embed_tensors(pretrained, train_x, prepare=prepare)
     frozen_test = embed_tensors(pretrained, test_x, prepare=prepare)
     rows = []
@@ -282,7 +292,7 @@ def semi_supervised_eval(
         probe = linear_probe(frozen_train[keep], y, frozen_test, test_y, num_classes=num_classes)
         settings = dict(steps=steps, lr=lr, prepare=prepare, augment=augment, seed=seed)
         tuned = fine_tune(copy.deepcopy(pretrained), x, y, num_classes, **settings)
-        scratch = fine_tune(make_scratch(), x, y, num_classes, **settings)
+        scratch = fine_tune(make_scratch().to(device), x, y, num_classes, **settings)
         for protocol, acc in (
             ("linear probe", probe.accuracy),
             ("fine-tune", classifier_accuracy(tuned, test_x, test_y, prepare)),

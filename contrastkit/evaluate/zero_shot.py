@@ -14,6 +14,7 @@ from torch import Tensor
 
 from contrastkit.data.image_text import ImageTextData
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.train.devices import module_device, to_device
 
 __all__ = [
     "class_embeddings",
@@ -135,13 +136,15 @@ def embed_image_text(
     """
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = module_device(model)
     try:
-        img = [model.embed_image(prepare(x.to(device))).cpu() for x in images.split(batch_size)]
+        img = [
+            model.embed_image(prepare(to_device(x, device))).cpu() for x in images.split(batch_size)
+        ]
         txt = []
         for start in range(0, len(texts), batch_size):
             tokens = tokenize(list(texts[start : start + batch_size]))
-            txt.append(model.embed_text({k: v.to(device) for k, v in tokens.items()}).cpu())
+            txt.append(model.embed_text(to_device(dict(tokens), device)).cpu())
     finally:
         model.train(was_training)
     dim = model.embed_dim if hasattr(model, "embed_dim") else 0

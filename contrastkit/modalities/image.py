@@ -45,8 +45,9 @@ from contrastkit.modalities.image_config import (
 from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
 from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches
+from contrastkit.train.devices import module_device
 from contrastkit.train.monitor import KnnMonitor
-from contrastkit.train.precision import autocast_dtype
+from contrastkit.train.precision import inference_autocast
 from contrastkit.train.stream_batches import StreamingImageBatches, default_workers
 
 
@@ -252,11 +253,13 @@ def evaluation_split(data: ImageData) -> tuple[ImageDataset, ImageDataset]:
 
 def embed_images(encoder: torch.nn.Module, images: torch.Tensor, cfg: Config) -> torch.Tensor:
     """(N, C, H, W) uint8 -> (N, D) float32 features with the run's eval preprocessing
-    (resize, normalisation) and precision, in eval mode."""
+    (resize, normalisation) and precision, in eval mode, on the encoder's device (each uint8
+    batch is copied there, then preprocessed)."""
     preprocess = build_image_views(cfg.views).preprocess
-    amp = autocast_dtype(cfg.train.precision, torch.device("cpu"))
+    device = module_device(encoder)
+    amp = inference_autocast(cfg.train.precision, device)
     encoder.eval()
     return extract_features(
         lambda x: encoder(preprocess(x)), images, batch_size=cfg.eval.batch_size,
-        autocast_dtype=amp,
+        device=device, autocast_dtype=amp,
     )  # fmt: skip

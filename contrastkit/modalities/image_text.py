@@ -43,6 +43,7 @@ from contrastkit.modalities.sections import (
     ImageViewsConfig,
 )
 from contrastkit.train.checkpoint import load_weights
+from contrastkit.train.devices import module_device, to_device
 from contrastkit.train.pair_batches import PairBatches
 
 
@@ -167,9 +168,8 @@ class ImageTextModality(Modality):
             return _probe(f_train, train, f_test, test)
         model.eval()
         out = clip_scores(model, test, text_tokenizer(model), prepare=prepare, prompts=data.prompts)
-        with torch.no_grad():
-            f_train = torch.cat([model.encoder(prepare(x)) for x in train.images.split(256)])
-            f_test = torch.cat([model.encoder(prepare(x)) for x in test.images.split(256)])
+        f_train = _image_features(model, train.images, prepare)
+        f_test = _image_features(model, test.images, prepare)
         return out | _probe(f_train, train, f_test, test)
 
     def items(self, cfg: Config, data: ImageTextPrepared, split: str) -> ItemSet:
@@ -197,6 +197,16 @@ class ImageTextModality(Modality):
 
         image = load_image_file(query, image_size=cfg.data.image_size, channels=3)
         return ItemSet(image[None], [Path(query).name])
+
+
+@torch.no_grad()
+def _image_features(model: Any, images: torch.Tensor, prepare: Any) -> torch.Tensor:
+    """(N, D) image-tower features (before the projection) on the CPU, computed batch by
+    batch on the model's device."""
+    device = module_device(model)
+    return torch.cat(
+        [model.encoder(prepare(to_device(x, device))).cpu() for x in images.split(256)]
+    )
 
 
 def _probe(f_train, train: ImageTextData, f_test, test: ImageTextData) -> dict[str, float]:

@@ -34,6 +34,7 @@ from contrastkit.evaluate.ranking import (
 from contrastkit.modalities.base import ItemSet, Modality, Prepared
 from contrastkit.modalities.sections import InteractionsDataConfig, InteractionsModelConfig
 from contrastkit.train.checkpoint import load_weights
+from contrastkit.train.devices import module_device, to_device
 from contrastkit.train.tensor_batches import TensorBatches
 
 K = 10  # the cut-off of recall@k and nDCG@k
@@ -115,11 +116,12 @@ class InteractionsModality(Modality):
     def user_scores(self, model: Any, cfg: Config, data: InteractionsData, users: np.ndarray):
         """(U, n_items) ranking scores of `users` (codes): cosine x logit scale + logQ."""
         model.eval()
+        device = module_device(model)
         rows = torch.stack([torch.as_tensor(users), torch.full((len(users),), -1)], 1)
         with torch.no_grad():
-            u = model.embed_text(rows)
-            v = model.embed_image(torch.arange(data.train.n_items))
-            logits = u @ v.T * model.logit_scale.exp()
+            u = model.embed_text(to_device(rows, device))
+            v = model.embed_image(torch.arange(data.train.n_items, device=device))
+            logits = (u @ v.T * model.logit_scale.exp()).cpu()
         return logits + cfg.model.popularity_weight * data.log_q
 
     def score(self, model: Any, cfg: Config, data: InteractionsData) -> dict[str, float]:
@@ -139,7 +141,8 @@ class InteractionsModality(Modality):
 
     def embed(self, model: Any, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
         with torch.no_grad():
-            return model.eval().embed_image(items.items).numpy()
+            ids = to_device(items.items, module_device(model))
+            return model.eval().embed_image(ids).cpu().numpy()
 
     def recommend(self, model: Any, cfg: Config, data: InteractionsData, user: str, k: int):
         """The user's top-k items not already in their history: rank, item, score, title."""

@@ -13,15 +13,20 @@ __all__ = ["embed"]
 
 
 def embed(
-    model: str | Path, output: str | Path, *, dataset: str | None = None, split: str = "train"
+    model: str | Path,
+    output: str | Path,
+    *,
+    dataset: str | None = None,
+    split: str = "train",
+    device: str = "auto",
 ) -> tuple[int, int]:
-    """Embed the run's `split` (or `dataset`, read as the run reads its data) and write
-    `output` (.npz): embeddings (N, D) float32, ids (N,), and labels (N,) / texts (N,) when
-    known. Returns (N, D)."""
+    """Embed the run's `split` (or `dataset`, read as the run reads its data) on `device`
+    and write `output` (.npz): embeddings (N, D) float32, ids (N,), and labels (N,) / texts
+    (N,) when known. Returns (N, D)."""
     output = Path(output)
     if output.suffix != ".npz":
         raise ContrastkitError(f"output {output} must end in .npz")
-    items = load_embedder(model).embed_source(dataset, split)
+    items = load_embedder(model, device).embed_source(dataset, split)
     payload = {"embeddings": items.vectors, "ids": np.array(items.ids)}
     if items.labels is not None:
         payload["labels"] = items.labels

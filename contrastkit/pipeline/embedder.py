@@ -19,6 +19,7 @@ import torch
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet
 from contrastkit.pipeline.settings import CONFIG_FILE
+from contrastkit.train.devices import resolve_device
 
 __all__ = ["Embedder", "Items", "fingerprint", "load_embedder"]
 
@@ -79,20 +80,26 @@ class Embedder:
         return self.embed_items(items).vectors
 
 
-def load_embedder(path: str | Path) -> Embedder:
-    """The embedder of a run folder (any modality), a text model folder, or "minilm".
+def load_embedder(path: str | Path, device: str | torch.device = "auto") -> Embedder:
+    """The embedder of a run folder (any modality), a text model folder, or "minilm", with
+    its model on `device` ("auto", "cpu", "cuda", "cuda:N", "mps" or a torch device); the
+    embeddings come back to the CPU.
 
     Raises:
+        ConfigError: `device` is misspelt or missing on this machine (before any work).
         ContrastkitError: the folder is neither a run folder nor a model folder.
     """
-    from contrastkit.pipeline.evaluate_run import load_run_model
+    from contrastkit.pipeline.evaluate_run import load_run_model, on_device
 
+    where = device if isinstance(device, torch.device) else resolve_device(device, key="--device")
     folder = Path(path)
     if (folder / CONFIG_FILE).is_file():
-        cfg, modality, data, model = load_run_model(folder)
+        cfg, modality, data, model = load_run_model(folder, where)
         return Embedder(cfg, modality, data, model, str(folder.resolve()))
     if str(path) == "minilm" or (folder / "config.json").is_file():
-        return _pretrained_text_model(str(path))
+        embedder = _pretrained_text_model(str(path))
+        embedder.model = on_device(embedder.model, where)
+        return embedder
     raise ContrastkitError(
         f"{path} is not a run folder (no {CONFIG_FILE}) nor a text model folder (no "
         "config.json); pass a folder that `contrastkit train` wrote, a sentence-transformers "

@@ -12,34 +12,49 @@ from contrastkit.evaluate.report import format_records
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
+from contrastkit.train.devices import resolve_device
 
-__all__ = ["evaluate", "load_run_model"]
+__all__ = ["evaluate", "load_run_model", "on_device"]
 
 
-def load_run_model(run_dir: str | Path):
-    """(config, modality, prepared data, trained model) of a finished run folder."""
+def load_run_model(run_dir: str | Path, device: torch.device | None = None):
+    """(config, modality, prepared data, trained model) of a finished run folder; the model
+    moved to `device` when given (embedding then runs there)."""
     cfg = read_run_config(run_dir)
     modality = get_modality(cfg.data.modality)
     data = modality.prepare(cfg, Path(run_dir))
     cfg = modality.resolve(cfg, data)
-    return cfg, modality, data, modality.load_trained(cfg, data, Path(run_dir))
+    trained = modality.load_trained(cfg, data, Path(run_dir))
+    return cfg, modality, data, trained if device is None else on_device(trained, device)
+
+
+def on_device(model: Any, device: torch.device) -> Any:
+    """`model` moved to `device` if it is a module; a raw-input baseline (a function,
+    TF-IDF, a marker string) as it is, computing on the CPU."""
+    return model.to(device) if isinstance(model, torch.nn.Module) else model
 
 
 def evaluate(
-    run_dir: str | Path, *, baselines: bool = True, linear: bool = True
+    run_dir: str | Path, *, baselines: bool = True, linear: bool = True, device: str = "auto"
 ) -> list[dict[str, Any]]:
-    """Score the run's trained model and (with `baselines`) the modality's baselines.
+    """Score the run's trained model and (with `baselines`) the modality's baselines, with
+    every encoder on `device` ("auto", "cpu", "cuda", "cuda:N", "mps"; features come back to
+    the CPU for the kNN and linear probes).
 
     Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}) and
     eval.txt (the table) into the run folder; returns the rows.
+
+    Raises:
+        ConfigError: `device` is misspelt or missing on this machine (before any work).
     """
     run_dir = Path(run_dir)
-    cfg, modality, data, trained = load_run_model(run_dir)
+    where = resolve_device(device, key="--device")
+    cfg, modality, data, trained = load_run_model(run_dir, where)
     cfg.eval.linear = cfg.eval.linear and linear
     systems = [(f"contrastkit {cfg.method.name}", trained)]
     if baselines:
         torch.manual_seed(cfg.train.seed)  # the random-init encoder is the run's own start
-        systems += modality.baselines(cfg, data)
+        systems += [(name, on_device(m, where)) for name, m in modality.baselines(cfg, data)]
     rows = [
         {"system": name, "metric": metric, "value": value}
         for name, model in systems
@@ -47,7 +62,7 @@ def evaluate(
     ]
     if cfg.eval.few_labels:
         rows += modality.few_label_rows(trained, cfg, data)
-    settings = {"modality": modality.name, **cfg.eval.model_dump()}
+    settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
     write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
     return rows

@@ -42,6 +42,7 @@ from contrastkit.modalities.registry import MODALITIES, canonical_dataset, get_m
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
+from contrastkit.train.devices import resolve_device
 
 __all__ = ["DEFAULT_LRS", "DEFAULT_SHARES", "Downstream", "Transfer", "finetune", "read_downstream"]
 
@@ -149,6 +150,7 @@ def finetune(
     batch_size: int = 128,
     output: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    device: str = "auto",
 ) -> Transfer:
     """Transfer the run's encoder to `dataset` with `shares` of its training labels.
 
@@ -163,21 +165,25 @@ def finetune(
         batch_size: fine-tuning batch size (the whole subset when smaller).
         output: the JSON file to write (default RUN_DIR/finetune-<dataset>.json).
         log: receives one progress line per seed and share.
+        device: where the encoders embed and fine-tune ("auto", "cpu", "cuda", "cuda:N",
+            "mps"); the linear probes fit the features on the CPU.
 
     Returns:
         the `Transfer`; the JSON holds {"rows", "settings"} as eval.json does.
 
     Raises:
-        ConfigError: a share outside (0, 1], seeds < 1, or a modality without transfer.
+        ConfigError: a share outside (0, 1], seeds < 1, a modality without transfer, or a
+            device that is misspelt or missing on this machine.
         ContrastkitError: not a finished run, or an unlabelled or too small dataset.
     """
     if not shares or any(not 0 < s <= 1 for s in shares):
         raise ConfigError(f"--labels takes shares in (0, 1] such as 0.01,0.1,1; got {list(shares)}")
     if seeds < 1 or batch_size < 1 or not lrs or (steps is not None and steps < 1):
         raise ConfigError("--seeds, --steps and --batch-size must be >= 1 and --lr not empty")
+    where = resolve_device(device, key="--device")
     run_dir = Path(run_dir)
     _check_modality(run_dir, dataset)  # before any data is read
-    cfg, modality, data, trained = load_run_model(run_dir)
+    cfg, modality, data, trained = load_run_model(run_dir, where)
     task = read_downstream(modality, cfg, data, dataset)
     prepare = modality.embed_input(cfg, data)
     steps = steps or cfg.eval.fine_tune_steps
@@ -194,13 +200,13 @@ def finetune(
             modality.build_encoder(cfg, data, pretrained=False)
             if weights
             else modality.build_encoder(cfg, data)
-        )
+        ).to(where)
         encoders = [
             (run_name, trained, frozen),
             ("random init", scratch, _features(scratch, task, prepare)),
         ]
         if weights:  # the same weights without the contrastive training
-            start_encoder = modality.build_encoder(cfg, data)
+            start_encoder = modality.build_encoder(cfg, data).to(where)
             encoders.append(
                 ("pretrained start", start_encoder, _features(start_encoder, task, prepare))
             )

@@ -23,9 +23,11 @@ def build_index(
     source: str | None = None,
     split: str = "train",
     kind: str = "flat",
+    device: str = "auto",
 ) -> EmbeddingIndex:
-    """Embed `source` (default: the run's own `split`) with `model` and save an index folder."""
-    embedder = load_embedder(model)
+    """Embed `source` (default: the run's own `split`) with `model` on `device` and save an
+    index folder."""
+    embedder = load_embedder(model, device)
     items = embedder.embed_source(source, split)
     index = EmbeddingIndex(
         vectors=items.vectors,
@@ -49,11 +51,12 @@ def query_vectors(
     file: str | None = None,
     item_id: str | None = None,
     model: str | None = None,
+    device: str = "auto",
 ) -> tuple[np.ndarray, int | None]:
     """The (1, D) query embedding and, for an id query, its own position (to leave out).
 
     A text or a file (an image, a sound) is embedded by `model` (default: the encoder that
-    built the index), which must have the index's fingerprint.
+    built the index) on `device`, which must have the index's fingerprint.
     """
     given = [q for q in (text, file, item_id) if q is not None]
     if len(given) != 1:
@@ -64,7 +67,7 @@ def query_vectors(
     where = model or index.source
     if not where:
         raise ContrastkitError("the index does not record its encoder: pass --model")
-    embedder = load_embedder(where)
+    embedder = load_embedder(where, device)
     index.check_encoder(embedder.fingerprint, source=str(where))
     if text is not None:
         return embedder.embed_query(text, "text"), None
@@ -128,9 +131,12 @@ def anomaly_rows(
     ]
 
 
-def embed_for_index(index: EmbeddingIndex, source: str, split: str = "test") -> Items:
-    """Embed another source with the index's own encoder (checked by fingerprint)."""
-    embedder = load_embedder(index.source)
+def embed_for_index(
+    index: EmbeddingIndex, source: str, split: str = "test", device: str = "auto"
+) -> Items:
+    """Embed another source with the index's own encoder (checked by fingerprint) on
+    `device`."""
+    embedder = load_embedder(index.source, device)
     index.check_encoder(embedder.fingerprint, source=index.source)
     return embedder.embed_source(source, split)
 

@@ -8,17 +8,29 @@ torchrun and by `--nproc`). The backend follows the device: NCCL for CUDA, gloo 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from contrastkit.errors import ConfigError
-from contrastkit.methods.base import Batch
 
-__all__ = ["DEVICE_PATTERN", "backend_for", "local_rank", "move_batch", "resolve_device"]
+if TYPE_CHECKING:  # imported for the annotation only: evaluate/ imports this module
+    from contrastkit.methods.base import Batch
+
+__all__ = [
+    "DEVICE_PATTERN",
+    "backend_for",
+    "local_rank",
+    "module_device",
+    "move_batch",
+    "resolve_device",
+    "to_device",
+]
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -33,23 +45,23 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def resolve_device(spec: str, *, rank: int | None = None) -> torch.device:
+def resolve_device(
+    spec: str, *, rank: int | None = None, key: str = "config key 'train.device'"
+) -> torch.device:
     """The torch device for `spec` ("auto", "cpu", "cuda", "cuda:N" or "mps").
 
     Args:
         spec: what the user asked for.
         rank: local process index; "auto" and "cuda" give it the GPU `rank % count` so
             that each process of a machine has its own (default: `local_rank()`).
+        key: how errors name the setting (`--device` for commands without a config key).
 
     Raises:
         ConfigError: an unknown spelling, or a device this machine does not have (one
             sentence naming the key, the value and what torch sees).
     """
     if not DEVICE_PATTERN.match(spec):
-        raise ConfigError(
-            f"config key 'train.device': {spec!r} is not a device; use auto, cpu, cuda, "
-            "cuda:N or mps"
-        )
+        raise ConfigError(f"{key}: {spec!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
     rank = local_rank() if rank is None else rank
     cuda = torch.cuda.is_available()
     if spec == "auto":
@@ -61,20 +73,20 @@ def resolve_device(spec: str, *, rank: int | None = None) -> torch.device:
     if spec == "mps":
         if not _mps_available():
             raise ConfigError(
-                "config key 'train.device': 'mps' is not available on this machine (torch "
+                f"{key}: 'mps' is not available on this machine (torch "
                 "sees no Apple GPU); use --device cpu or auto"
             )
         return torch.device("mps")
     if not cuda:
         raise ConfigError(
-            f"config key 'train.device': {spec!r} is not available on this machine (torch "
+            f"{key}: {spec!r} is not available on this machine (torch "
             f"{torch.__version__} sees no CUDA device); use --device cpu or auto"
         )
     count = torch.cuda.device_count()
     index = rank % count if spec == "cuda" else int(spec.split(":")[1])
     if index >= count:
         raise ConfigError(
-            f"config key 'train.device': {spec!r} does not exist; this machine has {count} "
+            f"{key}: {spec!r} does not exist; this machine has {count} "
             f"CUDA device(s), cuda:0 to cuda:{count - 1}"
         )
     return torch.device("cuda", index)
@@ -85,7 +97,7 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
-def _move(x, device: torch.device, pin: bool):
+def _move(x: Any, device: torch.device, pin: bool) -> Any:
     if x is None:
         return None
     if isinstance(x, Tensor):
@@ -99,6 +111,25 @@ def _move(x, device: torch.device, pin: bool):
     if isinstance(x, list | tuple):
         return type(x)(_move(v, device, pin) for v in x)
     return x
+
+
+def to_device(x: Any, device: torch.device) -> Any:
+    """`x` (a tensor, or a dict, list or tuple of them) with its tensors on `device`.
+
+    Tensors already there are not copied; CPU tensors bound for CUDA go through pinned
+    memory with a non-blocking copy. Other values are returned as they are.
+    """
+    return _move(x, device, device.type == "cuda")
+
+
+def module_device(module: Any) -> torch.device:
+    """Where `module` computes: the device of its first parameter or buffer (the CPU for
+    anything without one, such as a raw-feature baseline). Embedding helpers send each
+    batch there, so moving a model once moves all its embedding."""
+    if isinstance(module, torch.nn.Module):
+        for tensor in itertools.chain(module.parameters(), module.buffers()):
+            return tensor.device
+    return torch.device("cpu")
 
 
 def move_batch(batch: Batch, device: torch.device) -> Batch:

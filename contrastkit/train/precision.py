@@ -37,3 +37,12 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None
+
+
+def inference_autocast(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for embedding with a run's `precision` on `device`: as in training
+    (`autocast_dtype`), except that a run trained in fp16 on a GPU embeds in float32 on a
+    device without fp16 autocast instead of failing."""
+    if precision == "fp16" and device.type != "cuda":
+        return None
+    return autocast_dtype(precision, device)
