@@ -21,9 +21,9 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
+from contrastkit.data.lazy_images import LazyImages
 from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
 from contrastkit.data.splits import split_images
 from contrastkit.errors import ContrastkitError
@@ -143,7 +143,7 @@ class ImageModality(Modality):
         views = build_image_views(cfg.views)
         if cfg.data.dataset not in DATASETS:  # a folder: say how it is read, and why
             _say_choice(cfg.data.dataset, data.train.images, cfg.data.max_memory)
-        if isinstance(data.train.images, FileImages):
+        if isinstance(data.train.images, LazyImages):
             return StreamingImageBatches(
                 data.train, views, device=device, channels_last=cfg.train.channels_last,
                 workers=cfg.data.workers, skipped=data.skipped,
@@ -156,7 +156,7 @@ class ImageModality(Modality):
         g = torch.Generator().manual_seed(cfg.train.seed + 1)
         bank = torch.randperm(len(data.train), generator=g)[: cfg.data.monitor_bank]
         q = data.monitor_queries
-        queries = q.images[:] if isinstance(q.images, FileImages) else q.images  # decoded once
+        queries = q.images[:] if isinstance(q.images, LazyImages) else q.images  # decoded once
         return KnnMonitor(
             data.train.images[bank], data.train.labels[bank], queries, q.labels,
             preprocess=build_image_views(cfg.views).preprocess, k=cfg.eval.knn_k,
@@ -229,7 +229,7 @@ def _say_choice(folder: str, images, max_memory: str) -> None:
     """Print whether a folder's training images are streamed or in memory, and why (rank 0;
     when training starts, so that a mistake found before is the only line)."""
     if ddp.is_main():
-        stream = isinstance(images, FileImages)
+        stream = isinstance(images, LazyImages)
         how = (
             f"streamed from disk ({default_workers()} decoding processes by default)"
             if stream
