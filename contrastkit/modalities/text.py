@@ -1,4 +1,5 @@
-"""Texts: plain texts (.txt), pairs and triplets (.csv/.tsv/.jsonl), named text sets.
+"""Texts: plain texts (.txt), pairs and triplets (.csv/.tsv/.jsonl or the string columns
+of a Hugging Face dataset saved to disk), named text sets.
 
 Items are rows of the file. With pairs (`views.pairs`, the default) the views are the
 columns, anchor and positive (supervised SimCSE / multiple-negatives ranking when trained
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
+from contrastkit.data.hf_source import hf_kind, is_hf_source, load_hf_texts
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
@@ -49,12 +51,17 @@ class TextPrepared(Prepared):
 
 class TextModality(Modality):
     name = "text"
-    summary = "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets"
+    summary = (
+        "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets, or a "
+        "Hugging Face dataset of string columns"
+    )
     datasets = TEXT_DATASETS
     data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig
     main_metric = "recall@1"
 
     def detect(self, path: Path) -> bool:
+        if is_hf_source(path):
+            return hf_kind(path) == "text"
         if path.suffix.lower() in (".txt", ".jsonl", ".ndjson"):
             return True
         if path.suffix.lower() not in (".csv", ".tsv"):
@@ -86,6 +93,8 @@ class TextModality(Modality):
         named = d.dataset.strip().lower()
         if named in self.datasets:
             data = load_named_texts(named)
+        elif is_hf_source(d.dataset):
+            data = load_hf_texts(d.dataset, columns=d.columns)
         else:
             data = load_texts(d.dataset, columns=d.columns)
         size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
