@@ -8,7 +8,6 @@ import functools
 import tarfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -155,7 +154,7 @@ def test_bad_shards_are_named_in_one_sentence(tmp_path) -> None:
         stream_tar_shards(tmp_path / "text.tar")
     mixed = write_shards(tmp_path / "m", images[:10], labels[:10])
     write_shards(mixed, images[:5], None, prefix="zz")
-    with pytest.raises(DataFormatError, match="5 items have no .cls/.json label"):
+    with pytest.raises(DataFormatError, match=r"5 items have no \.cls/\.json label"):
         stream_tar_shards(mixed)
     with pytest.raises(ConfigError, match="tar shards have no 'test' split"):
         load_dataset(str(mixed), "test")
