@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -103,3 +104,15 @@ def write_shards(
                     info.size = len(payload)
                     tar.addfile(info, io.BytesIO(payload))
     return root
+
+
+def hf_image_dataset(images: np.ndarray, labels: np.ndarray | None) -> Any:
+    """A `datasets.Dataset` of PNG-encoded `images` ("image") and ClassLabel "label"."""
+    import datasets
+
+    columns: dict[str, Any] = {"image": [{"bytes": png_bytes(x), "path": None} for x in images]}
+    features = {"image": datasets.Image()}
+    if labels is not None:
+        columns["label"] = [int(y) for y in labels]
+        features["label"] = datasets.ClassLabel(names=[f"c{k}" for k in range(10)])
+    return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
