@@ -48,7 +48,6 @@ def _datasets() -> Any:
             "reading a Hugging Face dataset needs the datasets package: "
             "pip install 'contrastkit[hf]'"
         ) from None
-    datasets.disable_progress_bars()
     return datasets
 
 
@@ -87,7 +86,10 @@ def hf_kind(path: str | Path) -> str | None:
     p = Path(str(path)).expanduser()
     if not is_hf_source(p):
         return None
-    features = _features(p)
+    try:
+        features = _features(p)
+    except (OSError, ValueError, DataFormatError):  # a folder that only looks like one
+        return None
     if any(f.get("_type") == "Image" for f in features.values() if isinstance(f, dict)):
         return "image"
     strings = ("string", "large_string")
