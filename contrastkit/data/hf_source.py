@@ -187,6 +187,11 @@ def stream_hf_images(
 
     Raises:
         DataFormatError: not a dataset, no such split, or no Image column.
+        ContrastkitError: `datasets` is not installed.
+
+    Example:
+        >>> data = stream_hf_images("my_dataset", "test", image_size=32)  # save_to_disk folder
+        >>> data.images.shape, data.classes  # (N, C, 32, 32), the ClassLabel names
     """
     size, channels = parse_image_options(image_size, channels)
     data = _open(path, split if split != "train" or "train" in hf_splits(path) else None)
@@ -233,6 +238,7 @@ def load_hf_texts(path: str | Path, columns: Mapping[str, str] | None = None) ->
 
     Raises:
         DataFormatError: not a dataset, or no text column.
+        ContrastkitError: `datasets` is not installed.
     """
     data = _open(path, "train" if "train" in hf_splits(path) else None)
     named = {n: f for n, f in data.features.items() if type(f).__name__ == "ClassLabel"}

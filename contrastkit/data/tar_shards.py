@@ -57,8 +57,9 @@ def expand_braces(pattern: str) -> list[str]:
 
 
 def is_tar_source(dataset: str | Path) -> bool:
-    """Whether `dataset` names tar shards: a .tar file, a folder holding .tar files, or a
-    brace pattern of .tar files (checked by name, not opened)."""
+    """Whether `dataset` names tar shards: a .tar file, a folder holding .tar files (even
+    with image files beside them), or a brace pattern of .tar files (checked by name, not
+    opened; compressed .tar.gz shards are not read: no random access)."""
     text = str(dataset)
     path = Path(text).expanduser()
     if path.is_dir():
@@ -187,6 +188,11 @@ def stream_tar_shards(
     Raises:
         DatasetNotFoundError: no shard.
         DataFormatError: a shard is not a tar file, no image, or only some items labelled.
+
+    Example:
+        >>> data = stream_tar_shards("shards/train-{000000..000009}.tar", image_size=64)
+        >>> data.images.shape, data.ids[0]  # (N, 3, 64, 64), "train-000000/0001"
+        >>> memory = data.decoded()  # (N, 3, 64, 64) uint8 tensor
     """
     size, channels = parse_image_options(image_size, channels)
     shards = shard_paths(dataset)

@@ -20,10 +20,13 @@ from contrastkit.cli import app
 from contrastkit.data.hf_source import ArrowImages, load_hf_texts, stream_hf_images
 from contrastkit.data.registry import has_test_split, load_dataset
 from contrastkit.data.text import load_texts
+from contrastkit.encoders.vision import CompactCNN
 from contrastkit.errors import ContrastkitError, DataFormatError
+from contrastkit.methods import SimCLR
 from contrastkit.modalities.registry import detect_modality
 from contrastkit.train.batches import ImageBatches
 from contrastkit.train.stream_batches import StreamingImageBatches
+from contrastkit.train.trainer import Trainer
 from contrastkit.views.pipeline import ImageViews
 from tests.data.helpers import fashion_subset, hf_image_dataset
 
@@ -116,6 +119,26 @@ def test_streamed_and_in_memory_give_the_same_batches(tmp_path, workers: int) ->
                 assert torch.equal(u, v)
 
 
+def _fit(path: Path, run_dir: Path | None, stop: int | None = None, resume: bool = False):
+    torch.manual_seed(0)
+    method = SimCLR(CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16)
+    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=10,
+                      precision="fp32", run_dir=run_dir, checkpoint_every=100, progress=False,
+                      device="cpu")  # fmt: skip
+    source = StreamingImageBatches(stream_hf_images(path), ImageViews.simclr(28), workers=1)
+    trainer.fit(source, resume=resume, stop_at_step=stop)
+    return [p.detach().clone() for p in method.parameters()]
+
+
+def test_a_run_streamed_from_arrow_resumes_exactly_mid_epoch(tmp_path, one_thread) -> None:
+    path = _image_dict(tmp_path)  # 240 train images, 7 batches of 32 an epoch
+    straight = _fit(path, None)
+    _fit(path, tmp_path / "run", stop=3)
+    resumed = _fit(path, tmp_path / "run", resume=True)
+    for a, b in zip(resumed, straight, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_texts_read_as_the_same_rows_from_a_file(tmp_path) -> None:
     path = _text_dataset(tmp_path)
     with open(tmp_path / "pairs.csv", "w", newline="") as f:
@@ -146,17 +169,20 @@ def test_errors_are_one_sentence(tmp_path, monkeypatch) -> None:
         stream_hf_images(images)
 
 
-def test_train_on_a_saved_image_dataset(tmp_path) -> None:
+@pytest.mark.parametrize("budget", ["4GB", "0"])
+def test_train_on_a_saved_image_dataset(tmp_path, budget: str) -> None:
     run = tmp_path / "run"
     args = [
         "train", "--dataset", str(_image_dict(tmp_path)), "-o", str(run), "--steps", "4",
         "--batch-size", "32", "--set", "model.widths=[8,16]", "--set", "data.holdout=30",
+        "--set", f"data.max_memory={budget}", "--set", "data.workers=1",
         "--set", "data.monitor_bank=100", "--set", "eval.linear=false",
         "--set", "eval.knn_k=10", "--no-progress", "--no-report",
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
-    assert "data.max_memory 4GB: decoded into memory" in result.output
+    how = "decoded into memory" if budget == "4GB" else "streamed from disk"
+    assert f"data.max_memory {budget}: {how}" in result.output
     assert "knn_top1" in result.output
     summary = json.loads((run / "summary.json").read_text())
     assert summary["data"] == "hf: 210 train / 60 test images (1, 28, 28)"

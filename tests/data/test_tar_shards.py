@@ -5,7 +5,9 @@ a corrupt member replaced and counted, and `contrastkit train --dataset <shards>
 from __future__ import annotations
 
 import functools
+import json
 import tarfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -167,18 +169,26 @@ def test_shards_and_brace_patterns_are_images(tmp_path) -> None:
     assert detect_modality(str(root / "train-000000.tar")) == "image"
 
 
-def test_train_on_shards_end_to_end(tmp_path) -> None:
+@pytest.mark.parametrize("budget", ["100kB", "4GB"])
+def test_train_on_shards_end_to_end(tmp_path, budget: str) -> None:
     root = _shards(tmp_path)
+    bad_id = _corrupt(root, 7)
     run = tmp_path / "run"
     args = [
         "train", "--dataset", str(root / "train-{000000..000002}.tar"), "-o", str(run),
         "--steps", "4", "--batch-size", "32", "--set", "model.widths=[8,16]",
-        "--set", "data.max_memory=100kB", "--set", "data.workers=1", "--set", "data.holdout=30",
+        "--set", f"data.max_memory={budget}", "--set", "data.workers=1", "--set", "data.holdout=30",
         "--set", "data.monitor_bank=100", "--set", "eval.linear=false", "--set", "eval.knn_k=10",
         "--no-progress", "--no-report",
     ]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
-    assert "data.max_memory 100kB: streamed from disk" in result.output
-    assert "knn_top1" in result.output
-    assert (run / "summary.json").is_file()
+    how = "streamed from disk" if budget == "100kB" else "decoded into memory"
+    assert f"data.max_memory {budget}: {how}" in result.output and "knn_top1" in result.output
+    summary = json.loads((run / "summary.json").read_text())
+    if budget == "4GB":  # left out when decoded, listed; streamed: listed once its batch comes
+        assert summary["data"].startswith("shards: 209 train / 60 test images")
+        assert summary["skipped_files"][0][0] == bad_id
+        assert any(bad_id in str(w.message) for w in caught)
