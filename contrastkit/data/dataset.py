@@ -77,8 +77,9 @@ class ImageDataset:
         )
 
     def decoded(self, chunk: int = 4096) -> ImageDataset:
-        """This dataset with its images decoded into memory (unchanged if they already
-        are); unreadable items are left out, listed in `skipped` and named in a warning."""
+        """This dataset with its images decoded into a (N', C, H, W) uint8 tensor, `chunk`
+        images at a time (unchanged if they already are); unreadable items are left out
+        (N' of N kept), listed in `skipped` and named in a warning."""
         if not isinstance(self.images, LazyImages):
             return self
         parts, bad = [], []

@@ -58,8 +58,13 @@ def is_hf_source(path: str | Path) -> bool:
         return p.suffix.lower() == ".arrow"
     if not p.is_dir():
         return False
-    saved = (p / "dataset_dict.json").is_file() or (p / "state.json").is_file()
-    return saved or any(f.suffix.lower() == ".arrow" for f in p.iterdir())
+    return _saved(p) or any(f.suffix.lower() == ".arrow" for f in p.iterdir())
+
+
+def _saved(p: Path) -> bool:
+    """Whether folder `p` was written by `Dataset` or `DatasetDict.save_to_disk`."""
+    single = (p / "state.json").is_file() and (p / "dataset_info.json").is_file()
+    return single or (p / "dataset_dict.json").is_file()
 
 
 def hf_splits(path: str | Path) -> list[str]:
@@ -110,8 +115,7 @@ def _open(path: str | Path, split: str | None) -> Any:
     if not p.exists():
         raise DatasetNotFoundError(f"no Hugging Face dataset at {p}")
     arrows = [p] if p.is_file() else sorted(p.glob("*.arrow"))
-    saved = p.is_dir() and ((p / "dataset_dict.json").is_file() or (p / "state.json").is_file())
-    if saved:
+    if p.is_dir() and _saved(p):
         data = ds.load_from_disk(str(p))
     elif arrows and all(f.suffix.lower() == ".arrow" for f in arrows):
         try:
@@ -120,8 +124,8 @@ def _open(path: str | Path, split: str | None) -> Any:
             raise DataFormatError(f"{p} holds no readable Arrow data: {e}") from None
     else:
         raise DataFormatError(
-            f"{p} is not a Hugging Face dataset: no dataset_dict.json, state.json or .arrow "
-            "file (write one with Dataset.save_to_disk)"
+            f"{p} is not a Hugging Face dataset: no dataset_dict.json, state.json + "
+            "dataset_info.json or .arrow file (write one with Dataset.save_to_disk)"
         )
     if isinstance(data, ds.DatasetDict):
         names = list(data)

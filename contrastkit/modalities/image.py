@@ -243,8 +243,8 @@ class ImageModality(Modality):
 
 def _say_choice(folder: str, images, max_memory: str) -> None:
     """Print whether the training images of a folder, tar shards or a Hugging Face dataset
-    are streamed or in memory, and why (rank 0;
-    when training starts, so that a mistake found before is the only line)."""
+    are streamed or in memory, and why (rank 0; when training starts, so that a mistake
+    found before is the only line)."""
     if ddp.is_main():
         stream = isinstance(images, LazyImages)
         how = (
