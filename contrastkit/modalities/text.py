@@ -93,10 +93,8 @@ class TextModality(Modality):
         named = d.dataset.strip().lower()
         if named in self.datasets:
             data = load_named_texts(named)
-        elif is_hf_source(d.dataset):
-            data = load_hf_texts(d.dataset, columns=d.columns)
         else:
-            data = load_texts(d.dataset, columns=d.columns)
+            data = _read_texts(d.dataset, d.columns)
         size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
         train, test = split_texts(data, size, cfg.train.seed, d.max_items)
         if not cfg.views.pairs and train.positive is not None:  # every text alone, labelled
@@ -189,7 +187,7 @@ class TextModality(Modality):
         return _item_set(data.train if split == "train" else data.test, data.classes, split)
 
     def read_source(self, cfg: Config, data: TextPrepared, source: str, split: str) -> ItemSet:
-        return _item_set(load_texts(source, columns=cfg.data.columns), None, Path(source).stem)
+        return _item_set(_read_texts(source, cfg.data.columns), None, Path(source).stem)
 
     def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
         return model.encode(items.items).numpy()
@@ -209,6 +207,13 @@ def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor 
         return None
     index = {c: i for i, c in enumerate(classes)}
     return torch.tensor([index[x] for x in labels], dtype=torch.int64)
+
+
+def _read_texts(source: str, columns: dict[str, str] | None) -> TextData:
+    """A text file's rows, or a Hugging Face dataset's (its train split)."""
+    if is_hf_source(source):
+        return load_hf_texts(source, columns=columns)
+    return load_texts(source, columns=columns)
 
 
 def _item_set(data: TextData, classes: list[str] | None, name: str) -> ItemSet:

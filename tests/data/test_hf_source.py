@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -46,10 +47,11 @@ def _image_dict(tmp: Path) -> Path:
 
 @functools.cache
 def _wordnet_pairs() -> list[tuple[str, str, str]]:
-    from contrastkit.data.text_datasets import load_named_texts
+    """300 real pairs: a WordNet synset's words -> its definition, lexicographer class."""
+    from contrastkit.data.wordnet import load_wordnet
 
-    wn = load_named_texts("wordnet")  # real pairs: masked example -> gloss, labelled
-    return [(wn.anchor[i], wn.positive[i], wn.label[i]) for i in range(0, 24000, 80)]
+    synsets = [s for s in load_wordnet()[::50] if s.definition][:300]
+    return [(", ".join(s.words), s.definition, f"lex{s.lexfile}") for s in synsets]
 
 
 def _text_dataset(tmp: Path) -> Path:
@@ -188,13 +190,13 @@ def test_train_on_a_saved_image_dataset(tmp_path, budget: str) -> None:
     assert summary["data"] == "hf: 210 train / 60 test images (1, 28, 28)"
 
 
-def test_train_on_a_saved_text_dataset(tmp_path) -> None:
-    run = tmp_path / "run"
+def test_train_on_a_saved_text_dataset_and_embed_it(tmp_path) -> None:
+    run, texts = tmp_path / "run", _text_dataset(tmp_path)
     args = [
-        "train", "--dataset", str(_text_dataset(tmp_path)), "-o", str(run), "--model",
+        "train", "--dataset", str(texts), "-o", str(run), "--model",
         "scratch", "--steps", "4", "--batch-size", "16", "--precision", "fp32",
         "--set", "data.test_size=40", "--set", "model.dim=32", "--set", "model.layers=1",
-        "--no-progress", "--no-report",
+        "--set", "eval.linear=false", "--no-progress", "--no-report",
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
@@ -202,3 +204,7 @@ def test_train_on_a_saved_text_dataset(tmp_path) -> None:
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 4 and summary["modality"] == "text"
     assert summary["data"].endswith("texts: 260 pairs, 40 held out")
+    out = tmp_path / "emb.npz"
+    result = CliRunner().invoke(app, ["embed", str(run), "-o", str(out), "--dataset", str(texts)])
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    assert np.load(out)["embeddings"].shape == (600, 32)  # anchors, then positives
