@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
 
-from contrastkit.data.file_images import FileImages
+from contrastkit.data.lazy_images import LazyImages
 
 
 @dataclass
@@ -15,12 +16,13 @@ class ImageDataset:
 
     Attributes:
         images: (N, C, H, W) uint8 tensor, C is 1 (grayscale) or 3 (RGB); or images
-            left on disk (`contrastkit.data.file_images.FileImages`), decoded when indexed.
+            left in their store (`contrastkit.data.lazy_images.LazyImages`: files, tar
+            shards, an Arrow column), decoded when indexed.
         labels: (N,) int64 class indices, or None for unlabelled data.
         ids: N stable item ids (file paths relative to the folder, or "split/index").
         classes: class names indexed by label, or None.
         name: a short name for logs and reports.
-        skipped: files that could not be read, as (path, reason) pairs.
+        skipped: items that could not be read, as (id, reason) pairs.
     """
 
     images: torch.Tensor
@@ -59,10 +61,10 @@ class ImageDataset:
         `skipped` is carried over: it describes the source the items were read from.
         """
         index = torch.as_tensor(index, dtype=torch.long)
-        if isinstance(self.images, FileImages):  # images on disk stay there
+        if isinstance(self.images, LazyImages):  # images in their store stay there
             images = self.images.take(index)
-            shared = self.images.files is self.ids  # the ids are the file names: one list
-            ids = images.files if shared else [self.ids[i] for i in index.tolist()]
+            shared = self.images.ids is self.ids  # the store's ids are the dataset's: one list
+            ids = images.ids if shared else [self.ids[i] for i in index.tolist()]
         else:
             images, ids = self.images[index], [self.ids[i] for i in index.tolist()]
         return ImageDataset(
@@ -72,6 +74,32 @@ class ImageDataset:
             classes=self.classes,
             name=self.name,
             skipped=list(self.skipped),  # files lost while reading the source, kept for reports
+        )
+
+    def decoded(self, chunk: int = 4096) -> ImageDataset:
+        """This dataset with its images decoded into a (N', C, H, W) uint8 tensor, `chunk`
+        images at a time (unchanged if they already are); unreadable items are left out
+        (N' of N kept), listed in `skipped` and named in a warning."""
+        if not isinstance(self.images, LazyImages):
+            return self
+        parts, bad = [], []
+        for start in range(0, len(self), chunk):
+            x, b = self.images.decode(list(range(start, min(start + chunk, len(self)))))
+            parts.append(x)
+            bad += b
+        unreadable = {i for i, _ in bad}
+        keep = torch.tensor([i not in unreadable for i in self.ids])
+        if bad:
+            names = ", ".join(i for i, _ in bad[:5])
+            warnings.warn(f"skipped {len(bad)} unreadable image(s) of {self.name}: {names} "
+                          "(reasons in dataset.skipped)", stacklevel=2)  # fmt: skip
+        return ImageDataset(
+            images=torch.cat(parts)[keep],
+            labels=None if self.labels is None else self.labels[keep],
+            ids=[i for i in self.ids if i not in unreadable],
+            classes=self.classes,
+            name=self.name,
+            skipped=[*self.skipped, *bad],
         )
 
     def channel_stats(self, max_items: int = 10000) -> tuple[list[float], list[float]]:

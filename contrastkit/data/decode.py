@@ -1,7 +1,9 @@
-"""Decoding one image file into a uint8 array, the same way for every reader."""
+"""Decoding one image (a file, or its encoded bytes from a tar shard or an Arrow table)
+into a uint8 array, the same way for every reader."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +14,12 @@ __all__ = ["decode_image", "try_decode"]
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 
 
-def decode_image(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as (H, W) or (H, W, 3) uint8: mode "L"/"RGB", or None for the file's own."""
-    with Image.open(path) as img:
+def decode_image(
+    source: Path | bytes, mode: str | None, size: tuple[int, int] | None
+) -> np.ndarray:
+    """One image (a file or its encoded bytes) as (H, W) or (H, W, 3) uint8: mode
+    "L"/"RGB", or None for the image's own."""
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
         img.load()
         img = ImageOps.exif_transpose(img)
         if img.mode.startswith("I;16") and mode != "RGB":
@@ -27,9 +32,11 @@ def decode_image(path: Path, mode: str | None, size: tuple[int, int] | None) -> 
         return np.asarray(img, dtype=np.uint8)
 
 
-def try_decode(path: Path, mode: str | None, size: tuple[int, int] | None) -> np.ndarray | str:
+def try_decode(
+    source: Path | bytes, mode: str | None, size: tuple[int, int] | None
+) -> np.ndarray | str:
     """The decoded array, or the reason it could not be read."""
     try:
-        return decode_image(path, mode, size)
+        return decode_image(source, mode, size)
     except Exception as e:  # any decoder failure means "skip this file", never a crash
         return f"{type(e).__name__}: {e}"

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.decode import try_decode
 from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import IMAGE_EXTENSIONS, _find_files, parse_image_options
+from contrastkit.data.lazy_images import PROBE, probe_images
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
 __all__ = ["decoded_bytes", "parse_bytes", "stream_image_folder"]
@@ -20,7 +20,6 @@ __all__ = ["decoded_bytes", "parse_bytes", "stream_image_folder"]
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
           "t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40}  # fmt: skip
-_PROBE = 32  # files decoded to find the size and channels of a folder
 
 
 def parse_bytes(value: str | int | float) -> int:
@@ -39,15 +38,7 @@ def parse_bytes(value: str | int | float) -> int:
 
 def _probe(root: Path, files: list[Path], size, channels) -> tuple[tuple[int, int], int]:
     """(height, width) and channels of a folder from its first readable files."""
-    arrays = [a for p in files[:_PROBE] if not isinstance(a := try_decode(p, None, None), str)]
-    if not arrays:
-        raise DataFormatError(f"none of the first {min(_PROBE, len(files))} files in {root} "
-                              "could be read")  # fmt: skip
-    if channels is None:
-        channels = 3 if any(a.ndim == 3 for a in arrays) else 1
-    if size is None:
-        size = tuple(int(s) for s in arrays[0].shape[:2])
-    return size, channels
+    return probe_images(list(files[:PROBE]), size, channels, str(root))
 
 
 def decoded_bytes(path: str | Path, image_size, channels) -> int:

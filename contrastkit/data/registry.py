@@ -1,4 +1,5 @@
-"""Named datasets and image folders behind one `load_dataset` call."""
+"""Named datasets, image folders, tar shards and Hugging Face image datasets behind one
+`load_dataset` call."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import torch.nn.functional as F
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.digits import load_digits
 from contrastkit.data.folder import load_image_folder, parse_image_options
+from contrastkit.data.hf_source import hf_splits, is_hf_source, stream_hf_images
 from contrastkit.data.idx import load_fashion_mnist
-from contrastkit.errors import DatasetNotFoundError
+from contrastkit.data.tar_shards import is_tar_source, stream_tar_shards
+from contrastkit.errors import ConfigError, DatasetNotFoundError
 
 DATASETS: dict[str, str] = {
     "fashion-mnist": "Fashion-MNIST: 70,000 28x28 grayscale clothing images, 10 classes "
@@ -32,8 +35,34 @@ def _canonical(name: str) -> str | None:
 
 
 def has_test_split(name: str) -> bool:
-    """Whether `name` is a named dataset with a held-out "test" split (folders have none)."""
-    return _canonical(name) in _WITH_TEST_SPLIT
+    """Whether `name` is a named dataset or a saved Hugging Face `DatasetDict` with a
+    held-out "test" split (folders and tar shards have none)."""
+    if _canonical(name) in _WITH_TEST_SPLIT:
+        return True
+    return is_hf_source(name) and {"train", "test"} <= set(hf_splits(name))
+
+
+def indexed_source(
+    name_or_path: str,
+    split: str = "train",
+    image_size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> ImageDataset | None:
+    """Tar shards or a Hugging Face image dataset indexed, not decoded (images are
+    `LazyImages`: stream them, or `.decoded()` for memory); None for anything else.
+
+    Raises:
+        ConfigError: a split other than "train" of tar shards.
+    """
+    if _canonical(name_or_path) is not None:
+        return None
+    if is_tar_source(name_or_path):
+        if split != "train":
+            raise ConfigError(f"tar shards have no {split!r} split: {name_or_path}")
+        return stream_tar_shards(name_or_path, image_size, channels)
+    if is_hf_source(name_or_path):
+        return stream_hf_images(name_or_path, split, image_size, channels)
+    return None
 
 
 def _adapt(
@@ -82,10 +111,12 @@ def load_dataset(
     Names win over folders: to load a folder called "digits", pass "./digits".
 
     Args:
-        name_or_path: "fashion-mnist" (aliases "fashion_mnist", "fmnist"), "digits", or the
-            path of an image folder (see `load_image_folder`).
+        name_or_path: "fashion-mnist" (aliases "fashion_mnist", "fmnist"), "digits", the
+            path of an image folder (see `load_image_folder`), tar shards (a folder of
+            .tar files, a .tar or a brace pattern, see `stream_tar_shards`) or a Hugging
+            Face dataset (see `stream_hf_images`).
         split: "train" or "test" ("all" too for digits). Ignored for folders, which have
-            no splits: the whole folder is returned.
+            no splits: the whole folder is returned; tar shards have "train" only.
         data_dir: where the named dataset's files are (fashion-mnist only; the default is
             its usual install location). Ignored for digits and folders.
         image_size: resize to this size, an int for a square or (height, width). Folders
@@ -113,6 +144,9 @@ def load_dataset(
     elif name == "digits":
         data = load_digits(split)
     else:
+        indexed = indexed_source(name_or_path, split, image_size, channels)
+        if indexed is not None:
+            return indexed.decoded()
         path = Path(name_or_path).expanduser()
         if not path.exists():
             known = ", ".join(sorted([*DATASETS, *_ALIASES]))

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
-__all__ = ["COLUMN_ALIASES", "TEXT_COLUMNS", "TextData", "load_texts", "split_texts"]
+__all__ = [
+    "COLUMN_ALIASES",
+    "TEXT_COLUMNS",
+    "TextData",
+    "load_texts",
+    "split_texts",
+    "texts_from_records",
+]
 
 TEXT_COLUMNS = ("anchor", "positive", "negative")
 # Column names recognised in a header when the caller does not map them.
@@ -241,6 +248,23 @@ def _collect(records: Iterator[tuple[int, Mapping | str]], roles: dict[str, str]
         cols.get("label"),
         skipped,
     )
+
+
+def texts_from_records(
+    records: list[Mapping], names: list[str], columns: Mapping[str, str] | None, where: str
+) -> TextData:
+    """Texts of rows given as mappings (e.g. a Hugging Face dataset's rows), their
+    columns `names` found as for a file; bad rows are skipped and named by row number
+    (from 1), as `load_texts` does.
+
+    Raises:
+        DataFormatError: no text column, or no good row.
+    """
+    data = _collect(enumerate(records, start=1), _resolve_columns(names, columns, where))
+    if not len(data):
+        reasons = "; ".join(f"row {n}: {r}" for n, r in data.skipped[:_WARN_ROWS])
+        raise DataFormatError(f"{where}: no usable row" + (f" ({reasons})" if reasons else ""))
+    return data
 
 
 def _read_table(

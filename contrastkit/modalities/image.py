@@ -1,7 +1,9 @@
-"""Images: named datasets (Fashion-MNIST, digits) and image folders.
+"""Images: named datasets (Fashion-MNIST, digits), image folders, WebDataset-style tar
+shards and Hugging Face datasets with an image column.
 
-Training items are uint8 images decoded once into memory or, for a folder whose decoded
-images exceed `data.max_memory`, streamed from disk and decoded in worker processes;
+Training items are uint8 images decoded once into memory or, for a folder, tar shards or
+a Hugging Face dataset whose decoded images exceed `data.max_memory`, streamed from disk
+and decoded in worker processes;
 views are batched tensor augmentations (`ImageViews`); the default encoder is a compact
 CNN. A labelled folder has no test split, so `data.test_size` of it (default 20%) is
 held out for evaluation. Labelled data also gives `data.holdout` monitor queries, held
@@ -21,11 +23,13 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
-from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
+from contrastkit.data.hf_source import hf_kind
+from contrastkit.data.lazy_images import LazyImages
+from contrastkit.data.registry import DATASETS, has_test_split, indexed_source, load_dataset
 from contrastkit.data.splits import split_images
+from contrastkit.data.tar_shards import is_tar_source
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import extract_features, raw_features
 from contrastkit.modalities.base import (
@@ -61,7 +65,10 @@ class ImageData(Prepared):
 
 class ImageModality(Modality):
     name = "image"
-    summary = "images: a named dataset or a folder of PNG/JPEG images (one subfolder per class)"
+    summary = (
+        "images: a named dataset, a folder of PNG/JPEG images (one subfolder per class), "
+        "tar shards or a Hugging Face dataset with an image column"
+    )
     datasets = DATASETS
     aliases = {"fmnist": "fashion-mnist"}
     has_few_labels = True
@@ -70,6 +77,8 @@ class ImageModality(Modality):
     main_metric = "knn_top1"
 
     def detect(self, path: Path) -> bool:
+        if is_tar_source(path) or hf_kind(path) == "image":
+            return True
         return path.is_dir() and any(
             p.suffix.lower() in IMAGE_EXTENSIONS for p in [*path.iterdir(), *path.glob("*/*")]
         )
@@ -90,14 +99,21 @@ class ImageModality(Modality):
     def prepare(self, cfg: Config, run_dir: Path | None) -> ImageData:
         d = cfg.data
         kw = dict(data_dir=d.data_dir, image_size=d.image_size, channels=d.channels)
-        folder = d.dataset not in DATASETS
-        need = decoded_bytes(d.dataset, d.image_size, d.channels) if folder else 0
-        stream = need > 0 and need > parse_bytes(d.max_memory)
-        if stream:
+        budget = parse_bytes(d.max_memory)
+        train = indexed_source(d.dataset, "train", d.image_size, d.channels)
+        if train is not None:  # tar shards, a Hugging Face dataset: streamed over the budget
+            train = train if train.images.nbytes > budget else train.decoded()
+        elif decoded_bytes(d.dataset, d.image_size, d.channels) > budget:  # 0 but for folders
             train = stream_image_folder(d.dataset, d.image_size, d.channels)
         else:
             train = load_dataset(d.dataset, "train", **kw)
-        test = load_dataset(d.dataset, "test", **kw) if has_test_split(d.dataset) else None
+        test = None
+        if has_test_split(d.dataset):
+            test = indexed_source(d.dataset, "test", d.image_size, d.channels)
+            if test is None:
+                test = load_dataset(d.dataset, "test", **kw)
+            elif test.images.nbytes <= budget:
+                test = test.decoded()
         s = split_images(
             train, test, test_size=d.test_size or 0.2, exclude_classes=d.exclude_classes,
             holdout=d.holdout, seed=cfg.train.seed,
@@ -142,9 +158,9 @@ class ImageModality(Modality):
 
     def batches(self, cfg: Config, data: ImageData, method, device: torch.device):
         views = build_image_views(cfg.views)
-        if cfg.data.dataset not in DATASETS:  # a folder: say how it is read, and why
+        if cfg.data.dataset not in DATASETS:  # a folder, shards: say how it is read, and why
             _say_choice(cfg.data.dataset, data.train.images, cfg.data.max_memory)
-        if isinstance(data.train.images, FileImages):
+        if isinstance(data.train.images, LazyImages):
             return StreamingImageBatches(
                 data.train, views, device=device, channels_last=cfg.train.channels_last,
                 workers=cfg.data.workers, skipped=data.skipped,
@@ -157,7 +173,7 @@ class ImageModality(Modality):
         g = torch.Generator().manual_seed(cfg.train.seed + 1)
         bank = torch.randperm(len(data.train), generator=g)[: cfg.data.monitor_bank]
         q = data.monitor_queries
-        queries = q.images[:] if isinstance(q.images, FileImages) else q.images  # decoded once
+        queries = q.images[:] if isinstance(q.images, LazyImages) else q.images  # decoded once
         return KnnMonitor(
             data.train.images[bank], data.train.labels[bank], queries, q.labels,
             preprocess=build_image_views(cfg.views).preprocess, k=cfg.eval.knn_k,
@@ -227,10 +243,11 @@ class ImageModality(Modality):
 
 
 def _say_choice(folder: str, images, max_memory: str) -> None:
-    """Print whether a folder's training images are streamed or in memory, and why (rank 0;
-    when training starts, so that a mistake found before is the only line)."""
+    """Print whether the training images of a folder, tar shards or a Hugging Face dataset
+    are streamed or in memory, and why (rank 0; when training starts, so that a mistake
+    found before is the only line)."""
     if ddp.is_main():
-        stream = isinstance(images, FileImages)
+        stream = isinstance(images, LazyImages)
         how = (
             f"streamed from disk ({default_workers()} decoding processes by default)"
             if stream

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contrastkit.data.folder import IMAGE_EXTENSIONS
+from contrastkit.data.tar_shards import is_tar_source
 from contrastkit.errors import ConfigError, DatasetNotFoundError
 from contrastkit.modalities.audio import AudioModality
 from contrastkit.modalities.base import Modality
@@ -86,6 +87,8 @@ def detect_modality(dataset: str) -> str:
     if named is not None:
         return named
     path = Path(dataset).expanduser()
+    if not path.exists() and is_tar_source(dataset):  # a brace pattern of shards
+        return "image"
     if not path.exists():
         names = sorted(n for m in MODALITIES.values() for n in m.datasets)
         raise DatasetNotFoundError(

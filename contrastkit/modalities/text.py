@@ -1,4 +1,5 @@
-"""Texts: plain texts (.txt), pairs and triplets (.csv/.tsv/.jsonl), named text sets.
+"""Texts: plain texts (.txt), pairs and triplets (.csv/.tsv/.jsonl or the string columns
+of a Hugging Face dataset saved to disk), named text sets.
 
 Items are rows of the file. With pairs (`views.pairs`, the default) the views are the
 columns, anchor and positive (supervised SimCSE / multiple-negatives ranking when trained
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
+from contrastkit.data.hf_source import hf_kind, is_hf_source, load_hf_texts
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
@@ -49,12 +51,17 @@ class TextPrepared(Prepared):
 
 class TextModality(Modality):
     name = "text"
-    summary = "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets"
+    summary = (
+        "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets, or a "
+        "Hugging Face dataset of string columns"
+    )
     datasets = TEXT_DATASETS
     data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig
     main_metric = "recall@1"
 
     def detect(self, path: Path) -> bool:
+        if is_hf_source(path):
+            return hf_kind(path) == "text"
         if path.suffix.lower() in (".txt", ".jsonl", ".ndjson"):
             return True
         if path.suffix.lower() not in (".csv", ".tsv"):
@@ -87,7 +94,7 @@ class TextModality(Modality):
         if named in self.datasets:
             data = load_named_texts(named)
         else:
-            data = load_texts(d.dataset, columns=d.columns)
+            data = _read_texts(d.dataset, d.columns)
         size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
         train, test = split_texts(data, size, cfg.train.seed, d.max_items)
         if not cfg.views.pairs and train.positive is not None:  # every text alone, labelled
@@ -180,7 +187,7 @@ class TextModality(Modality):
         return _item_set(data.train if split == "train" else data.test, data.classes, split)
 
     def read_source(self, cfg: Config, data: TextPrepared, source: str, split: str) -> ItemSet:
-        return _item_set(load_texts(source, columns=cfg.data.columns), None, Path(source).stem)
+        return _item_set(_read_texts(source, cfg.data.columns), None, Path(source).stem)
 
     def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
         return model.encode(items.items).numpy()
@@ -200,6 +207,13 @@ def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor 
         return None
     index = {c: i for i, c in enumerate(classes)}
     return torch.tensor([index[x] for x in labels], dtype=torch.int64)
+
+
+def _read_texts(source: str, columns: dict[str, str] | None) -> TextData:
+    """A text file's rows, or a Hugging Face dataset's (its train split)."""
+    if is_hf_source(source):
+        return load_hf_texts(source, columns=columns)
+    return load_texts(source, columns=columns)
 
 
 def _item_set(data: TextData, classes: list[str] | None, name: str) -> ItemSet:

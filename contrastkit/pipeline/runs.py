@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def new_run_dir(cfg: Config, root: str | Path = "runs") -> Path:
     """runs/<method>-<dataset>-<YYYYmmdd-HHMMSS>, or cfg.train.run_dir when set."""
     if cfg.train.run_dir:
         return Path(cfg.train.run_dir)
-    name = Path(cfg.data.dataset).stem or "data"
+    name = re.sub(r"[^\w.-]+", "", Path(cfg.data.dataset).stem) or "data"  # no {..} of shards
     return Path(root) / f"{cfg.method.name}-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 

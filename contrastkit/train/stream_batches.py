@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.file_images import FileImages, decode_files
+from contrastkit.data.lazy_images import LazyImages
 from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches, random_order
 
@@ -34,17 +34,16 @@ def default_workers() -> int:
 
 
 class _Planned(Dataset):
-    """Item i: (i, decoded images of planned batch i, unreadable files)."""
+    """Item i: (i, decoded images of planned batch i, (id, reason) of unreadable items)."""
 
-    def __init__(self, images: FileImages, plan: list[Tensor]) -> None:
+    def __init__(self, images: LazyImages, plan: list[Tensor]) -> None:
         self.images, self.plan = images, plan
 
     def __len__(self) -> int:
         return len(self.plan)
 
     def __getitem__(self, i: int) -> tuple[int, Tensor, list[tuple[str, str]]]:
-        x, bad = decode_files(self.images.paths(self.plan[i]), self.images.channels,
-                              self.images.size)  # fmt: skip
+        x, bad = self.images.decode(self.plan[i], threads=1)  # one thread in each worker
         return i, x, bad
 
 
@@ -53,16 +52,18 @@ def _one_thread(_: int) -> None:
 
 
 class StreamingImageBatches(ImageBatches):
-    """An `ImageBatches` over an `ImageDataset` whose images are `FileImages`.
+    """An `ImageBatches` over an `ImageDataset` whose images are `LazyImages` (image
+    files, tar shards, an Arrow column).
 
     Args:
-        data: the dataset (images on disk).
+        data: the dataset (images in their store).
         views: turns a uint8 batch into the method's views.
         device: where views are made; batches are pinned when it is a GPU.
         channels_last: channels-last views.
         workers: decoding processes (0: decode in the training process).
         prefetch: batches each worker decodes ahead.
-        skipped: a list the unreadable files found while training are appended to.
+        skipped: a list the (id, reason) of unreadable items found while training are
+            appended to.
     """
 
     def __init__(
@@ -76,8 +77,8 @@ class StreamingImageBatches(ImageBatches):
         prefetch: int = 4,
         skipped: list[tuple[str, str]] | None = None,
     ) -> None:
-        if not isinstance(data.images, FileImages):
-            raise TypeError("StreamingImageBatches needs images on disk (FileImages)")
+        if not isinstance(data.images, LazyImages):
+            raise TypeError("StreamingImageBatches needs images in a store (LazyImages)")
         super().__init__(data, views, device=device, channels_last=channels_last)
         self.workers = default_workers() if workers is None else workers
         self.prefetch = prefetch
@@ -121,12 +122,10 @@ class StreamingImageBatches(ImageBatches):
                 self._start(position)  # a new epoch, or resumed mid-epoch
             i, x, bad = next(self._iter)
             self._next = i + 1
-        if bad:  # reported by their ids, as the in-memory reader does
-            root = self.data.images.root
-            bad = [(os.path.relpath(p, root).replace(os.sep, "/"), r) for p, r in bad]
+        if bad:  # reported by their ids, as the in-memory readers do
             self.skipped.extend(bad)
             warnings.warn(
-                f"skipped {len(bad)} unreadable image file(s): {bad[0][0]} ({bad[0][1]}); "
+                f"skipped {len(bad)} unreadable image(s): {bad[0][0]} ({bad[0][1]}); "
                 "their rows repeat a readable image",
                 stacklevel=2,
             )

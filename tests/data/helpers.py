@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
+import json
+import tarfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -54,3 +58,61 @@ def write_image(
 def _format(path: Path) -> str:
     ext = path.suffix.lower()
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP"}[ext]
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """`pixels` (H, W) or (H, W, 3) uint8 as a PNG file's bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def fashion_subset(n: int = 300, step: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """`n` real Fashion-MNIST test images (N, 28, 28) uint8 and labels (N,), all classes."""
+    from contrastkit.data.idx import load_fashion_mnist
+
+    data = load_fashion_mnist("test")
+    keep = np.arange(0, n * step, step)
+    return data.images[keep, 0].numpy(), data.labels[keep].numpy()
+
+
+def write_png_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    """Images as c{label}/{i:04d}.png, one subfolder per class."""
+    for i, (pixels, label) in enumerate(zip(images, labels, strict=True)):
+        (root / f"c{label}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / f"c{label}" / f"{i:04d}.png")
+    return root
+
+
+def write_shards(
+    root: Path, images: np.ndarray, labels: np.ndarray | None, per_shard: int = 100,
+    label_as: str = "cls", prefix: str = "train",
+) -> Path:  # fmt: skip
+    """WebDataset shards {prefix}-{k:06d}.tar of `per_shard` items: {i:04d}.png and a
+    label member ({i:04d}.cls, or .json {"label": "c<label>"} when label_as="json")."""
+    root.mkdir(parents=True, exist_ok=True)
+    for k, start in enumerate(range(0, len(images), per_shard)):
+        with tarfile.open(root / f"{prefix}-{k:06d}.tar", "w") as tar:
+            for i in range(start, min(start + per_shard, len(images))):
+                members = {f"{i:04d}.png": png_bytes(images[i])}
+                if labels is not None and label_as == "cls":
+                    members[f"{i:04d}.cls"] = str(int(labels[i])).encode()
+                elif labels is not None:
+                    members[f"{i:04d}.json"] = json.dumps({"label": f"c{labels[i]}"}).encode()
+                for name, payload in members.items():
+                    info = tarfile.TarInfo(name)
+                    info.size = len(payload)
+                    tar.addfile(info, io.BytesIO(payload))
+    return root
+
+
+def hf_image_dataset(images: np.ndarray, labels: np.ndarray | None) -> Any:
+    """A `datasets.Dataset` of PNG-encoded `images` ("image") and ClassLabel "label"."""
+    import datasets
+
+    columns: dict[str, Any] = {"image": [{"bytes": png_bytes(x), "path": None} for x in images]}
+    features = {"image": datasets.Image()}
+    if labels is not None:
+        columns["label"] = [int(y) for y in labels]
+        features["label"] = datasets.ClassLabel(names=[f"c{k}" for k in range(10)])
+    return datasets.Dataset.from_dict(columns, features=datasets.Features(features))

@@ -13,6 +13,7 @@ from contrastkit.errors import ConfigError, DatasetNotFoundError
 from contrastkit.modalities.registry import MODALITIES, detect_modality, named_dataset_modality
 from contrastkit.pipeline.settings import load_config
 from tests.audio.conftest import write_tone
+from tests.data.helpers import hf_image_dataset, write_shards
 
 NAMED = {
     "fashion-mnist": "image", "digits": "image", "debian-descriptions": "text",
@@ -58,8 +59,27 @@ def _graph(root: Path) -> str:
     return str(root)
 
 
+def _shards(root: Path) -> str:
+    images, labels = np.zeros((4, 8, 8), dtype=np.uint8), np.arange(4)
+    return str(write_shards(root, images, labels, per_shard=2))
+
+
+def _hf(root: Path, column: str) -> str:
+    import datasets
+
+    if column == "image":
+        hf_image_dataset(np.zeros((2, 8, 8), dtype=np.uint8), None).save_to_disk(str(root))
+    else:
+        datasets.Dataset.from_dict({"sentence": ["a", "b"]}).save_to_disk(str(root))
+    return str(root)
+
+
 PATHS = [
     ("image folder", _images, "image"),
+    ("tar shards", _shards, "image"),
+    ("shard pattern", lambda t: _shards(t) + "/train-{000000..000001}.tar", "image"),
+    ("hf images", lambda t: _hf(t / "hf", "image"), "image"),
+    ("hf texts", lambda t: _hf(t / "hf", "text"), "text"),
     ("audio folder", _clips, "audio"),
     ("graph folder", _graph, "graph"),
     ("text lines", lambda t: _write(t / "s.txt", "a sentence\nanother\n"), "text"),
