@@ -61,6 +61,7 @@ class ImageData(Prepared):
 
 class ImageModality(Modality):
     name = "image"
+    embed_chunk = 4096
     summary = "images: a named dataset or a folder of PNG/JPEG images (one subfolder per class)"
     datasets = DATASETS
     aliases = {"fmnist": "fashion-mnist"}

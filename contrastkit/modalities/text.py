@@ -49,6 +49,7 @@ class TextPrepared(Prepared):
 
 class TextModality(Modality):
     name = "text"
+    embed_chunk = 4096
     summary = "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets"
     datasets = TEXT_DATASETS
     data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig

@@ -26,10 +26,12 @@ from contrastkit.train.devices import move_batch, resolve_device
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
 from contrastkit.train.guards import (
+    NonFiniteError,
     NonFiniteGuard,
     TrainingInterrupted,
     gradients_finite,
     interrupt_on_signals,
+    weights_finite,
 )
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
@@ -294,6 +296,11 @@ class Trainer(CheckpointedState):
         if self.grad_cache_chunk is None:
             self.step_module = ddp.wrap_method(self.method, self.device)
         total = self.total_steps(steps_per_epoch)
+        if resume and self._done(total):  # a finished run: nothing to add, nothing to rewrite
+            raise ContrastkitError(
+                f"the run in {self.run_dir} has used its budget (step {self.step}); raise "
+                "--steps, --epochs or --max-time to train on, or evaluate it as it is"
+            )
         log = None
         if self.run_dir is not None and ddp.is_main():
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -378,6 +385,11 @@ class Trainer(CheckpointedState):
         paused = stop_at_step is not None and not self._done(total)
         if not paused and self.step > start_step and ddp.is_main():
             knn = self._run_monitor(log, self.step / steps_per_epoch) if self.monitor else knn
+        if not weights_finite(self.method):  # keep the last good checkpoint and weights
+            raise NonFiniteError(
+                f"the weights are not finite after step {self.step}; "
+                "encoder.safetensors and the checkpoints were left as they were"
+            )
         self.save()
         if self.run_dir is not None and not paused and ddp.is_main():
             save_weights(self.method.encoder, self.run_dir / "encoder.safetensors")
