@@ -185,8 +185,9 @@ def train(
     if not resume:
         _claim(run_dir, overwrite)
     cfg, data = prepare_data(modality, cfg, run_dir)
-    if ddp.is_main() and (not resume or set(changed) - _NOT_RECORDED):
+    if ddp.is_main() and not resume:
         write_config(run_dir, cfg)
+    record = ddp.is_main() and resume and set(changed) - _NOT_RECORDED  # once it can resume
 
     torch.manual_seed(cfg.train.seed)
     method = build_method(cfg, modality, data, gather=ddp.is_distributed(), device=where)
@@ -197,7 +198,10 @@ def train(
     if ddp.is_main():
         print(f"training on {_describe(where)}", file=sys.stderr)
     source = modality.batches(cfg, data, method, where)
-    result = trainer.fit(source, resume=resume, stop_at_step=stop_at_step)
+    result = trainer.fit(
+        source, resume=resume, stop_at_step=stop_at_step,
+        on_start=(lambda: write_config(run_dir, cfg)) if record else None,
+    )  # fmt: skip
     summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir", "paused")}
     summary.update(
         modality=modality.name, method=cfg.method.name, data=data.description,

@@ -10,6 +10,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -265,6 +266,7 @@ class Trainer(CheckpointedState):
         *,
         resume: bool = False,
         stop_at_step: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> FitResult:
         """Train until the budget (or `stop_at_step`) is reached.
 
@@ -273,6 +275,7 @@ class Trainer(CheckpointedState):
             resume: continue from the newest checkpoint in `run_dir`.
             stop_at_step: pause after this step (checkpoint written), keeping the schedule of
                 the full budget; a later `fit(resume=True)` continues exactly.
+            on_start: called once a resumed run is loaded and has budget left (or at once).
         """
         source = self._source(data)
         views_device = getattr(source, "device", torch.device("cpu"))
@@ -301,6 +304,8 @@ class Trainer(CheckpointedState):
                 f"the run in {self.run_dir} has used its budget (step {self.step}); raise "
                 "--steps, --epochs or --max-time to train on, or evaluate it as it is"
             )
+        if on_start is not None:
+            on_start()
         log = None
         if self.run_dir is not None and ddp.is_main():
             self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -135,6 +135,10 @@ def test_resuming_a_finished_run_is_refused_and_its_weights_stay(
     err = _fails(monkeypatch, capsys, "train", "--resume", str(run), "--no-progress", before=2)
     assert "has used its budget (step 2)" in err and "--steps" in err
     assert _snapshot(run) == before  # no NaN summary, no rewritten encoder
+    err = _fails(monkeypatch, capsys, "train", "--resume", str(run), "--set", "optim.lr=0.5",
+                 "--allow-config-change", "--no-progress", before=2)  # fmt: skip
+    assert "has used its budget" in err
+    assert _snapshot(run) == before  # the change is recorded only once training resumes
 
 
 def test_resume_refuses_config_and_overwrite(run: Path, monkeypatch, capsys) -> None:
