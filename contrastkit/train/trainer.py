@@ -27,12 +27,10 @@ from contrastkit.train.devices import move_batch, resolve_device
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
 from contrastkit.train.guards import (
-    NonFiniteError,
     NonFiniteGuard,
     TrainingInterrupted,
     gradients_finite,
     interrupt_on_signals,
-    weights_finite,
 )
 from contrastkit.train.metrics_log import CsvLog
 from contrastkit.train.monitor import KnnMonitor
@@ -390,11 +388,6 @@ class Trainer(CheckpointedState):
         paused = stop_at_step is not None and not self._done(total)
         if not paused and self.step > start_step and ddp.is_main():
             knn = self._run_monitor(log, self.step / steps_per_epoch) if self.monitor else knn
-        if not weights_finite(self.method):  # keep the last good checkpoint and weights
-            raise NonFiniteError(
-                f"the weights are not finite after step {self.step}; "
-                "encoder.safetensors and the checkpoints were left as they were"
-            )
         self.save()
         if self.run_dir is not None and not paused and ddp.is_main():
             save_weights(self.method.encoder, self.run_dir / "encoder.safetensors")
