@@ -3,6 +3,7 @@ and the index, recommend, report, finetune and bench commands (cli_*.py)."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ import typer
 
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_finetune import register as register_finetune_command
-from contrastkit.cli_index import DEVICE_HELP
+from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
@@ -25,6 +26,34 @@ app = typer.Typer(
 )
 
 Opt = typer.Option
+
+
+def package_version() -> str:
+    """The installed distribution's version, else the package's own `__version__`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("contrastkit")
+    except PackageNotFoundError:
+        from contrastkit import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"contrastkit {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        Opt("--version", callback=_print_version, is_eager=True, help="print the version, exit"),
+    ] = False,
+) -> None:
+    """Contrastive and self-supervised representation learning."""
 
 
 def _overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
@@ -80,6 +109,12 @@ def train(
         list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
     ] = None,
     resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
+    overwrite: Annotated[
+        bool, Opt(help="replace the run in the --run-dir folder (its files are removed first)")
+    ] = False,
+    allow_config_change: Annotated[
+        bool, Opt(help="with --resume: accept flags that change more than budget and device")
+    ] = False,
     nproc: Annotated[
         int,
         Opt(
@@ -98,48 +133,53 @@ def train(
     from contrastkit.pipeline.settings import load_config, read_run_config
     from contrastkit.pipeline.train_run import train as run_train
 
-    cfg = None
+    overrides = _overrides(
+        set_,
+        **{
+            "data.dataset": dataset,
+            "data.modality": modality,
+            "data.data_dir": data_dir,
+            "data.image_size": image_size,
+            "method.name": method,
+            "model.name": model,
+            "model.backbone": backbone,
+            "train.batch_size": batch_size,
+            "train.epochs": epochs,
+            "train.steps": steps,
+            "train.max_time": max_time,
+            "optim.optimizer": optimizer,
+            "optim.lr": lr,
+            "method.temperature": temperature,
+            "train.precision": precision,
+            "train.device": device,
+            "train.seed": seed,
+            "train.threads": threads,
+        },
+    )
     if resume is None:
-        cfg = load_config(
-            config,
-            _overrides(
-                set_,
-                **{
-                    "data.dataset": dataset,
-                    "data.modality": modality,
-                    "data.data_dir": data_dir,
-                    "data.image_size": image_size,
-                    "method.name": method,
-                    "model.name": model,
-                    "model.backbone": backbone,
-                    "train.batch_size": batch_size,
-                    "train.epochs": epochs,
-                    "train.steps": steps,
-                    "train.max_time": max_time,
-                    "optim.optimizer": optimizer,
-                    "optim.lr": lr,
-                    "method.temperature": temperature,
-                    "train.precision": precision,
-                    "train.device": device,
-                    "train.seed": seed,
-                    "train.threads": threads,
-                    "train.run_dir": run_dir,
-                },
-            ),
+        cfg = load_config(config, {**overrides, "train.run_dir": run_dir})
+    elif config is not None or run_dir is not None or overwrite:
+        raise ContrastkitError(
+            "--resume continues a run with its own config.yaml and folder; give changes as "
+            "flags or --set, without --config, --run-dir or --overwrite"
         )
+    else:  # the run's config with the flags given; checked against config.yaml in train
+        cfg = read_run_config(resume, overrides) if overrides else None
+    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change}
     try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
         if nproc > 1:
-            result, out_dir = _spawned(cfg, nproc, resume, progress, device)
+            result, out_dir = _spawned(cfg, nproc, resume, progress, device, folder)
         elif resume is not None:
             result, out_dir = run_train(
-                None, run_dir=resume, resume=True, progress=progress, device=device
+                cfg, run_dir=resume, resume=True, progress=progress, device=device, **folder
             )
         else:
-            result, out_dir = run_train(cfg, progress=progress)
+            result, out_dir = run_train(cfg, progress=progress, **folder)
     except KeyboardInterrupt as exc:
         _report_interrupt(exc)
     knn = "" if result.knn_accuracy is None else f", monitor kNN {100 * result.knn_accuracy:.1f}%"
-    loss = "nan" if result.final_loss is None else f"{result.final_loss:.3f}"
+    final = result.final_loss
+    loss = f"{final:.3f}" if final is not None and math.isfinite(final) else "not finite"
     typer.echo(
         f"trained {result.steps} steps ({result.epochs:.2f} epochs) "
         f"in {result.train_seconds:.0f} s, "
@@ -157,7 +197,12 @@ def train(
 
 
 def _spawned(
-    cfg: Any, nproc: int, resume: Path | None, progress: bool, device: str | None
+    cfg: Any,
+    nproc: int,
+    resume: Path | None,
+    progress: bool,
+    device: str | None,
+    folder: dict[str, bool],
 ) -> tuple[Any, Path]:
     """Train in `nproc` local processes; the summary is read back from the run folder."""
     import json
@@ -171,8 +216,9 @@ def _spawned(
     out_dir = resume if resume is not None else new_run_dir(cfg)
     try:
         spawn_train(
-            cfg, nproc, out_dir, resume=resume is not None, progress=progress, device=device
-        )
+            cfg, nproc, out_dir, resume=resume is not None, progress=progress, device=device,
+            **folder,
+        )  # fmt: skip
     except mp.ProcessRaisedException as exc:
         last = str(exc).strip().splitlines()[-1]
         raise ContrastkitError(f"a training process failed: {last}") from None
@@ -222,11 +268,15 @@ def embed(
     ] = None,
     split: Annotated[str, Opt(help="the run's train or test split")] = "train",
     device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
+    progress: Annotated[bool, Opt(help=PROGRESS_HELP)] = True,
 ) -> None:
     """Write embeddings and item ids (and labels or texts) to an .npz file."""
     from contrastkit.pipeline.embed_run import embed as run_embed
 
-    n, dim = run_embed(run_dir, output, dataset=dataset, split=split, device=device)
+    n, dim = run_embed(
+        run_dir, output, dataset=dataset, split=split, device=device,
+        progress=show_progress(progress),
+    )  # fmt: skip
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 
@@ -257,6 +307,44 @@ def methods(
         if keys:
             for key, (_, default) in method_params(name).items():
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
+
+
+@app.command("config")
+def show_config(
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="a YAML recipe or a run folder (default: the built-in defaults)"),
+    ] = None,
+    dataset: Annotated[str | None, Opt(help="a named dataset or a file or folder")] = None,
+    modality: Annotated[str | None, Opt(help="the data's modality (default: from it)")] = None,
+    method: Annotated[str | None, Opt(help="training method")] = None,
+    set_: Annotated[
+        list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
+    ] = None,
+    resolve: Annotated[
+        bool, Opt(help="also read the data and fill in what depends on it (image size, mean)")
+    ] = False,
+) -> None:
+    """Print the validated config (YAML, every key) that `train` would use, without
+    training; a mistake is the same one sentence `train` prints."""
+    from contrastkit.config import dump_config
+    from contrastkit.pipeline.settings import load_config, read_run_config
+
+    flags = {"data.dataset": dataset, "data.modality": modality, "method.name": method}
+    overrides = _overrides(set_, **flags)
+    if source is not None and source.is_dir():
+        cfg = read_run_config(source, overrides)
+    else:
+        cfg = load_config(source, overrides)
+    if resolve:
+        import tempfile
+
+        from contrastkit.modalities.registry import get_modality
+
+        adapter = get_modality(cfg.data.modality)
+        with tempfile.TemporaryDirectory() as scratch:
+            cfg = adapter.resolve(cfg, adapter.prepare(cfg, Path(scratch)))
+    typer.echo(dump_config(cfg), nl=False)
 
 
 register_index_commands(app)

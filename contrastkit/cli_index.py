@@ -10,12 +10,22 @@ import typer
 
 Opt = typer.Option
 DEVICE_HELP = "where the encoder runs: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps"
+PROGRESS_HELP = "progress bars while embedding and indexing (shown on a terminal)"
+
+
+def show_progress(progress: bool) -> bool:
+    """Progress bars are drawn when asked for and stderr is a terminal (not in logs)."""
+    import sys
+
+    return progress and sys.stderr.isatty()
 
 
 def _show(rows: list[dict[str, Any]], as_json: bool, width: int = 70) -> None:
     """Rows as JSON or as an aligned table (long texts cut to `width` characters)."""
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        from contrastkit.files import finite_json
+
+        typer.echo(json.dumps(finite_json(rows), indent=1, allow_nan=False))
         return
     if not rows:
         typer.echo("(no rows)")
@@ -42,11 +52,16 @@ def index(
     split: Annotated[str, Opt(help="the run's train or test split")] = "train",
     kind: Annotated[str, Opt(help="flat (exact), ivf or hnsw (approximate, FAISS)")] = "flat",
     device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
+    progress: Annotated[bool, Opt(help=PROGRESS_HELP)] = True,
 ) -> None:
-    """Embed a run's data (or another source read the same way) and save a searchable index."""
+    """Embed a run's data (or another source read the same way) and save a searchable index
+    (with FAISS: its own index file too, which search, dedup and anomalies load)."""
     from contrastkit.pipeline.index_run import build_index
 
-    built = build_index(model, output, source=data, split=split, kind=kind, device=device)
+    built = build_index(
+        model, output, source=data, split=split, kind=kind, device=device,
+        progress=show_progress(progress),
+    )  # fmt: skip
     recall = built.info.get("recall@10")
     extra = "" if kind == "flat" else f", recall@10 vs exact {recall:.3f}"
     typer.echo(
@@ -128,6 +143,7 @@ def anomalies(
     ] = None,
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
     device: Annotated[str, Opt(help=f"with --data, {DEVICE_HELP}")] = "auto",
+    progress: Annotated[bool, Opt(help=PROGRESS_HELP)] = True,
 ) -> None:
     """Rank items by their mean cosine distance to the k nearest indexed items."""
     from contrastkit.index.store import EmbeddingIndex
@@ -136,7 +152,11 @@ def anomalies(
 
     resolve_device(device, key="--device")  # checked even without --data
     loaded = EmbeddingIndex.load(index_dir)
-    queries = None if data is None else embed_for_index(loaded, data, split, device)
+    queries = (
+        None
+        if data is None
+        else embed_for_index(loaded, data, split, device, show_progress(progress))
+    )
     rows = anomaly_rows(loaded, k, top if top or output else 20, queries)
     if output is not None:
         write_rows(rows, output)

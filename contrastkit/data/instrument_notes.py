@@ -29,6 +29,7 @@ import torch
 from contrastkit.data.audio import read_audio
 from contrastkit.data.midi import MidiNote, write_midi
 from contrastkit.errors import DatasetNotFoundError
+from contrastkit.files import atomic_write
 
 __all__ = [
     "GM_FAMILIES",
@@ -208,11 +209,12 @@ def _load_or_render(settings: NoteSettings, root: Path, rebuild: bool) -> dict[s
             pass  # a damaged cache is rebuilt below
     clips, meta = render_notes(settings)
     pcm = np.clip(np.round(clips * 32767.0), -32768, 32767).astype(np.int16)
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=root, suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, clips=pcm, meta=meta)
-    os.replace(tmp, path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: savez would append .npz to a name
+            np.savez(f, clips=pcm, meta=meta)
+
+    atomic_write(path, write)
     return {"clips": pcm, "meta": meta}
 
 

@@ -21,6 +21,7 @@ import torch
 from contrastkit.errors import ConfigError
 
 KINDS = ("flat", "ivf", "hnsw")
+ADD_CHUNK = 8192  # vectors added to a FAISS index per call (progress granularity)
 
 
 def faiss_or_none() -> Any:
@@ -41,6 +42,37 @@ def normalize(vectors: np.ndarray | torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(x / np.maximum(norms, 1e-12))
 
 
+def build_faiss_index(
+    faiss: Any,
+    vectors: np.ndarray,
+    kind: str,
+    *,
+    nlist: int | None = None,
+    m: int = 32,
+    seed: int = 0,
+    progress: bool = False,
+) -> Any:
+    """A new FAISS index of `kind` over (N, D) unit vectors, added `ADD_CHUNK` rows at a
+    time (with a progress bar when `progress`)."""
+    from tqdm.auto import tqdm
+
+    n, dim = vectors.shape
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+    else:
+        nlist = nlist or max(1, min(n // 39, int(4 * math.sqrt(n))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.train(vectors)
+    with tqdm(total=n, unit="item", desc=f"index ({kind})", disable=not progress) as bar:
+        for start in range(0, n, ADD_CHUNK):
+            index.add(vectors[start : start + ADD_CHUNK])
+            bar.update(min(ADD_CHUNK, n - start))
+    return index
+
+
 class VectorEngine:
     """Top-k inner-product search over (N, D) unit vectors.
 
@@ -50,6 +82,9 @@ class VectorEngine:
         use_faiss: None picks FAISS when installed; False forces the torch exact search.
         nlist, nprobe: IVF cells and cells probed per query.
         m, ef_search: HNSW links per node and search breadth.
+        prebuilt: a FAISS index over exactly `vectors` (read from disk), used instead of
+            building one.
+        progress: show a progress bar while vectors are added.
     """
 
     def __init__(
@@ -63,6 +98,8 @@ class VectorEngine:
         m: int = 32,
         ef_search: int = 64,
         seed: int = 0,
+        prebuilt: Any = None,
+        progress: bool = False,
     ) -> None:
         if kind not in KINDS:
             raise ConfigError(f"index kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -83,24 +120,23 @@ class VectorEngine:
         self._index = None
         if faiss is None:
             return
-        n, dim = vectors.shape
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        index = prebuilt
+        if index is None:
+            index = build_faiss_index(
+                faiss, vectors, kind, nlist=nlist, m=m, seed=seed, progress=progress
+            )
+        if kind == "hnsw":
             index.hnsw.efSearch = ef_search
             self.params = {"m": m, "ef_search": ef_search}
-        else:
-            nlist = nlist or max(1, min(n // 39, int(4 * math.sqrt(n))))
-            index = faiss.IndexIVFFlat(
-                faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT
-            )
-            index.cp.seed = seed
-            index.train(vectors)
-            index.nprobe = min(nprobe, nlist)
-            self.params = {"nlist": nlist, "nprobe": index.nprobe}
-        index.add(vectors)
+        elif kind == "ivf":
+            index.nprobe = min(nprobe, index.nlist)
+            self.params = {"nlist": index.nlist, "nprobe": index.nprobe}
         self._index = index
+
+    @property
+    def faiss_index(self) -> Any:
+        """The FAISS index searched (None on the torch backend), for `faiss.write_index`."""
+        return self._index
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, D) unit queries -> (scores (Q, k) float32, positions (Q, k) int64), best first.

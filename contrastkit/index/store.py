@@ -6,11 +6,14 @@ Folder layout (everything loads without pickle):
                    the measured recall@10 of an approximate kind against exact search
     vectors.npy    (N, D) float32 unit vectors
     items.json     ids, and labels / texts when known
+    faiss.index    the FAISS index itself (`faiss.write_index`), when FAISS built it: search,
+                   dedup and anomalies read it back instead of building it again
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from contrastkit.errors import ConfigError, ContrastkitError, DataFormatError
-from contrastkit.index.engine import VectorEngine, normalize
+from contrastkit.files import atomic_write, write_json
+from contrastkit.index.engine import VectorEngine, faiss_or_none, normalize
 
 META_FILE = "index.json"
 VECTORS_FILE = "vectors.npy"
 ITEMS_FILE = "items.json"
+FAISS_FILE = "faiss.index"
 
 
 class EncoderMismatchError(ContrastkitError):
@@ -43,6 +48,11 @@ class EmbeddingIndex:
         labels: (N,) int64 class labels, or None.
         texts: N texts for text items, or None.
         info: extra facts kept in index.json (dataset, split, recall of approximate kinds).
+        engine_options: arguments of `VectorEngine` (use_faiss, nlist, nprobe, m, ...).
+        prebuilt: a FAISS index over exactly these vectors (as `load` reads it from
+            faiss.index), searched instead of building one; prebuilt_params: its
+            parameters as index.json records them.
+        progress: show a progress bar while the FAISS index is built.
     """
 
     vectors: np.ndarray
@@ -55,6 +65,9 @@ class EmbeddingIndex:
     texts: list[str] | None = None
     info: dict[str, Any] = field(default_factory=dict)
     engine_options: dict[str, Any] = field(default_factory=dict)
+    prebuilt: Any = field(default=None, repr=False)  # a FAISS index read from disk ...
+    prebuilt_params: dict[str, Any] = field(default_factory=dict, repr=False)  # ... its nlist, m
+    progress: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self.vectors = normalize(self.vectors)
@@ -68,7 +81,13 @@ class EmbeddingIndex:
             raise DataFormatError(f"{n} vectors but {len(self.labels)} labels")
         if self.texts is not None and len(self.texts) != n:
             raise DataFormatError(f"{n} vectors but {len(self.texts)} texts")
-        self.engine = VectorEngine(self.vectors, self.kind, **self.engine_options)
+        options = dict(self.engine_options)
+        if self.prebuilt is not None:
+            options.update(self.prebuilt_params)
+        self.engine = VectorEngine(
+            self.vectors, self.kind, prebuilt=self.prebuilt, progress=self.progress, **options
+        )
+        self.prebuilt = None  # held by the engine
         self._position = {item: i for i, item in enumerate(self.ids)}
         if self.kind != "flat" and "recall@10" not in self.info:
             self.info["recall@10"] = self.measured_recall(k=10)
@@ -142,7 +161,13 @@ class EmbeddingIndex:
             items["labels"] = np.asarray(self.labels).astype(int).tolist()
         if self.texts is not None:
             items["texts"] = list(self.texts)
-        (folder / ITEMS_FILE).write_text(json.dumps(items))
+        write_json(folder / ITEMS_FILE, items, indent=None)
+        faiss_path = folder / FAISS_FILE
+        if self.engine.faiss_index is not None:
+            faiss = faiss_or_none()
+            atomic_write(faiss_path, lambda tmp: faiss.write_index(self.engine.faiss_index, tmp))
+        else:
+            faiss_path.unlink(missing_ok=True)  # never one left from an earlier index
         meta = {
             "format": 1,
             "kind": self.kind,
@@ -154,9 +179,10 @@ class EmbeddingIndex:
             "engine_options": self.engine_options,
             "engine_params": self.engine.params,
             "backend": self.engine.backend,
+            "faiss_file": FAISS_FILE if self.engine.faiss_index is not None else None,
             "info": self.info,
         }
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        write_json(folder / META_FILE, meta)
         return folder
 
     @classmethod
@@ -184,6 +210,7 @@ class EmbeddingIndex:
         options = dict(meta.get("engine_options", {}))
         if use_faiss is not None:
             options["use_faiss"] = use_faiss
+        prebuilt = None if use_faiss is False else _read_faiss(folder, meta)
         labels = items.get("labels")
         return cls(
             vectors=vectors,
@@ -196,4 +223,24 @@ class EmbeddingIndex:
             texts=items.get("texts"),
             info=meta.get("info", {}),
             engine_options=options,
+            prebuilt=prebuilt,
+            prebuilt_params=meta.get("engine_params", {}) if prebuilt is not None else {},
         )
+
+
+def _read_faiss(folder: Path, meta: dict[str, Any]) -> Any:
+    """The saved FAISS index, or None (no file, no FAISS here, or one that does not match
+    the vectors: then it is rebuilt, with a warning)."""
+    faiss = faiss_or_none()
+    name = meta.get("faiss_file")
+    if faiss is None or not name or not (folder / name).is_file():
+        return None
+    index = faiss.read_index(str(folder / name))
+    if index.ntotal != meta["count"] or index.d != meta["dim"]:
+        warnings.warn(
+            f"{folder / name} holds {index.ntotal} vectors of size {index.d}, the index "
+            f"{meta['count']} of size {meta['dim']}: rebuilding it in memory",
+            stacklevel=3,
+        )
+        return None
+    return index

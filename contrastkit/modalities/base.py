@@ -100,6 +100,16 @@ class ItemSet:
             texts=None if self.texts is None else [self.texts[p] for p in pos],
         )
 
+    def part(self, start: int, stop: int) -> ItemSet:
+        """Items `start` to `stop` (a slice: tensors, lists and images on disk alike)."""
+        return replace(
+            self,
+            items=self.items[start:stop],
+            ids=self.ids[start:stop],
+            labels=None if self.labels is None else self.labels[start:stop],
+            texts=None if self.texts is None else self.texts[start:stop],
+        )
+
 
 class Modality:
     """Base class of modality adapters (see the module docstring for the call order).
@@ -118,6 +128,8 @@ class Modality:
         main_metric: the eval metric benchmarks compare first.
         has_few_labels: `few_label_rows` is implemented (`eval.few_labels`).
         has_transfer: `labelled_source` is implemented (`contrastkit finetune`).
+        embed_chunk: items `embed` may take per call when a progress bar is shown (each
+            item's embedding depends on that item alone); None: all at once, no bar.
     """
 
     name: ClassVar[str] = ""
@@ -132,6 +144,7 @@ class Modality:
     main_metric: ClassVar[str] = ""
     has_few_labels: ClassVar[bool] = False
     has_transfer: ClassVar[bool] = False
+    embed_chunk: ClassVar[int | None] = None
 
     # ---- choosing and configuring -------------------------------------------------------
     def detect(self, path: Path) -> bool:

@@ -38,6 +38,7 @@ class GraphData(TensorData):
 
 class GraphModality(TensorModality):
     name = "graph"
+    embed_chunk = None  # nodes embedded in one call, with their sampled neighbourhoods
     summary = "graphs: a folder with nodes.csv and edges.csv, or a node CSV with data.edges"
     datasets = {"debian-graph": "Debian packages (63k) and their dependencies, 20 sections"}
     data_config, model_config, views_config = GraphDataConfig, GraphModelConfig, GraphViewsConfig

@@ -65,6 +65,7 @@ class ImageData(Prepared):
 
 class ImageModality(Modality):
     name = "image"
+    embed_chunk = 4096
     summary = (
         "images: a named dataset, a folder of PNG/JPEG images (one subfolder per class), "
         "tar shards or a Hugging Face dataset with an image column"

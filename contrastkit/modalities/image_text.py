@@ -58,6 +58,7 @@ class ImageTextPrepared(Prepared):
 
 class ImageTextModality(Modality):
     name = "image-text"
+    embed_chunk = 4096
     summary = "image-caption pairs: a .csv of image,caption[,label] rows, or emoji"
     datasets = {"emoji": "3,655 Noto Color Emoji with their Unicode names as captions"}
     data_config, model_config, views_config = (

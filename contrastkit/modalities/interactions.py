@@ -50,6 +50,7 @@ class InteractionsData(Prepared):
 
 class InteractionsModality(Modality):
     name = "interactions"
+    embed_chunk = 4096
     summary = "interactions: a .csv/.tsv of user,item[,time] rows (recommendation)"
     datasets = {"movielens": "MovieLens latest-small: 100,004 ratings of 9,066 movies by 671 users"}
     data_config, model_config = InteractionsDataConfig, InteractionsModelConfig

@@ -62,6 +62,7 @@ class TensorModality(Modality):
 
     raw_name = "raw features"
     standardize = True
+    embed_chunk = 4096
     has_few_labels = True
     views_on_device = True  # False: views made on the CPU, batches moved by the trainer
 

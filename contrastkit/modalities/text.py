@@ -51,6 +51,7 @@ class TextPrepared(Prepared):
 
 class TextModality(Modality):
     name = "text"
+    embed_chunk = 4096
     summary = (
         "texts: .txt (one per line), .csv/.tsv/.jsonl texts, pairs or triplets, or a "
         "Hugging Face dataset of string columns"

@@ -19,14 +19,15 @@ def embed(
     dataset: str | None = None,
     split: str = "train",
     device: str = "auto",
+    progress: bool = False,
 ) -> tuple[int, int]:
     """Embed the run's `split` (or `dataset`, read as the run reads its data) on `device`
     and write `output` (.npz): embeddings (N, D) float32, ids (N,), and labels (N,) / texts
-    (N,) when known. Returns (N, D)."""
+    (N,) when known; `progress` shows a progress bar. Returns (N, D)."""
     output = Path(output)
     if output.suffix != ".npz":
         raise ContrastkitError(f"output {output} must end in .npz")
-    items = load_embedder(model, device).embed_source(dataset, split)
+    items = load_embedder(model, device).embed_source(dataset, split, progress)
     payload = {"embeddings": items.vectors, "ids": np.array(items.ids)}
     if items.labels is not None:
         payload["labels"] = items.labels

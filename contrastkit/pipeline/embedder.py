@@ -59,8 +59,22 @@ class Embedder:
         self.source = source
         self.fingerprint = fingerprint(model)
 
-    def embed_items(self, items: ItemSet) -> Items:
-        vectors = self.modality_adapter.embed(self.model, items, self.cfg, self.data)
+    def embed_items(self, items: ItemSet, progress: bool = False) -> Items:
+        """Embed `items`; with `progress`, a chunk at a time under a progress bar (where the
+        modality allows, see `Modality.embed_chunk`)."""
+        m, chunk = self.modality_adapter, self.modality_adapter.embed_chunk
+        if progress and chunk and len(items) > chunk:
+            from tqdm.auto import tqdm
+
+            parts = []
+            with tqdm(total=len(items), unit="item", desc="embed", dynamic_ncols=True) as bar:
+                for start in range(0, len(items), chunk):
+                    part = items.part(start, start + chunk)
+                    parts.append(np.asarray(m.embed(self.model, part, self.cfg, self.data)))
+                    bar.update(len(part))
+            vectors = np.concatenate(parts)
+        else:
+            vectors = m.embed(self.model, items, self.cfg, self.data)
         return Items(np.asarray(vectors, dtype=np.float32), items.ids, items.labels,
                      items.texts, items.name)  # fmt: skip
 
@@ -71,8 +85,10 @@ class Embedder:
             return m.items(self.cfg, self.data, split)
         return m.read_source(self.cfg, self.data, source, split)
 
-    def embed_source(self, source: str | None = None, split: str = "train") -> Items:
-        return self.embed_items(self.item_set(source, split))
+    def embed_source(
+        self, source: str | None = None, split: str = "train", progress: bool = False
+    ) -> Items:
+        return self.embed_items(self.item_set(source, split), progress)
 
     def embed_query(self, query: str, kind: str) -> np.ndarray:
         """One query -> (1, D): `kind` "text" (the query itself) or "file" (its path)."""

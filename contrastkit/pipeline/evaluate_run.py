@@ -9,8 +9,8 @@ from typing import Any
 import torch
 
 from contrastkit.evaluate.report import format_records
+from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
-from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train.devices import resolve_device
 

@@ -37,10 +37,10 @@ from contrastkit.evaluate.semi_supervised import (
     label_subset,
     probe_on_validation,
 )
+from contrastkit.files import write_json
 from contrastkit.modalities.base import Modality
 from contrastkit.modalities.registry import MODALITIES, canonical_dataset, get_modality
 from contrastkit.pipeline.evaluate_run import load_run_model
-from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train.devices import resolve_device
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from contrastkit.errors import ContrastkitError
+from contrastkit.files import write_json
 from contrastkit.index.anomaly import anomaly_scores
 from contrastkit.index.cluster import clustering_scores, kmeans
 from contrastkit.index.dedup import find_duplicates
@@ -24,11 +25,13 @@ def build_index(
     split: str = "train",
     kind: str = "flat",
     device: str = "auto",
+    progress: bool = False,
 ) -> EmbeddingIndex:
     """Embed `source` (default: the run's own `split`) with `model` on `device` and save an
-    index folder."""
+    index folder (its FAISS index too, read back by `EmbeddingIndex.load`); `progress`
+    shows bars while embedding and indexing."""
     embedder = load_embedder(model, device)
-    items = embedder.embed_source(source, split)
+    items = embedder.embed_source(source, split, progress)
     index = EmbeddingIndex(
         vectors=items.vectors,
         ids=items.ids,
@@ -39,6 +42,7 @@ def build_index(
         labels=items.labels,
         texts=items.texts,
         info={"data": source or items.name, "split": split},
+        progress=progress,
     )
     index.save(output)
     return index
@@ -132,13 +136,17 @@ def anomaly_rows(
 
 
 def embed_for_index(
-    index: EmbeddingIndex, source: str, split: str = "test", device: str = "auto"
+    index: EmbeddingIndex,
+    source: str,
+    split: str = "test",
+    device: str = "auto",
+    progress: bool = False,
 ) -> Items:
     """Embed another source with the index's own encoder (checked by fingerprint) on
     `device`."""
     embedder = load_embedder(index.source, device)
     index.check_encoder(embedder.fingerprint, source=index.source)
-    return embedder.embed_source(source, split)
+    return embedder.embed_source(source, split, progress)
 
 
 def cluster_rows(
@@ -161,12 +169,10 @@ def cluster_rows(
 
 def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Write rows as CSV (columns from the union of keys, in first-seen order) or JSON."""
-    import json
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
-        path.write_text(json.dumps(rows, indent=1) + "\n")
+        write_json(path, rows, indent=1)
         return
     fields = list(dict.fromkeys(key for row in rows for key in row))
     with path.open("w", newline="") as f:

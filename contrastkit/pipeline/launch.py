@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from contrastkit.errors import ConfigError
+from contrastkit.pipeline.runs import claim_run_dir
 from contrastkit.train.devices import backend_for, resolve_device
 
 __all__ = ["free_port", "spawn_train"]
@@ -30,7 +31,8 @@ def free_port() -> int:
 
 
 def _worker(rank: int, world: int, port: int, cfg_json: dict | None, run_dir: str,
-            resume: bool, progress: bool, spec: str, device: str | None) -> None:  # fmt: skip
+            resume: bool, progress: bool, spec: str, device: str | None,
+            folder: dict[str, bool]) -> None:  # fmt: skip
     from contrastkit.pipeline.settings import validate_config
     from contrastkit.pipeline.train_run import train
 
@@ -44,17 +46,26 @@ def _worker(rank: int, world: int, port: int, cfg_json: dict | None, run_dir: st
     try:
         cfg = None if cfg_json is None else validate_config(cfg_json)
         train(cfg, run_dir=run_dir, resume=resume, progress=progress and rank == 0,
-              device=device)  # fmt: skip
+              device=device, **folder)  # fmt: skip
     finally:
         dist.destroy_process_group()
 
 
 def spawn_train(
-    cfg: Any, nproc: int, run_dir: Path, *, resume: bool, progress: bool, device: str | None = None
+    cfg: Any,
+    nproc: int,
+    run_dir: Path,
+    *,
+    resume: bool,
+    progress: bool,
+    device: str | None = None,
+    overwrite: bool = False,
+    allow_config_change: bool = False,
 ) -> None:
     """Train in `nproc` local processes; files land in `run_dir` (written by rank 0).
 
-    `device` replaces `train.device` (needed with `resume`, where `cfg` is None).
+    `device` replaces `train.device` (with `resume`, `cfg` may be None: the run's own);
+    `overwrite` and `allow_config_change` as in `train` (the folder is claimed here first).
 
     Raises:
         ConfigError: fewer than 2 processes, a batch that does not split evenly, a device
@@ -84,12 +95,17 @@ def spawn_train(
             f"config key 'train.batch_size': {cfg.train.batch_size} is not divisible by "
             f"--nproc {nproc} (each process takes an equal share of the global batch)"
         )
+    if not resume:
+        claim_run_dir(run_dir, overwrite=overwrite)
     cfg_json = None if cfg is None else cfg.model_dump(mode="json")
     if cfg_json is not None:
         cfg_json["train"]["threads"] = None  # each process sets its own share
     mp.spawn(
         _worker,
-        args=(nproc, free_port(), cfg_json, str(run_dir), resume, progress, spec, device),
+        args=(
+            *(nproc, free_port(), cfg_json, str(run_dir), resume, progress, spec, device),
+            {"overwrite": overwrite, "allow_config_change": allow_config_change},
+        ),
         nprocs=nproc,
         join=True,
     )

@@ -148,8 +148,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return validate_config(tree)
 
 
-def read_run_config(run_dir: str | Path) -> Config:
-    """The resolved config a run folder records (its modality included).
+def read_run_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """The resolved config a run folder records (its modality included), with dotted-key
+    `overrides` applied (validated again) when given.
 
     Raises:
         ContrastkitError: the folder is not a run folder.
@@ -160,4 +161,4 @@ def read_run_config(run_dir: str | Path) -> Config:
             f"{run_dir} is not a contrastkit run folder (no {CONFIG_FILE}); "
             "pass the folder that `contrastkit train` printed"
         )
-    return load_config(path)
+    return load_config(path, overrides)

@@ -14,13 +14,19 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.files import write_json
 from contrastkit.methods.base import Method
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality, Prepared
 from contrastkit.modalities.registry import get_modality
 from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
-from contrastkit.pipeline.runs import new_run_dir, write_config, write_json
-from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
+from contrastkit.pipeline.runs import (
+    check_resume_config,
+    claim_run_dir,
+    new_run_dir,
+    write_config,
+)
+from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train import ddp
 from contrastkit.train.devices import backend_for, resolve_device
 from contrastkit.train.fit_result import FitResult
@@ -110,6 +116,22 @@ def trainer_for(
     )  # fmt: skip
 
 
+_NOT_RECORDED = {"train.device", "train.threads", "train.run_dir"}  # of this machine only
+
+
+def _claim(run_dir: Path, overwrite: bool) -> None:
+    """`claim_run_dir` on rank 0; a refusal stops every process with the same sentence."""
+    problem = None
+    if ddp.is_main():
+        try:
+            claim_run_dir(run_dir, overwrite=overwrite)
+        except ConfigError as exc:
+            problem = str(exc)
+    problem = ddp.broadcast_object(problem)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def _describe(device: torch.device) -> str:
     """ "cpu", or the GPU's name with its index ("cuda:0 (NVIDIA A100)"), for the log."""
     if device.type == "cuda":
@@ -125,16 +147,29 @@ def train(
     progress: bool = True,
     stop_at_step: int | None = None,
     device: str | None = None,
+    overwrite: bool = False,
+    allow_config_change: bool = False,
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
-    `device` replaces `train.device` (e.g. to resume on another machine). Returns the fit
-    summary and the run folder (see `contrastkit.pipeline.runs`).
+    A new run needs a missing or empty folder, or `overwrite` to empty a folder that holds
+    a run. A resume reads the run's config.yaml; a `cfg` given with it may change the budget,
+    device and threads, and other keys only with `allow_config_change` (then recorded in
+    config.yaml). `device` replaces `train.device` (e.g. to resume on another machine).
+    Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
+
+    Raises:
+        ConfigError: the folder is taken, or a resume changes the config without leave.
     """
+    changed: list[str] = []
     if resume:
         if run_dir is None:
             raise ValueError("resume needs run_dir")
-        cfg = read_run_config(run_dir)
+        saved = read_run_config(run_dir)
+        cfg = saved.model_copy(deep=True) if cfg is None else cfg
+        if device is not None:
+            cfg.train.device = device
+        changed = check_resume_config(Path(run_dir), saved, cfg, allow_change=allow_config_change)
     if cfg is None:
         raise ValueError("train needs a config (or resume=True with run_dir)")
     if device is not None:
@@ -147,14 +182,12 @@ def train(
         torch.set_num_threads(cfg.train.threads)
     modality = get_modality(cfg.data.modality)
     run_dir = Path(ddp.broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
-    if not resume and (run_dir / CONFIG_FILE).is_file():
-        raise ConfigError(
-            f"{run_dir} holds a run already: continue it with --resume {run_dir}, or train into "
-            "another folder (-o)"
-        )
+    if not resume:
+        _claim(run_dir, overwrite)
     cfg, data = prepare_data(modality, cfg, run_dir)
-    if not resume and ddp.is_main():
+    if ddp.is_main() and not resume:
         write_config(run_dir, cfg)
+    record = ddp.is_main() and resume and set(changed) - _NOT_RECORDED  # once it can resume
 
     torch.manual_seed(cfg.train.seed)
     method = build_method(cfg, modality, data, gather=ddp.is_distributed(), device=where)
@@ -165,7 +198,10 @@ def train(
     if ddp.is_main():
         print(f"training on {_describe(where)}", file=sys.stderr)
     source = modality.batches(cfg, data, method, where)
-    result = trainer.fit(source, resume=resume, stop_at_step=stop_at_step)
+    result = trainer.fit(
+        source, resume=resume, stop_at_step=stop_at_step,
+        on_start=(lambda: write_config(run_dir, cfg)) if record else None,
+    )  # fmt: skip
     summary = {k: v for k, v in asdict(result).items() if k not in ("history", "run_dir", "paused")}
     summary.update(
         modality=modality.name, method=cfg.method.name, data=data.description,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,25 +12,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from contrastkit.errors import ContrastkitError
+from contrastkit.files import atomic_write
 
 _CKPT = re.compile(r"^step_(\d+)\.pt$")
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)` on a temporary file next to `path`, fsync, then rename over
-    `path`: a crash mid-write leaves the previous file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_checkpoint(state: dict[str, Any], directory: Path, step: int, keep: int = 2) -> Path:

@@ -15,7 +15,13 @@ from torch import Tensor, nn
 
 from contrastkit.errors import ContrastkitError
 
-__all__ = ["NonFiniteError", "NonFiniteGuard", "TrainingInterrupted", "interrupt_on_signals"]
+__all__ = [
+    "NonFiniteError",
+    "NonFiniteGuard",
+    "TrainingInterrupted",
+    "interrupt_on_signals",
+    "weights_finite",
+]
 
 
 class NonFiniteError(ContrastkitError):
@@ -56,6 +62,12 @@ def gradients_finite(module: nn.Module) -> bool:
         return True
     norms = torch._foreach_norm(grads)
     return bool(torch.isfinite(torch.stack([n.float() for n in norms])).all())
+
+
+def weights_finite(module: nn.Module) -> bool:
+    """True when every floating-point parameter and buffer of `module` is finite."""
+    tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 class NonFiniteGuard:

@@ -10,6 +10,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -263,6 +264,7 @@ class Trainer(CheckpointedState):
         *,
         resume: bool = False,
         stop_at_step: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> FitResult:
         """Train until the budget (or `stop_at_step`) is reached.
 
@@ -271,6 +273,7 @@ class Trainer(CheckpointedState):
             resume: continue from the newest checkpoint in `run_dir`.
             stop_at_step: pause after this step (checkpoint written), keeping the schedule of
                 the full budget; a later `fit(resume=True)` continues exactly.
+            on_start: called once a resumed run is loaded and has budget left (or at once).
         """
         source = self._source(data)
         views_device = getattr(source, "device", torch.device("cpu"))
@@ -294,6 +297,13 @@ class Trainer(CheckpointedState):
         if self.grad_cache_chunk is None:
             self.step_module = ddp.wrap_method(self.method, self.device)
         total = self.total_steps(steps_per_epoch)
+        if resume and self._done(total):  # a finished run: nothing to add, nothing to rewrite
+            raise ContrastkitError(
+                f"the run in {self.run_dir} has used its budget (step {self.step}); raise "
+                "--steps, --epochs or --max-time to train on, or evaluate it as it is"
+            )
+        if on_start is not None:
+            on_start()
         log = None
         if self.run_dir is not None and ddp.is_main():
             self.run_dir.mkdir(parents=True, exist_ok=True)

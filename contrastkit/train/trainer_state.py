@@ -9,6 +9,7 @@ import torch
 from contrastkit.errors import ContrastkitError
 from contrastkit.train import ddp
 from contrastkit.train.checkpoint import latest_checkpoint, load_matching, save_checkpoint
+from contrastkit.train.guards import NonFiniteError, weights_finite
 
 __all__ = ["CHECKPOINT_VERSION", "CheckpointedState"]
 
@@ -65,9 +66,19 @@ class CheckpointedState:
         torch.set_rng_state(state["torch_rng"])
 
     def save(self) -> Path | None:
-        """Write a checkpoint (rank 0 writes; every process must call this)."""
+        """Write a checkpoint (rank 0 writes; every process must call this).
+
+        Raises:
+            NonFiniteError: the weights are not finite; the newest checkpoint (and the
+                exported weights, written after the last save) stay those of a good step.
+        """
         if self.run_dir is None:
             return None
+        if not weights_finite(self.method):
+            raise NonFiniteError(
+                f"the weights are not finite at step {self.step}; the checkpoints and "
+                "encoder.safetensors of the last good step were kept"
+            )
         state = self.state_dict()  # collective under torch.distributed
         path = None
         if ddp.is_main():
