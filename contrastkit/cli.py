@@ -80,6 +80,13 @@ def train(
         list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
     ] = None,
     resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
+    logger: Annotated[
+        list[str] | None,
+        Opt(
+            help="also log to tensorboard, wandb or mlflow (repeat it or give a comma list; "
+            "adds to train.loggers, csv and tensorboard by default)"
+        ),
+    ] = None,
     nproc: Annotated[
         int,
         Opt(
@@ -127,6 +134,12 @@ def train(
                 },
             ),
         )
+        if logger:
+            cfg.train.loggers = _with_loggers(cfg.train.loggers, logger)
+    elif logger:
+        raise ContrastkitError(
+            "--logger applies to a new run; a resumed run keeps the loggers of its config.yaml"
+        )
     try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
         if nproc > 1:
             result, out_dir = _spawned(cfg, nproc, resume, progress, device)
@@ -154,6 +167,15 @@ def train(
     if evaluate and report:
         build_report(out_dir, evaluate=False)
     typer.echo(report_hint(out_dir))
+
+
+def _with_loggers(configured: list[str], given: list[str]) -> list[str]:
+    """train.loggers plus the --logger names (each may be a comma list), checked."""
+    from contrastkit.train.loggers import check_loggers
+
+    names = [n.strip() for text in given for n in text.split(",") if n.strip()]
+    check_loggers(names, where="--logger")
+    return [*configured, *(n for n in names if n not in configured)]
 
 
 def _spawned(
