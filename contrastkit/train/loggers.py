@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -164,7 +165,7 @@ class WandbLogger:
         mode = os.environ.get("WANDB_MODE") or (
             "online" if os.environ.get("WANDB_API_KEY") else "offline"
         )
-        run_id = _run_id(run_dir / "wandb" / "contrastkit-run-id", wandb.util.generate_id)
+        run_id = _run_id(run_dir / "wandb" / "contrastkit-run-id", lambda: uuid.uuid4().hex[:8])
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "contrastkit"), name=run_dir.name,
             id=run_id, resume="allow", dir=str(run_dir), mode=mode, config=config or {},
@@ -177,7 +178,7 @@ class WandbLogger:
         pass
 
     def close(self) -> None:
-        self.run.finish(quiet=True)
+        self.run.finish()
 
 
 class MlflowLogger:
