@@ -4,6 +4,7 @@ ids, labels (class names) and texts as metadata, and thumbnails for images."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,14 @@ def write_projector(
     *, limit: int = PROJECTOR_ITEMS,
 ) -> Path | None:  # fmt: skip
     """Embed up to `limit` test items with `model` into RUN/tensorboard's projector, at the
-    run's last step; None (nothing written) when the run has no tensorboard logger or no
-    test split. Evaluating again replaces the projector's files."""
-    if "tensorboard" not in cfg.train.loggers:
+    run's last step (the training items where the data has no test split, such as the
+    catalogue of an interactions run); None (nothing written) without the tensorboard
+    logger, on a rank other than 0 (torchrun), or without items. Evaluating again replaces
+    the projector's files."""
+    if "tensorboard" not in cfg.train.loggers or os.environ.get("RANK", "0") != "0":
         return None
-    try:
-        items = modality.items(cfg, data, "test")
-    except (ContrastkitError, NotImplementedError):
+    split, items = _items(cfg, modality, data)
+    if items is None or len(items) == 0:
         return None
     if len(items) > limit:
         rng = np.random.default_rng(cfg.train.seed)
@@ -48,11 +50,22 @@ def write_projector(
     writer = TensorBoardLogger(run_dir)
     try:
         writer.log_embeddings(
-            vectors, step=int(step), metadata=metadata, header=header, images=_thumbnails(items)
-        )
+            vectors, step=int(step), metadata=metadata, header=header,
+            images=_thumbnails(items), tag=split,
+        )  # fmt: skip
     finally:
         writer.close()
     return Path(writer.writer.get_logdir())
+
+
+def _items(cfg: Config, modality: Modality, data: Prepared) -> tuple[str, ItemSet | None]:
+    """(split, its items): the test split, else the training split, else ("", None)."""
+    for split in ("test", "train"):
+        try:
+            return split, modality.items(cfg, data, split)
+        except (ContrastkitError, NotImplementedError):
+            continue
+    return "", None
 
 
 def _metadata(items: ItemSet) -> tuple[list[str] | None, list[Any]]:
