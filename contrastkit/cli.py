@@ -115,6 +115,13 @@ def train(
     allow_config_change: Annotated[
         bool, Opt(help="with --resume: accept flags that change more than budget and device")
     ] = False,
+    logger: Annotated[
+        list[str] | None,
+        Opt(
+            help="also log to tensorboard, wandb or mlflow (repeat it or give a comma list; "
+            "adds to train.loggers, csv and tensorboard by default)"
+        ),
+    ] = None,
     nproc: Annotated[
         int,
         Opt(
@@ -158,10 +165,16 @@ def train(
     )
     if resume is None:
         cfg = load_config(config, {**overrides, "train.run_dir": run_dir})
+        if logger:
+            cfg.train.loggers = _with_loggers(cfg.train.loggers, logger)
     elif config is not None or run_dir is not None or overwrite:
         raise ContrastkitError(
             "--resume continues a run with its own config.yaml and folder; give changes as "
             "flags or --set, without --config, --run-dir or --overwrite"
+        )
+    elif logger:
+        raise ContrastkitError(
+            "--logger applies to a new run; a resumed run keeps the loggers of its config.yaml"
         )
     else:  # the run's config with the flags given; checked against config.yaml in train
         cfg = read_run_config(resume, overrides) if overrides else None
@@ -194,6 +207,15 @@ def train(
     if evaluate and report:
         build_report(out_dir, evaluate=False)
     typer.echo(report_hint(out_dir))
+
+
+def _with_loggers(configured: list[str], given: list[str]) -> list[str]:
+    """train.loggers plus the --logger names (each may be a comma list), checked."""
+    from contrastkit.train.loggers import check_loggers
+
+    names = [n.strip() for text in given for n in text.split(",") if n.strip()]
+    check_loggers(names, where="--logger")
+    return [*configured, *(n for n in names if n not in configured)]
 
 
 def _spawned(

@@ -137,11 +137,26 @@ class TrainConfig(Section):
         3, ge=1, le=1000, description="non-finite steps in a row (each skipped) before stopping"
     )
     run_dir: str | None = None
+    loggers: list[str] = Field(
+        default_factory=lambda: ["csv", "tensorboard"],
+        description="where metrics go: csv (always on), tensorboard, wandb, mlflow",
+    )
 
     @field_validator("max_time", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> float | None:
         return parse_duration(v)
+
+    @field_validator("loggers", mode="before")
+    @classmethod
+    def _loggers(cls, v: Any) -> list[str]:
+        from contrastkit.train.loggers import LOGGERS
+
+        names = [n.strip() for n in v.split(",")] if isinstance(v, str) else list(v)
+        unknown = [n for n in names if n not in LOGGERS]
+        if unknown:
+            raise ValueError(f"unknown logger {unknown[0]!r}; choose from {', '.join(LOGGERS)}")
+        return names
 
     @field_validator("device")
     @classmethod

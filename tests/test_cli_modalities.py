@@ -98,6 +98,12 @@ def test_every_command_on_every_modality(tmp_path, modality, data, extra, metric
     assert {r["metric"] for r in rows} >= {metric} and len(systems) >= 3, systems
     assert all(np.isfinite(r["value"]) for r in rows)
     assert (run / "eval.txt").is_file() and metric in out
+    # TensorBoard: events of training and resuming, the projector after evaluating
+    assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) >= 2
+    split = "train" if modality == "interactions" else "test"  # interactions: the catalogue
+    projector = (run / "tensorboard" / "projector_config.pbtxt").read_text()
+    assert f'tensor_name: "{split}:00006"' in projector
+    assert (run / "tensorboard" / "00006" / split / "tensors.tsv").is_file()
 
     # embed, index and search
     npz = tmp_path / "emb.npz"

@@ -11,6 +11,7 @@ import torch
 from contrastkit.evaluate.report import format_records
 from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
+from contrastkit.pipeline.projector import write_projector
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train.devices import resolve_device
 
@@ -42,7 +43,8 @@ def evaluate(
     the CPU for the kNN and linear probes).
 
     Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}) and
-    eval.txt (the table) into the run folder; returns the rows.
+    eval.txt (the table) into the run folder, and the test embeddings into the TensorBoard
+    projector (`write_projector`, runs with the tensorboard logger); returns the rows.
 
     Raises:
         ConfigError: `device` is misspelt or missing on this machine (before any work).
@@ -62,6 +64,7 @@ def evaluate(
     ]
     if cfg.eval.few_labels:
         rows += modality.few_label_rows(trained, cfg, data)
+    write_projector(run_dir, cfg, modality, data, trained)  # with the tensorboard logger
     settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
     write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")

@@ -2,6 +2,7 @@
 
 Every modality writes the same layout: config.yaml (the resolved config, `data.modality`
 included: what the folder holds is read from it, never guessed), metrics.csv,
+tensorboard/ (and wandb/, mlflow.db with those loggers: `contrastkit.train.loggers`),
 checkpoints/, encoder.safetensors and method.safetensors (final weights), summary.json,
 eval.json and eval.txt after evaluation, report.html; plus a modality's own exports
 (text: model/, a sentence-transformers folder).

@@ -30,6 +30,7 @@ from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train import ddp
 from contrastkit.train.devices import backend_for, resolve_device
 from contrastkit.train.fit_result import FitResult
+from contrastkit.train.loggers import check_loggers
 from contrastkit.train.trainer import Trainer
 
 __all__ = ["build_method", "prepare_data", "train", "trainer_for"]
@@ -112,7 +113,7 @@ def trainer_for(
         monitor=monitor, monitor_every=t.monitor_every, log_every=t.log_every,
         progress=progress, config=cfg.model_dump(mode="json"),
         grad_cache_chunk=t.grad_cache_chunk, max_bad_steps=t.max_bad_steps, compile=t.compile,
-        device=device if device is not None else t.device,
+        device=device if device is not None else t.device, loggers=t.loggers,
     )  # fmt: skip
 
 
@@ -175,6 +176,7 @@ def train(
     if device is not None:
         cfg.train.device = device
     where = resolve_device(cfg.train.device)  # before any work: a missing GPU is one sentence
+    check_loggers(cfg.train.loggers)  # and so is a logger whose package is missing
     if where.type == "cuda":
         torch.cuda.set_device(where)
     ddp.init_from_environment(backend_for(where))  # torchrun sets WORLD_SIZE / RANK

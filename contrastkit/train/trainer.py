@@ -32,7 +32,7 @@ from contrastkit.train.guards import (
     gradients_finite,
     interrupt_on_signals,
 )
-from contrastkit.train.metrics_log import CsvLog
+from contrastkit.train.loggers import DEFAULT_LOGGERS, Loggers, open_loggers
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
 from contrastkit.train.precision import autocast_dtype
@@ -65,11 +65,11 @@ class Trainer(CheckpointedState):
             torch.device. The method, its state and every batch live there; image and audio
             views are made there too.
         run_dir: folder for metrics.csv, checkpoints/ and weights; None keeps nothing.
+        loggers: where metrics go besides metrics.csv (`contrastkit.train.loggers`).
         checkpoint_every: steps between checkpoints (one is always written at the end).
         keep_checkpoints: how many checkpoint files to keep.
         monitor: optional kNN monitor run every `monitor_every` epochs and at the end.
-        log_every: steps between metrics.csv rows.
-        progress: show a progress bar.
+        log_every: steps between logged rows; progress: show a progress bar.
         config: resolved configuration stored in checkpoints (plain dict).
         grad_cache_chunk: encode each batch in chunks of this many items with gradient
             caching (`contrastkit.train.grad_cache`), so the batch size is bounded by time,
@@ -77,7 +77,6 @@ class Trainer(CheckpointedState):
         max_bad_steps: a step whose loss or gradient is not finite is skipped (no update,
             logged to run_dir/bad_steps.jsonl with the batch's positions and ids); this many
             in a row stop the run with `NonFiniteError`, no checkpoint written meanwhile.
-
         compile: compile the method's networks with `torch.compile` (in place, first steps
             slower while it compiles; needs a C++ compiler on CPU).
 
@@ -114,6 +113,7 @@ class Trainer(CheckpointedState):
         grad_cache_chunk: int | None = None,
         max_bad_steps: int = 3,
         compile: bool = False,
+        loggers: tuple[str, ...] | list[str] = DEFAULT_LOGGERS,
     ) -> None:
         if epochs is None and steps is None and max_time is None:
             raise ValueError("set at least one budget: epochs, steps or max_time")
@@ -145,7 +145,7 @@ class Trainer(CheckpointedState):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.checkpoint_every, self.keep_checkpoints = checkpoint_every, keep_checkpoints
         self.monitor, self.monitor_every = monitor, monitor_every
-        self.log_every, self.progress = log_every, progress
+        self.log_every, self.progress, self.loggers = log_every, progress, loggers
         self.config = config or {}
         # each process draws its own views (rank 0 as a single process would); the generator
         # moves to the device a source makes its views on when `fit` starts
@@ -179,7 +179,7 @@ class Trainer(CheckpointedState):
         )
 
     # ---- the loop ------------------------------------------------------------------------
-    def _run_monitor(self, log: CsvLog | None, epoch: float) -> float | None:
+    def _run_monitor(self, log: Loggers | None, epoch: float) -> float | None:
         if self.monitor is None:
             return None
         self.method.eval()
@@ -190,7 +190,7 @@ class Trainer(CheckpointedState):
         row = {"step": self.step, "epoch": round(epoch, 4), "knn_top1": acc}
         self.history.append(row)
         if log is not None:
-            log.append(row)
+            log.log(self.step, row)
         return acc
 
     def _train_step(
@@ -306,9 +306,7 @@ class Trainer(CheckpointedState):
             on_start()
         log = None
         if self.run_dir is not None and ddp.is_main():
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            log = CsvLog(self.run_dir / "metrics.csv")
-            log.truncate_after(self.step)
+            log = open_loggers(self.run_dir, self.loggers, start_step=self.step, config=self.config)
 
         bar = tqdm(
             total=total if total is not None else int(self.max_time),
@@ -361,7 +359,7 @@ class Trainer(CheckpointedState):
                             )
                             self.history.append(row)
                             if log is not None:
-                                log.append(row)
+                                log.log(self.step, row)
                             bar.set_postfix(self._postfix(row, knn), refresh=False)
                             window, rate_items, rate_time = [], 0, 0.0
                         bar.update(1 if total is not None else int(self.elapsed) - bar.n)
@@ -379,15 +377,17 @@ class Trainer(CheckpointedState):
                         and not self._done(total)
                     ):
                         knn = self._run_monitor(log, self.step / steps_per_epoch)
+                paused = stop_at_step is not None and not self._done(total)
+                if not paused and self.step > start_step and ddp.is_main() and self.monitor:
+                    knn = self._run_monitor(log, self.step / steps_per_epoch)
             except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: save, then stop
                 saved = self.save()
-                bar.close()
                 signum = getattr(exc, "signum", signal.SIGINT)
                 raise TrainingInterrupted(signum, saved) from None
-        bar.close()
-        paused = stop_at_step is not None and not self._done(total)
-        if not paused and self.step > start_step and ddp.is_main():
-            knn = self._run_monitor(log, self.step / steps_per_epoch) if self.monitor else knn
+            finally:  # on errors too: what was logged reaches the files
+                bar.close()
+                if log is not None:
+                    log.close()
         self.save()
         if self.run_dir is not None and not paused and ddp.is_main():
             save_weights(self.method.encoder, self.run_dir / "encoder.safetensors")

@@ -65,4 +65,6 @@ def test_a_text_run_under_torchrun_trains_once_across_both_processes(tmp_path: P
     with (run / "metrics.csv").open() as f:
         steps = [int(r["step"]) for r in csv.DictReader(f) if r.get("loss")]
     assert steps == [2, 4, 6]  # one writer, one training
+    events = list((run / "tensorboard").glob("events.out.tfevents.*"))  # *.<pid>.<n>
+    assert events and len({f.name.split(".")[-2] for f in events}) == 1  # rank 0's alone
     assert (run / "model" / "config.json").is_file()
