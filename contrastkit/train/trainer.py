@@ -173,11 +173,6 @@ class Trainer(CheckpointedState):
             parts.append(self.elapsed / self.max_time)
         return min(max(parts), 1.0)
 
-    def _done(self, total_steps: int | None) -> bool:
-        return (total_steps is not None and self.step >= total_steps) or (
-            self.max_time is not None and self.elapsed >= self.max_time
-        )
-
     # ---- the loop ------------------------------------------------------------------------
     def _run_monitor(self, log: Loggers | None, epoch: float) -> float | None:
         if self.monitor is None:
@@ -297,11 +292,8 @@ class Trainer(CheckpointedState):
         if self.grad_cache_chunk is None:
             self.step_module = ddp.wrap_method(self.method, self.device)
         total = self.total_steps(steps_per_epoch)
-        if resume and self._done(total):  # a finished run: nothing to add, nothing to rewrite
-            raise ContrastkitError(
-                f"the run in {self.run_dir} has used its budget (step {self.step}); raise "
-                "--steps, --epochs or --max-time to train on, or evaluate it as it is"
-            )
+        if resume:
+            self.refuse_finished(total)
         if on_start is not None:
             on_start()
         log = None

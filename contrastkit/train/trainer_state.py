@@ -20,7 +20,7 @@ class CheckpointedState:
     """Mixin of `Trainer`: state_dict / load_state_dict / save / resume.
 
     Expects the trainer's attributes: method, optimizer, scaler, step, elapsed, views_rng,
-    seed, config, run_dir, keep_checkpoints.
+    seed, config, run_dir, keep_checkpoints, max_time.
     """
 
     def state_dict(self) -> dict:
@@ -95,3 +95,20 @@ class CheckpointedState:
         path, state = latest_checkpoint(self.run_dir / "checkpoints")
         self.load_state_dict(state)
         return path
+
+    def _done(self, total_steps: int | None) -> bool:
+        return (total_steps is not None and self.step >= total_steps) or (
+            self.max_time is not None and self.elapsed >= self.max_time
+        )
+
+    def refuse_finished(self, total_steps: int | None) -> None:
+        """A resumed run that has used its budget: nothing to add, nothing to rewrite.
+
+        Raises:
+            ContrastkitError: the budget is used.
+        """
+        if self._done(total_steps):
+            raise ContrastkitError(
+                f"the run in {self.run_dir} has used its budget (step {self.step}); raise "
+                "--steps, --epochs or --max-time to train on, or evaluate it as it is"
+            )
