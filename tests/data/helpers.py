@@ -116,3 +116,51 @@ def hf_image_dataset(images: np.ndarray, labels: np.ndarray | None) -> Any:
         columns["label"] = [int(y) for y in labels]
         features["label"] = datasets.ClassLabel(names=[f"c{k}" for k in range(10)])
     return datasets.Dataset.from_dict(columns, features=datasets.Features(features))
+
+
+def assert_same_batches(memory_data: Any, streamed_data: Any, workers: int) -> None:
+    """In-memory and streamed sources give identical orders, labels, indices and views over
+    two epochs of batches of 64 with the same seeds."""
+    import torch
+
+    from contrastkit.train.batches import ImageBatches
+    from contrastkit.train.stream_batches import StreamingImageBatches
+    from contrastkit.views.pipeline import ImageViews
+
+    views = ImageViews.simclr(28, flip_p=0.5)
+    memory = ImageBatches(memory_data, views)
+    streamed = StreamingImageBatches(streamed_data, views, workers=workers)
+    for epoch in range(2):
+        a, b = memory.order(epoch, 64), streamed.order(epoch, 64)
+        assert torch.equal(a, b)
+        g1, g2 = torch.Generator().manual_seed(epoch), torch.Generator().manual_seed(epoch)
+        for step in range(len(a) // 64):
+            index = a[step * 64 : (step + 1) * 64]
+            x, y = memory.batch(index, g1), streamed.batch(index, g2)
+            assert torch.equal(x.index, y.index)
+            assert (x.labels is None and y.labels is None) or torch.equal(x.labels, y.labels)
+            for u, v in zip(x.views, y.views, strict=True):
+                assert torch.equal(u, v)
+
+
+def fit_streamed(
+    data: Any, run_dir: Path | None, steps: int, stop: int | None = None, resume: bool = False
+) -> list:
+    """A tiny SimCLR trained `steps` steps (batch 32, fp32) from a streamed dataset; its
+    parameters. `stop`: pause after that step; `resume`: continue from `run_dir`."""
+    import torch
+
+    from contrastkit.encoders.vision import CompactCNN
+    from contrastkit.methods import SimCLR
+    from contrastkit.train.stream_batches import StreamingImageBatches
+    from contrastkit.train.trainer import Trainer
+    from contrastkit.views.pipeline import ImageViews
+
+    torch.manual_seed(0)
+    method = SimCLR(CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16)
+    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=steps,
+                      precision="fp32", run_dir=run_dir, checkpoint_every=100, progress=False,
+                      device="cpu")  # fmt: skip
+    source = StreamingImageBatches(data, ImageViews.simclr(28), workers=1)
+    trainer.fit(source, resume=resume, stop_at_step=stop)
+    return [p.detach().clone() for p in method.parameters()]

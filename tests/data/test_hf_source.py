@@ -21,15 +21,9 @@ from contrastkit.cli import app
 from contrastkit.data.hf_source import ArrowImages, load_hf_texts, stream_hf_images
 from contrastkit.data.registry import has_test_split, load_dataset
 from contrastkit.data.text import load_texts
-from contrastkit.encoders.vision import CompactCNN
 from contrastkit.errors import ContrastkitError, DataFormatError
-from contrastkit.methods import SimCLR
 from contrastkit.modalities.registry import detect_modality
-from contrastkit.train.batches import ImageBatches
-from contrastkit.train.stream_batches import StreamingImageBatches
-from contrastkit.train.trainer import Trainer
-from contrastkit.views.pipeline import ImageViews
-from tests.data.helpers import fashion_subset, hf_image_dataset
+from tests.data.helpers import assert_same_batches, fashion_subset, fit_streamed, hf_image_dataset
 
 fashion = functools.cache(fashion_subset)  # 300 real images, all ten classes
 
@@ -106,30 +100,11 @@ def test_arrow_files_and_an_integer_label_column(tmp_path) -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_streamed_and_in_memory_give_the_same_batches(tmp_path, workers: int) -> None:
     path = _image_dict(tmp_path)
-    views = ImageViews.simclr(28, flip_p=0.5)
-    memory = ImageBatches(load_dataset(str(path)), views)
-    streamed = StreamingImageBatches(stream_hf_images(path), views, workers=workers)
-    for epoch in range(2):
-        a, b = memory.order(epoch, 64), streamed.order(epoch, 64)
-        assert torch.equal(a, b)
-        g1, g2 = torch.Generator().manual_seed(epoch), torch.Generator().manual_seed(epoch)
-        for step in range(len(a) // 64):
-            index = a[step * 64 : (step + 1) * 64]
-            x, y = memory.batch(index, g1), streamed.batch(index, g2)
-            assert torch.equal(x.labels, y.labels)
-            for u, v in zip(x.views, y.views, strict=True):
-                assert torch.equal(u, v)
+    assert_same_batches(load_dataset(str(path)), stream_hf_images(path), workers)
 
 
 def _fit(path: Path, run_dir: Path | None, stop: int | None = None, resume: bool = False):
-    torch.manual_seed(0)
-    method = SimCLR(CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16)
-    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=10,
-                      precision="fp32", run_dir=run_dir, checkpoint_every=100, progress=False,
-                      device="cpu")  # fmt: skip
-    source = StreamingImageBatches(stream_hf_images(path), ImageViews.simclr(28), workers=1)
-    trainer.fit(source, resume=resume, stop_at_step=stop)
-    return [p.detach().clone() for p in method.parameters()]
+    return fit_streamed(stream_hf_images(path), run_dir, 10, stop, resume)
 
 
 def test_a_run_streamed_from_arrow_resumes_exactly_mid_epoch(tmp_path, one_thread) -> None:

@@ -16,13 +16,10 @@ from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import load_image_folder
 from contrastkit.data.folder_stream import parse_bytes, stream_image_folder
 from contrastkit.data.idx import load_fashion_mnist
-from contrastkit.encoders.vision import CompactCNN
 from contrastkit.errors import ConfigError
-from contrastkit.methods import SimCLR
-from contrastkit.train.batches import ImageBatches
 from contrastkit.train.stream_batches import StreamingImageBatches
-from contrastkit.train.trainer import Trainer
 from contrastkit.views.pipeline import ImageViews
+from tests.data.helpers import assert_same_batches, fit_streamed
 
 
 @functools.cache
@@ -60,30 +57,11 @@ def test_streamed_folder_reads_the_pixels_of_the_in_memory_reader(tmp_path: Path
 @pytest.mark.parametrize("workers", [0, 2])
 def test_streaming_and_in_memory_give_the_same_batches(tmp_path: Path, workers: int) -> None:
     folder = write_jpeg_folder(tmp_path / "f")
-    views = ImageViews.simclr(28, flip_p=0.5)
-    memory = ImageBatches(load_image_folder(folder), views)
-    streamed = StreamingImageBatches(stream_image_folder(folder), views, workers=workers)
-    for epoch in range(2):
-        a, b = memory.order(epoch, 64), streamed.order(epoch, 64)
-        assert torch.equal(a, b)
-        g1, g2 = torch.Generator().manual_seed(epoch), torch.Generator().manual_seed(epoch)
-        for step in range(len(a) // 64):
-            index = a[step * 64 : (step + 1) * 64]
-            x, y = memory.batch(index, g1), streamed.batch(index, g2)
-            assert torch.equal(x.labels, y.labels) and torch.equal(x.index, y.index)
-            for u, v in zip(x.views, y.views, strict=True):
-                assert torch.equal(u, v)
+    assert_same_batches(load_image_folder(folder), stream_image_folder(folder), workers)
 
 
 def _fit(folder: Path, run_dir: Path | None, stop: int | None = None, resume: bool = False):
-    torch.manual_seed(0)
-    method = SimCLR(CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16)
-    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=12,
-                      precision="fp32", run_dir=run_dir, checkpoint_every=100, progress=False,
-                      device="cpu")  # fmt: skip
-    source = StreamingImageBatches(stream_image_folder(folder), ImageViews.simclr(28), workers=1)
-    trainer.fit(source, resume=resume, stop_at_step=stop)
-    return [p.detach().clone() for p in method.parameters()]
+    return fit_streamed(stream_image_folder(folder), run_dir, 12, stop, resume)
 
 
 def test_a_streamed_run_resumes_exactly_mid_epoch(tmp_path: Path) -> None:

@@ -18,15 +18,17 @@ from contrastkit.cli import app
 from contrastkit.data.folder import load_image_folder
 from contrastkit.data.registry import load_dataset
 from contrastkit.data.tar_shards import TarImages, expand_braces, stream_tar_shards
-from contrastkit.encoders.vision import CompactCNN
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
-from contrastkit.methods import SimCLR
 from contrastkit.modalities.registry import detect_modality
-from contrastkit.train.batches import ImageBatches
 from contrastkit.train.stream_batches import StreamingImageBatches
-from contrastkit.train.trainer import Trainer
 from contrastkit.views.pipeline import ImageViews
-from tests.data.helpers import fashion_subset, write_png_folder, write_shards
+from tests.data.helpers import (
+    assert_same_batches,
+    fashion_subset,
+    fit_streamed,
+    write_png_folder,
+    write_shards,
+)
 
 fashion = functools.cache(fashion_subset)  # 300 real images, all ten classes
 
@@ -79,30 +81,11 @@ def test_json_labels_with_class_names_and_unlabelled_shards(tmp_path) -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_streamed_and_in_memory_shards_give_the_same_batches(tmp_path, workers: int) -> None:
     root = _shards(tmp_path)
-    views = ImageViews.simclr(28, flip_p=0.5)
-    memory = ImageBatches(load_dataset(str(root)), views)
-    streamed = StreamingImageBatches(stream_tar_shards(root), views, workers=workers)
-    for epoch in range(2):
-        a, b = memory.order(epoch, 64), streamed.order(epoch, 64)
-        assert torch.equal(a, b)
-        g1, g2 = torch.Generator().manual_seed(epoch), torch.Generator().manual_seed(epoch)
-        for step in range(len(a) // 64):
-            index = a[step * 64 : (step + 1) * 64]
-            x, y = memory.batch(index, g1), streamed.batch(index, g2)
-            assert torch.equal(x.labels, y.labels) and torch.equal(x.index, y.index)
-            for u, v in zip(x.views, y.views, strict=True):
-                assert torch.equal(u, v)
+    assert_same_batches(load_dataset(str(root)), stream_tar_shards(root), workers)
 
 
 def _fit(root: Path, run_dir: Path | None, stop: int | None = None, resume: bool = False):
-    torch.manual_seed(0)
-    method = SimCLR(CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16)
-    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=32, steps=12,
-                      precision="fp32", run_dir=run_dir, checkpoint_every=100, progress=False,
-                      device="cpu")  # fmt: skip
-    source = StreamingImageBatches(stream_tar_shards(root), ImageViews.simclr(28), workers=1)
-    trainer.fit(source, resume=resume, stop_at_step=stop)
-    return [p.detach().clone() for p in method.parameters()]
+    return fit_streamed(stream_tar_shards(root), run_dir, 12, stop, resume)
 
 
 def test_a_run_streamed_from_shards_resumes_exactly_mid_epoch(tmp_path, one_thread) -> None:
