@@ -48,7 +48,11 @@ def command_help() -> tuple[list[str], dict[str, str]]:
     )
     done = subprocess.run(
         [sys.executable, "-c", HELP_DUMP],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"could not read the commands' help:\n{done.stderr}")
