@@ -120,8 +120,9 @@ def load_backbone_weights(
         path: a `.pth`/`.pt`/`.safetensors` state dict.
         backbone: the `model.backbone` value, for the error message.
         ignore: key prefixes of the removed classifier.
-        filter_fn: `(state, model) -> state` applied first (timm's checkpoint converters,
-            which also resample position and patch embeddings to the model's size).
+        filter_fn (Callable | None): `(state, model) -> state` applied first (timm's
+            checkpoint converters, which also resample position and patch embeddings to
+            the model's size).
 
     Raises:
         ConfigError: the file is missing or unreadable, or its tensors do not fit (names

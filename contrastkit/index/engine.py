@@ -80,8 +80,10 @@ class VectorEngine:
         vectors: (N, D) float32, already normalised (see `normalize`).
         kind: "flat", "ivf" or "hnsw".
         use_faiss: None picks FAISS when installed; False forces the torch exact search.
-        nlist, nprobe: IVF cells and cells probed per query.
-        m, ef_search: HNSW links per node and search breadth.
+        nlist: IVF cells.
+        nprobe: IVF cells probed per query.
+        m: HNSW links per node.
+        ef_search: HNSW search breadth.
         prebuilt: a FAISS index over exactly `vectors` (read from disk), used instead of
             building one.
         progress: show a progress bar while vectors are added.

@@ -97,7 +97,7 @@ def swav_loss(scores: list[Tensor], codes: list[Tensor], *, temperature: float =
 
     With p_t = softmax(scores[t] / temperature), the loss is the mean over the global views
     v (those with codes) of the mean over the other views t != v of the mean over rows of
-    the cross-entropy -sum_k codes[v][i, k] log p_t[i, k], as in the official code (each
+    the cross-entropy `-sum_k codes[v][i, k] log p_t[i, k]`, as in the official code (each
     sub-loss averaged over the V - 1 other crops, then over the global crops).
 
     Args:

@@ -75,8 +75,10 @@ def vicreg_loss(
     Args:
         z1: (N, D) expander outputs of view 1. Any float dtype; computed in float32.
         z2: (N, D) expander outputs of view 2, row i from the same item as z1's row i.
-        sim_weight, var_weight, cov_weight: lambda, mu, nu >= 0 of [1]; 25, 25 and 1
-            are the paper's ImageNet settings and the official code's defaults.
+        sim_weight: lambda >= 0 of [1], the invariance weight.
+        var_weight: mu >= 0 of [1], the variance weight.
+        cov_weight: nu >= 0 of [1], the covariance weight; 25, 25 and 1 are the
+            paper's ImageNet settings and the official code's defaults.
         eps: > 0 added to each variance before the square root (1e-4 in [1]).
         gather: gather both branches from every process (torch.distributed) with a
             gradient before the variance and covariance terms, which are then the global
@@ -130,7 +132,9 @@ class VICRegLoss(nn.Module):
     """Module form of `vicreg_loss`; `forward` returns the `VICRegTerms`.
 
     Args:
-        sim_weight, var_weight, cov_weight: lambda, mu, nu >= 0 (25, 25, 1 in [1]).
+        sim_weight: lambda >= 0, the invariance weight (25 in [1]).
+        var_weight: mu >= 0, the variance weight (25 in [1]).
+        cov_weight: nu >= 0, the covariance weight (1 in [1]).
         eps: > 0 added to each variance before the square root.
         gather: variance and covariance over every process's rows (needs torch.distributed).
 

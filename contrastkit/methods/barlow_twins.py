@@ -28,8 +28,9 @@ class BarlowTwins(Method):
         encoder: backbone with `output_dim`.
         lambda_: weight of the off-diagonal terms (5e-3 in [1] for 8192 dimensions).
         gather: compute the batch statistics over every process (needs torch.distributed).
-        proj_hidden_dim, proj_dim: the projector is a 3-layer MLP with BatchNorm and ReLU
-            between layers (8192-8192-8192 in [1]).
+        proj_hidden_dim: hidden width of the projector, a 3-layer MLP with BatchNorm and
+            ReLU between layers (8192 in [1]).
+        proj_dim: the projector's output size (8192 in [1]).
 
     [1] Zbontar et al., "Barlow Twins: Self-Supervised Learning via Redundancy
         Reduction", ICML 2021.

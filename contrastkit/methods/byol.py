@@ -31,8 +31,9 @@ class BYOL(Method):
     Args:
         encoder: backbone with `output_dim`.
         momentum: base tau (0.996 in [1]; 0.99 suits short runs).
-        proj_hidden_dim, proj_dim: projector and predictor are 2-layer MLPs
-            (Linear-BN-ReLU-Linear) of these sizes (4096 and 256 in [1]).
+        proj_hidden_dim: hidden width of the projector and the predictor, 2-layer MLPs
+            (Linear-BN-ReLU-Linear); 4096 in [1].
+        proj_dim: their output size (256 in [1]).
 
     [1] Grill et al., "Bootstrap Your Own Latent: A New Approach to Self-Supervised
         Learning", NeurIPS 2020.

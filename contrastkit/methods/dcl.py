@@ -31,7 +31,8 @@ class DCL(Method):
         temperature: tau (0.1 in [1]).
         weight_sigma: sigma of DCLW; None gives plain DCL.
         gather: take negatives from every process (torch.distributed), with gradients.
-        proj_hidden_dim, proj_dim: sizes of the 2-layer projection head.
+        proj_hidden_dim: hidden width of the 2-layer projection head.
+        proj_dim: its output size.
 
     [1] Yeh et al., "Decoupled Contrastive Learning", ECCV 2022.
     """

@@ -49,7 +49,8 @@ class MoCo(Method):
         shuffle_bn: shuffle the key batch across processes for BatchNorm (sec. 3.3 of [1]);
             only acts when torch.distributed runs more than one process.
         gather: enqueue the keys of every process (needs torch.distributed).
-        proj_hidden_dim, proj_dim: sizes of the default head.
+        proj_hidden_dim: hidden width of the default head.
+        proj_dim: output size of the default head.
 
     [1] He et al., "Momentum Contrast for Unsupervised Visual Representation Learning",
         CVPR 2020.

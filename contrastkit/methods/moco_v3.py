@@ -33,9 +33,10 @@ class MoCoV3(Method):
         temperature: tau (1.0 for ResNets, 0.2 for ViTs in [1]).
         momentum: starting momentum m (0.99 in [1]), raised to 1 by a cosine schedule.
         gather: use the keys of every process as negatives (needs torch.distributed).
-        proj_hidden_dim, proj_dim: the projector is a 3-layer MLP and the predictor a
-            2-layer MLP of these sizes, each Linear followed by BatchNorm (no affine BN on
-            the projector's output), as in [1].
+        proj_hidden_dim: hidden width of the projector (a 3-layer MLP) and the predictor (a
+            2-layer MLP), each Linear followed by BatchNorm (no affine BN on the
+            projector's output), as in [1].
+        proj_dim: their output size.
 
     [1] Chen, Xie and He, "An Empirical Study of Training Self-Supervised Vision
         Transformers", ICCV 2021.

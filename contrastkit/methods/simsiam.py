@@ -25,8 +25,9 @@ class SimSiam(Method):
 
     Args:
         encoder: backbone with `output_dim`.
-        proj_hidden_dim, proj_dim: the projector is a 3-layer MLP with BatchNorm on every
-            layer including the output (2048-2048-2048 in [1]); the predictor a 2-layer
+        proj_hidden_dim: hidden width of the projector, a 3-layer MLP with BatchNorm on every
+            layer including the output (2048 in [1]).
+        proj_dim: the projector's output size (2048 in [1]); the predictor is a 2-layer
             bottleneck MLP proj_dim -> pred_hidden_dim -> proj_dim (512 in [1]).
         pred_hidden_dim: the predictor's bottleneck; default proj_dim // 4.
         fix_predictor_lr: keep the predictor at the base learning rate while the schedule

@@ -28,7 +28,8 @@ class SupCon(Method):
         encoder: backbone with `output_dim`.
         temperature: tau (0.1 in [1]).
         gather: take anchors' candidates (and their labels) from every process.
-        proj_hidden_dim, proj_dim: the 2-layer projection head (2048, 128 in [1]).
+        proj_hidden_dim: hidden width of the 2-layer projection head (2048 in [1]).
+        proj_dim: its output size (128 in [1]).
 
     [1] Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
     """

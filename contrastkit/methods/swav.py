@@ -34,7 +34,8 @@ class SwAV(Method):
             (0: no queue; [1] uses 3840 for batches of 256); used once full.
         freeze_prototypes_steps: steps with frozen prototypes at the start (313 in [1]).
         gather: run Sinkhorn over every process's batch (needs torch.distributed).
-        proj_hidden_dim, proj_dim: the 2-layer projection head.
+        proj_hidden_dim: hidden width of the 2-layer projection head.
+        proj_dim: its output size.
 
     [1] Caron et al., "Unsupervised Learning of Visual Features by Contrasting Cluster
         Assignments", NeurIPS 2020.

@@ -26,9 +26,12 @@ class VICReg(Method):
 
     Args:
         encoder: backbone with `output_dim`.
-        sim_weight, var_weight, cov_weight: lambda, mu, nu of [1] (25, 25, 1).
+        sim_weight: lambda of [1], the invariance weight (25).
+        var_weight: mu of [1], the variance weight (25).
+        cov_weight: nu of [1], the covariance weight (1).
         gather: compute variance and covariance over every process's batch.
-        proj_hidden_dim, proj_dim: the expander is a 3-layer MLP (8192 wide in [1]).
+        proj_hidden_dim: hidden width of the expander, a 3-layer MLP (8192 in [1]).
+        proj_dim: its output size (8192 in [1]).
 
     [1] Bardes, Ponce and LeCun, "VICReg: Variance-Invariance-Covariance Regularization
         for Self-Supervised Learning", ICLR 2022.

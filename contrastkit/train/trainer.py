@@ -55,9 +55,11 @@ class Trainer(CheckpointedState):
         warmup: fraction of the budget spent in linear warmup.
         final_lr_ratio: lr at the end of the cosine decay, as a fraction of `lr`.
         batch_size: items per step (each gives `views.n_views` views).
-        epochs, steps, max_time: budgets; training stops at the first one reached. The
-            schedule follows the furthest of them (max_time in seconds of training,
-            excluding monitoring and checkpoint writing).
+        epochs: budget in epochs.
+        steps: budget in optimiser steps.
+        max_time: budget in seconds of training, excluding monitoring and checkpoint
+            writing. Training stops at the first budget reached; the schedule follows
+            the furthest of them.
         precision: "auto", "fp32", "bf16", "fp16" (CUDA only).
         channels_last: feed convolutional encoders channels-last tensors (faster on CPU).
         seed: seeds the weights' RNG use, the data order and the views.
