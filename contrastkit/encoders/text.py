@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
-from contrastkit.train.devices import to_device
+from contrastkit.nn.placement import to_device
 
 __all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers"]
 

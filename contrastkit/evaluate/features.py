@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from contrastkit.train.devices import to_device
+from contrastkit.nn.placement import to_device
 
 
 def extract_features(

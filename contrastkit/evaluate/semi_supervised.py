@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.evaluate.linear import linear_probe
-from contrastkit.train.devices import module_device, to_device
+from contrastkit.nn.placement import module_device, to_device
 
 __all__ = [
     "Selected",

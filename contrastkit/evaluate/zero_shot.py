@@ -14,7 +14,7 @@ from torch import Tensor
 
 from contrastkit.data.image_text import ImageTextData
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.train.devices import module_device, to_device
+from contrastkit.nn.placement import module_device, to_device
 
 __all__ = [
     "class_embeddings",

@@ -8,18 +8,17 @@ torchrun and by `--nproc`). The backend follows the device: NCCL for CUDA, gloo 
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
 
 from contrastkit.errors import ConfigError
+from contrastkit.nn.placement import _move, module_device, to_device
 
-if TYPE_CHECKING:  # imported for the annotation only: evaluate/ imports this module
+if TYPE_CHECKING:  # for the annotation only
     from contrastkit.methods.base import Batch
 
 __all__ = [
@@ -95,41 +94,6 @@ def resolve_device(
 def backend_for(device: torch.device) -> str:
     """The torch.distributed backend for processes computing on `device`."""
     return "nccl" if device.type == "cuda" else "gloo"
-
-
-def _move(x: Any, device: torch.device, pin: bool) -> Any:
-    if x is None:
-        return None
-    if isinstance(x, Tensor):
-        if x.device == device:
-            return x
-        if pin:  # page-locked host memory: the copy overlaps with compute
-            x = x.pin_memory()
-        return x.to(device, non_blocking=pin)
-    if isinstance(x, dict):
-        return {k: _move(v, device, pin) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return type(x)(_move(v, device, pin) for v in x)
-    return x
-
-
-def to_device(x: Any, device: torch.device) -> Any:
-    """`x` (a tensor, or a dict, list or tuple of them) with its tensors on `device`.
-
-    Tensors already there are not copied; CPU tensors bound for CUDA go through pinned
-    memory with a non-blocking copy. Other values are returned as they are.
-    """
-    return _move(x, device, device.type == "cuda")
-
-
-def module_device(module: Any) -> torch.device:
-    """Where `module` computes: the device of its first parameter or buffer (the CPU for
-    anything without one, such as a raw-feature baseline). Embedding helpers send each
-    batch there, so moving a model once moves all its embedding."""
-    if isinstance(module, torch.nn.Module):
-        for tensor in itertools.chain(module.parameters(), module.buffers()):
-            return tensor.device
-    return torch.device("cpu")
 
 
 def move_batch(batch: Batch, device: torch.device) -> Batch:
