@@ -111,7 +111,9 @@ class TextEncoder(nn.Module):
             )
         tf = require_transformers()
         st = _sentence_transformers_settings(path)
-        model = tf.AutoModel.from_pretrained(path, local_files_only=True)
+        config = tf.AutoConfig.from_pretrained(path, local_files_only=True)
+        no_pooler = {"add_pooling_layer": False} if _takes_pooler_flag(tf, config) else {}
+        model = tf.AutoModel.from_pretrained(path, local_files_only=True, **no_pooler)
         if getattr(model, "pooler", None) is not None:
             model.pooler = None  # the sentence embedding is pooled here, not by BERT's pooler
         tokenizer = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -249,10 +251,12 @@ class TextEncoder(nn.Module):
             )
             (path / "2_Normalize").mkdir(exist_ok=True)
         _write_json(path / "modules.json", modules)
-        _write_json(
-            path / "sentence_bert_config.json",
-            {"max_seq_length": self.max_length, "do_lower_case": False},
-        )
+        settings: dict[str, Any] = {"max_seq_length": self.max_length, "do_lower_case": False}
+        if _takes_pooler_flag(require_transformers(), self.model.config):
+            # the pooler is not part of the sentence embedding and is not saved: without
+            # this, loaders build one and report its weights as "MISSING, newly initialized"
+            settings["model_args"] = {"add_pooling_layer": False}
+        _write_json(path / "sentence_bert_config.json", settings)
         (path / "1_Pooling").mkdir(exist_ok=True)
         _write_json(
             path / "1_Pooling" / "config.json",
@@ -276,6 +280,17 @@ def build_text_encoder(
         return TextEncoder.from_scratch(corpus, max_length=max_length, seed=seed, **scratch)
     path = minilm_path() if name == "minilm" else Path(name)
     return TextEncoder.from_pretrained(path, max_length=max_length)
+
+
+def _takes_pooler_flag(tf: Any, config: Any) -> bool:
+    """Whether the model class of `config` takes `add_pooling_layer` (BERT, RoBERTa, ...)."""
+    import inspect
+
+    try:
+        cls = tf.AutoModel._model_mapping[type(config)]
+    except (KeyError, AttributeError):
+        return False
+    return "add_pooling_layer" in inspect.signature(cls.__init__).parameters
 
 
 def _write_json(path: Path, payload: Any) -> None:
