@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from contrastkit.evaluate.report import format_records
+from contrastkit.export.card import write_card
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
@@ -41,8 +42,9 @@ def evaluate(
     every encoder on `device` ("auto", "cpu", "cuda", "cuda:N", "mps"; features come back to
     the CPU for the kNN and linear probes).
 
-    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}) and
-    eval.txt (the table) into the run folder; returns the rows.
+    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}),
+    eval.txt (the table) and README.md (the model card) into the run folder; returns the
+    rows.
 
     Raises:
         ConfigError: `device` is misspelt or missing on this machine (before any work).
@@ -65,4 +67,5 @@ def evaluate(
     settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
     write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
+    write_card(run_dir)  # the model card, now with the evaluation table
     return rows

@@ -14,6 +14,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.errors import ConfigError, ContrastkitError
+from contrastkit.export.card import write_card
 from contrastkit.methods.base import Method
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality, Prepared
@@ -175,4 +176,5 @@ def train(
         if not result.paused:
             modality.export(method, cfg, data, run_dir)
         write_json(run_dir / "summary.json", summary)
+        write_card(run_dir)  # README.md; `evaluate` rewrites it with the evaluation table
     return result, run_dir
