@@ -19,8 +19,9 @@ __all__ = ["as_list", "image_batch"]
 
 
 def image_batch(inputs: Any, image_size: int | None, channels: int) -> torch.Tensor:
-    """Images -> (N, C, H, W): uint8 for files and PIL images (decoded, converted to
-    `channels` and resized to `image_size` like `load_image_file`), as given otherwise.
+    """Images -> (N, C, H, W) uint8: files and PIL images decoded, converted to `channels`
+    and resized to `image_size` like `load_image_file`; tensors and arrays as given (float
+    ones in [0, 1] quantised to uint8, as the run's images are stored).
 
     Args:
         inputs: a (N, C, H, W) or (C, H, W) tensor (uint8, or float in [0, 1]); a numpy
@@ -42,6 +43,8 @@ def image_batch(inputs: Any, image_size: int | None, channels: int) -> torch.Ten
             raise ContrastkitError(
                 f"images must be (N, {channels}, H, W) for this model, got {tuple(inputs.shape)}"
             )
+        if batch.is_floating_point():  # [0, 1] -> uint8, as the run's images are stored
+            batch = (batch.clamp(0, 1) * 255).round().to(torch.uint8)
         return batch
     if isinstance(inputs, str | Path | Image.Image):
         inputs = [inputs]
