@@ -89,10 +89,18 @@ class TableModality(TensorModality):
         return data.schema.one_hot(items)
 
     def as_items(self, cfg: Config, data: TableData, inputs: Any, kind: str | None) -> ItemSet:
-        """A pandas DataFrame, a list of {column: value} rows or a CSV path; the schema's
-        feature columns are read (others, the label among them, are ignored)."""
+        """A pandas DataFrame, a list of {column: value} rows or a CSV path (the schema's
+        feature columns are read; others, the label among them, are ignored), or an (N, F)
+        tensor of rows already packed by the schema (what `items` holds)."""
         import pandas as pd
 
+        if isinstance(inputs, torch.Tensor):
+            if inputs.ndim != 2 or inputs.shape[1] != data.schema.num_features:
+                raise ContrastkitError(
+                    f"packed rows must be (N, {data.schema.num_features}), got "
+                    f"{tuple(inputs.shape)}; or pass a DataFrame, dict rows or a CSV path"
+                )
+            return ItemSet(inputs.float(), [f"row/{i}" for i in range(len(inputs))])
         if isinstance(inputs, str | Path):
             return self.read_source(cfg, data, str(inputs), "train")
         frame = inputs if isinstance(inputs, pd.DataFrame) else pd.DataFrame(list(inputs))
