@@ -47,7 +47,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> Path
     else:
         from contrastkit.export.sentence_transformers import export_sentence_transformers as write
     write(run, folder)
-    from contrastkit.export.card import write_card
+    from contrastkit.pipeline.card import write_card
 
     write_card(run, folder, fmt)
     return folder

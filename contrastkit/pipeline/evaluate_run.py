@@ -9,8 +9,8 @@ from typing import Any
 import torch
 
 from contrastkit.evaluate.report import format_records
-from contrastkit.export.card import write_card
 from contrastkit.modalities.registry import get_modality
+from contrastkit.pipeline.card import write_card
 from contrastkit.pipeline.runs import write_json
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train.devices import resolve_device

@@ -14,12 +14,12 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.errors import ConfigError, ContrastkitError
-from contrastkit.export.card import write_card
 from contrastkit.methods.base import Method
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality, Prepared
 from contrastkit.modalities.registry import get_modality
 from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
+from contrastkit.pipeline.card import write_card
 from contrastkit.pipeline.runs import new_run_dir, write_config, write_json
 from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
 from contrastkit.train import ddp
