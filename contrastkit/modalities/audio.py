@@ -20,7 +20,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.audio import AUDIO_SUFFIXES, fit_length, read_audio, read_audio_folder
-from contrastkit.data.image_inputs import as_list
+from contrastkit.data.inputs import as_list
 from contrastkit.data.instrument_notes import load_instrument_notes
 from contrastkit.encoders.audio import AudioEncoder
 from contrastkit.errors import ConfigError, ContrastkitError

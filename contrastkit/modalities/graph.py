@@ -19,7 +19,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.graph import Graph, read_graph_csv
-from contrastkit.data.image_inputs import as_list
+from contrastkit.data.inputs import as_list
 from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank

@@ -24,7 +24,7 @@ from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.file_images import FileImages
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
-from contrastkit.data.image_inputs import image_batch
+from contrastkit.data.inputs import image_batch
 from contrastkit.data.registry import DATASETS, has_test_split, load_dataset
 from contrastkit.data.splits import split_images
 from contrastkit.errors import ContrastkitError

@@ -22,8 +22,8 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.emoji import group_prompts, load_emoji
-from contrastkit.data.image_inputs import as_list, image_batch
 from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
+from contrastkit.data.inputs import as_list, image_batch
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.features import raw_features

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
-from contrastkit.data.image_inputs import as_list
+from contrastkit.data.inputs import as_list
 from contrastkit.data.interactions import Interactions, load_interactions, tag_codes, temporal_split
 from contrastkit.encoders.two_tower import ItemTower, UserTower
 from contrastkit.errors import ContrastkitError

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
-from contrastkit.data.image_inputs import as_list
+from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder

@@ -1,5 +1,6 @@
-"""Images given in Python (files, PIL images, arrays, tensors) as one batch tensor, read
-the way a run reads its own images."""
+"""Inputs given in Python (`contrastkit.load(...).encode`): images (files, PIL images,
+arrays, tensors) as one batch tensor read the way a run reads its own images, and any
+inputs as a list."""
 
 from __future__ import annotations
 
