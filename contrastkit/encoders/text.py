@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
 from contrastkit.train.devices import to_device
 
-__all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers"]
+__all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers", "skip_pooler"]
 
 POOLINGS = ("mean", "cls")
 _EXTRA = "pip install 'contrastkit[text]'"
@@ -251,12 +251,11 @@ class TextEncoder(nn.Module):
             )
             (path / "2_Normalize").mkdir(exist_ok=True)
         _write_json(path / "modules.json", modules)
-        settings: dict[str, Any] = {"max_seq_length": self.max_length, "do_lower_case": False}
-        if _takes_pooler_flag(require_transformers(), self.model.config):
-            # the pooler is not part of the sentence embedding and is not saved: without
-            # this, loaders build one and report its weights as "MISSING, newly initialized"
-            settings["model_args"] = {"add_pooling_layer": False}
-        _write_json(path / "sentence_bert_config.json", settings)
+        _write_json(
+            path / "sentence_bert_config.json",
+            {"max_seq_length": self.max_length, "do_lower_case": False},
+        )
+        skip_pooler(path)
         (path / "1_Pooling").mkdir(exist_ok=True)
         _write_json(
             path / "1_Pooling" / "config.json",
@@ -280,6 +279,24 @@ def build_text_encoder(
         return TextEncoder.from_scratch(corpus, max_length=max_length, seed=seed, **scratch)
     path = minilm_path() if name == "minilm" else Path(name)
     return TextEncoder.from_pretrained(path, max_length=max_length)
+
+
+def skip_pooler(path: str | Path) -> None:
+    """Tell sentence-transformers not to build the model's pooler when it loads the folder
+    at `path` (`model_args` in sentence_bert_config.json), where the model class has one.
+
+    The pooler is not part of the sentence embedding and is not saved: without this,
+    loaders build one and report its weights as "MISSING ... newly initialized".
+    """
+    tf = require_transformers()
+    path = Path(path)
+    config = tf.AutoConfig.from_pretrained(path, local_files_only=True)
+    file = path / "sentence_bert_config.json"
+    if not _takes_pooler_flag(tf, config) or not file.is_file():
+        return
+    settings = json.loads(file.read_text())
+    settings.setdefault("model_args", {})["add_pooling_layer"] = False
+    _write_json(file, settings)
 
 
 def _takes_pooler_flag(tf: Any, config: Any) -> bool:

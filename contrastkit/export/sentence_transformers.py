@@ -12,7 +12,8 @@ __all__ = ["export_sentence_transformers"]
 
 
 def export_sentence_transformers(run_dir: Path, out: Path) -> None:
-    """Copy RUN_DIR/model (text) or RUN_DIR/text (image-text) to `out`.
+    """Copy RUN_DIR/model (text) or RUN_DIR/text (image-text) to `out`, its
+    sentence_bert_config.json saying not to build the unused pooler.
 
     Raises:
         ContrastkitError: another modality, a locked text tower, or an unfinished run.
@@ -34,3 +35,6 @@ def export_sentence_transformers(run_dir: Path, out: Path) -> None:
         )
         raise ContrastkitError(f"{run_dir} has no trained text model to export: {why}")
     shutil.copytree(folder, out, dirs_exist_ok=True)
+    from contrastkit.encoders.text import skip_pooler
+
+    skip_pooler(out)  # also for folders saved before `TextEncoder.save` did it
