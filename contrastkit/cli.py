@@ -1,5 +1,5 @@
 """The `contrastkit` command: train (every modality), evaluate, embed, datasets, methods,
-and the index, recommend, report, finetune and bench commands (cli_*.py)."""
+and the index, recommend, report, finetune, bench and export commands (cli_*.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
@@ -374,6 +375,7 @@ register_recommend_commands(app)
 register_report_command(app)
 register_finetune_command(app)
 register_bench_command(app)
+register_export_command(app)
 
 
 def _report_interrupt(exc: KeyboardInterrupt) -> None:

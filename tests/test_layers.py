@@ -22,8 +22,17 @@ LAYERS = [
     {"index", "config"},
     {"modalities"},
     {"pipeline"},
-    {"report"},
-    {"cli", "cli_bench", "cli_finetune", "cli_index", "cli_recommend", "cli_report", "__init__"},
+    {"report", "export", "model"},
+    {
+        "cli",
+        "cli_bench",
+        "cli_export",
+        "cli_finetune",
+        "cli_index",
+        "cli_recommend",
+        "cli_report",
+        "__init__",
+    },
 ]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-__all__ = ["decode_image", "try_decode"]
+__all__ = ["convert_image", "decode_image", "try_decode"]
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 
@@ -21,15 +21,19 @@ def decode_image(
     "L"/"RGB", or None for the image's own."""
     with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
         img.load()
-        img = ImageOps.exif_transpose(img)
-        if img.mode.startswith("I;16") and mode != "RGB":
-            img = Image.fromarray((np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8))
-        target = mode or ("L" if img.mode in _GRAY_MODES else "RGB")
-        if img.mode != target:
-            img = img.convert(target)
-        if size is not None and img.size != (size[1], size[0]):
-            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+        return convert_image(ImageOps.exif_transpose(img), mode, size)
+
+
+def convert_image(img: Image.Image, mode: str | None, size: tuple[int, int] | None) -> np.ndarray:
+    """A decoded PIL image as `decode_image` returns a file's: (H, W) or (H, W, 3) uint8."""
+    if img.mode.startswith("I;16") and mode != "RGB":
+        img = Image.fromarray((np.asarray(img, dtype=np.uint16) >> 8).astype(np.uint8))
+    target = mode or ("L" if img.mode in _GRAY_MODES else "RGB")
+    if img.mode != target:
+        img = img.convert(target)
+    if size is not None and img.size != (size[1], size[0]):
+        img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
 
 
 def try_decode(

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
 from contrastkit.nn.placement import to_device
 
-__all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers"]
+__all__ = ["POOLINGS", "TextEncoder", "minilm_path", "require_transformers", "skip_pooler"]
 
 POOLINGS = ("mean", "cls")
 _EXTRA = "pip install 'contrastkit[text]'"
@@ -111,7 +111,9 @@ class TextEncoder(nn.Module):
             )
         tf = require_transformers()
         st = _sentence_transformers_settings(path)
-        model = tf.AutoModel.from_pretrained(path, local_files_only=True)
+        config = tf.AutoConfig.from_pretrained(path, local_files_only=True)
+        no_pooler = {"add_pooling_layer": False} if _takes_pooler_flag(tf, config) else {}
+        model = tf.AutoModel.from_pretrained(path, local_files_only=True, **no_pooler)
         if getattr(model, "pooler", None) is not None:
             model.pooler = None  # the sentence embedding is pooled here, not by BERT's pooler
         tokenizer = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -253,6 +255,7 @@ class TextEncoder(nn.Module):
             path / "sentence_bert_config.json",
             {"max_seq_length": self.max_length, "do_lower_case": False},
         )
+        skip_pooler(path)
         (path / "1_Pooling").mkdir(exist_ok=True)
         _write_json(
             path / "1_Pooling" / "config.json",
@@ -276,6 +279,35 @@ def build_text_encoder(
         return TextEncoder.from_scratch(corpus, max_length=max_length, seed=seed, **scratch)
     path = minilm_path() if name == "minilm" else Path(name)
     return TextEncoder.from_pretrained(path, max_length=max_length)
+
+
+def skip_pooler(path: str | Path) -> None:
+    """Tell sentence-transformers not to build the model's pooler when it loads the folder
+    at `path` (`model_args` in sentence_bert_config.json), where the model class has one.
+
+    The pooler is not part of the sentence embedding and is not saved: without this,
+    loaders build one and report its weights as "MISSING ... newly initialized".
+    """
+    tf = require_transformers()
+    path = Path(path)
+    config = tf.AutoConfig.from_pretrained(path, local_files_only=True)
+    file = path / "sentence_bert_config.json"
+    if not _takes_pooler_flag(tf, config) or not file.is_file():
+        return
+    settings = json.loads(file.read_text())
+    settings.setdefault("model_args", {})["add_pooling_layer"] = False
+    _write_json(file, settings)
+
+
+def _takes_pooler_flag(tf: Any, config: Any) -> bool:
+    """Whether the model class of `config` takes `add_pooling_layer` (BERT, RoBERTa, ...)."""
+    import inspect
+
+    try:
+        cls = tf.AutoModel._model_mapping[type(config)]
+    except (KeyError, AttributeError):
+        return False
+    return "add_pooling_layer" in inspect.signature(cls.__init__).parameters
 
 
 def _write_json(path: Path, payload: Any) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from contrastkit.config import Config
-from contrastkit.data.audio import AUDIO_SUFFIXES, read_audio, read_audio_folder
+from contrastkit.data.audio import AUDIO_SUFFIXES, fit_length, read_audio, read_audio_folder
+from contrastkit.data.inputs import as_list
 from contrastkit.data.instrument_notes import load_instrument_notes
 from contrastkit.encoders.audio import AudioEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
@@ -125,6 +127,23 @@ class AudioModality(TensorModality):
 
     def labelled_source(self, cfg: Config, data: TensorData, source: str):
         return self.read_source(cfg, data, source, "train"), None  # a folder: no test split
+
+    def as_items(self, cfg: Config, data: TensorData, inputs: Any, kind: str | None) -> ItemSet:
+        """Audio files (resampled to the run's rate), or waveforms at the run's
+        `data.sample_rate`: 1-D arrays or an (N, T) array or tensor; every clip padded or
+        cropped to `data.clip_seconds`, as the run's clips are."""
+        d = cfg.data
+        samples = round(d.clip_seconds * d.sample_rate)
+        if isinstance(inputs, torch.Tensor | np.ndarray) and inputs.ndim == 2:
+            inputs = list(np.asarray(inputs, dtype=np.float32))
+        waves = [
+            read_audio(x, sample_rate=d.sample_rate, samples=samples)
+            if isinstance(x, str | Path)
+            else fit_length(np.asarray(x, dtype=np.float32).reshape(-1), samples)
+            for x in as_list(inputs)
+        ]
+        clips = torch.from_numpy(np.stack(waves))
+        return ItemSet(clips, [str(i) for i in range(len(clips))])
 
     def read_query(self, model: Any, cfg: Config, data: TensorData, query: str, kind: str):
         if kind != "file":

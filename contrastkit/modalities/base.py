@@ -279,6 +279,12 @@ class Modality:
         """One query as items: `kind` is "text" or "file" (a path)."""
         raise ContrastkitError(f"a {self.name} index is queried by --id only")
 
+    def as_items(self, cfg: Config, data: Prepared, inputs: Any, kind: str | None) -> ItemSet:
+        """Inputs given in Python (`contrastkit.load(...).encode`) as the items `embed`
+        takes, read the way the run reads its own; `kind` picks a tower of a two-tower
+        model ("image"/"text", "item"/"user"), None the default one."""
+        raise ContrastkitError(f"{self.name} models do not encode inputs given in Python")
+
 
 def method_defaults(tree: dict[str, Any], **values: Any) -> dict[str, Any]:
     """Those of `values` that the config tree's method (default simclr) takes as arguments:

@@ -19,6 +19,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.graph import Graph, read_graph_csv
+from contrastkit.data.inputs import as_list
 from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
@@ -125,6 +126,20 @@ class GraphModality(TensorModality):
             trained, lambda: self.build_encoder(cfg, data), (data.task.train_nodes, data.labels),
             (data.test, data.test_labels), cfg, self.embed_input(cfg, data),
         )  # fmt: skip
+
+    def as_items(self, cfg: Config, data: GraphData, inputs: Any, kind: str | None) -> ItemSet:
+        """Node ids of the training graph (its CSV ids or package names)."""
+        graph = data.task.train_graph
+        index = {name: i for i, name in enumerate(graph.node_ids)}
+        names = [str(x) for x in as_list(inputs)]
+        unknown = [n for n in names if n not in index]
+        if unknown:
+            raise ContrastkitError(
+                f"unknown node ids {unknown[:3]}: the graph's nodes are named like "
+                f"{', '.join(graph.node_ids[:3])}"
+            )
+        nodes = torch.tensor([index[n] for n in names], dtype=torch.long)
+        return ItemSet(nodes, names, texts=names)
 
     def items(self, cfg: Config, data: GraphData, split: str) -> ItemSet:
         graph = data.task.train_graph

@@ -26,6 +26,7 @@ from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
 from contrastkit.data.hf_source import hf_kind
+from contrastkit.data.inputs import image_batch
 from contrastkit.data.lazy_images import LazyImages
 from contrastkit.data.registry import DATASETS, has_test_split, indexed_source, load_dataset
 from contrastkit.data.splits import split_images
@@ -232,6 +233,11 @@ class ImageModality(Modality):
 
     def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
         return embed_images(model, items.items, cfg).numpy()
+
+    def as_items(self, cfg: Config, data: Prepared, inputs, kind: str | None) -> ItemSet:
+        """Image files, PIL images, arrays or (N, C, H, W) tensors (`image_batch`)."""
+        images = image_batch(inputs, cfg.data.image_size, len(cfg.views.mean or [1]))
+        return ItemSet(images, [str(i) for i in range(len(images))])
 
     def read_query(self, model, cfg: Config, data: ImageData, query: str, kind: str) -> ItemSet:
         from contrastkit.data.folder import load_image_file

@@ -23,8 +23,9 @@ import torch
 from contrastkit.config import Config
 from contrastkit.data.emoji import group_prompts, load_emoji
 from contrastkit.data.image_text import ImageTextData, load_caption_csv, split_by_family
+from contrastkit.data.inputs import as_list, image_batch
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
-from contrastkit.errors import ConfigError
+from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.evaluate.zero_shot import chance_scores, clip_scores, embed_image_text
@@ -190,6 +191,23 @@ class ImageTextModality(Modality):
         _, txt = embed_image_text(model, torch.zeros(0, 3, 1, 1, dtype=torch.uint8),
                                   items.items, text_tokenizer(model), prepare=prepare)  # fmt: skip
         return txt.numpy()
+
+    def as_items(self, cfg: Config, data: Prepared, inputs: Any, kind: str | None) -> ItemSet:
+        """Captions (strings) into the text tower, or images (`image_batch`: files, PIL
+        images, arrays, tensors) into the image tower; strings are texts unless `kind` is
+        "image" (then they are image files)."""
+        if kind not in (None, "image", "text"):
+            raise ContrastkitError(
+                f"kind must be 'image' or 'text' for an image-text model, got {kind!r}"
+            )
+        texts = isinstance(inputs, str) or (
+            isinstance(inputs, list | tuple) and all(isinstance(x, str) for x in inputs)
+        )
+        if kind == "text" or (kind is None and texts):
+            captions = as_list(inputs)
+            return ItemSet(captions, [str(i) for i in range(len(captions))], texts=captions)
+        images = image_batch(inputs, cfg.data.image_size, 3)
+        return ItemSet(images, [str(i) for i in range(len(images))])
 
     def read_query(self, model: Any, cfg: Config, data: Prepared, query: str, kind: str):
         if kind == "text":

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
+from contrastkit.data.inputs import as_list
 from contrastkit.data.interactions import Interactions, load_interactions, tag_codes, temporal_split
 from contrastkit.encoders.two_tower import ItemTower, UserTower
 from contrastkit.errors import ContrastkitError
@@ -141,9 +142,29 @@ class InteractionsModality(Modality):
         return ItemSet(torch.arange(t.n_items), list(t.item_ids), texts=t.item_titles, name="items")
 
     def embed(self, model: Any, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
+        """Item embeddings of (N,) item codes; user embeddings of (N, 2) [user, -1] rows."""
         with torch.no_grad():
             ids = to_device(items.items, module_device(model))
-            return model.eval().embed_image(ids).cpu().numpy()
+            tower = model.eval().embed_text if ids.ndim == 2 else model.embed_image
+            return tower(ids).cpu().numpy()
+
+    def as_items(self, cfg: Config, data: InteractionsData, inputs: Any, kind: str | None):
+        """Item ids (default, `kind` "item") or user ids (`kind` "user") of the training data."""
+        if kind not in (None, "item", "user"):
+            raise ContrastkitError(f"kind must be 'item' or 'user', got {kind!r}")
+        known = data.train.user_ids if kind == "user" else data.train.item_ids
+        index = {name: i for i, name in enumerate(known)}
+        names = [str(x) for x in as_list(inputs)]
+        unknown = [n for n in names if n not in index]
+        if unknown:
+            raise ContrastkitError(
+                f"unknown {kind or 'item'} ids {unknown[:3]}: the run knows ids like "
+                f"{', '.join(known[:3])}"
+            )
+        codes = torch.tensor([index[n] for n in names], dtype=torch.long)
+        if kind == "user":  # a user's whole history, as when ranking items for them
+            codes = torch.stack([codes, torch.full_like(codes, -1)], 1)
+        return ItemSet(codes, names, texts=names)
 
     def recommend(self, model: Any, cfg: Config, data: InteractionsData, user: str, k: int):
         """The user's top-k items not already in their history: rank, item, score, title."""

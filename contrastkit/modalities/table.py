@@ -20,6 +20,7 @@ from contrastkit.config import Config
 from contrastkit.data.tabular import read_table
 from contrastkit.data.tabular_datasets import TABLE_DATASETS, load_table_splits
 from contrastkit.encoders.tabular import TabularMLP
+from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet, method_defaults
 from contrastkit.modalities.sections import TableDataConfig, TableModelConfig, TableViewsConfig
 from contrastkit.modalities.tensor import TensorData, TensorModality
@@ -86,6 +87,31 @@ class TableModality(TensorModality):
 
     def raw_features(self, items: torch.Tensor, cfg: Config, data: TableData) -> torch.Tensor:
         return data.schema.one_hot(items)
+
+    def as_items(self, cfg: Config, data: TableData, inputs: Any, kind: str | None) -> ItemSet:
+        """A pandas DataFrame, a list of {column: value} rows or a CSV path (the schema's
+        feature columns are read; others, the label among them, are ignored), or an (N, F)
+        tensor of rows already packed by the schema (what `items` holds)."""
+        import pandas as pd
+
+        if isinstance(inputs, torch.Tensor):
+            if inputs.ndim != 2 or inputs.shape[1] != data.schema.num_features:
+                raise ContrastkitError(
+                    f"packed rows must be (N, {data.schema.num_features}), got "
+                    f"{tuple(inputs.shape)}; or pass a DataFrame, dict rows or a CSV path"
+                )
+            return ItemSet(inputs.float(), [f"row/{i}" for i in range(len(inputs))])
+        if isinstance(inputs, str | Path):
+            return self.read_source(cfg, data, str(inputs), "train")
+        frame = inputs if isinstance(inputs, pd.DataFrame) else pd.DataFrame(list(inputs))
+        s = data.schema
+        missing = [c for c in (*s.numeric, *s.categorical) if c not in frame.columns]
+        if missing:
+            raise ContrastkitError(f"the rows lack the model's columns {missing}")
+        table = read_table(frame[[*s.numeric, *s.categorical]], numeric=s.numeric,
+                           categorical=s.categorical)  # fmt: skip
+        x = s.transform(table)
+        return ItemSet(x, [f"row/{i}" for i in range(len(x))])
 
     def read_source(self, cfg: Config, data: TableData, source: str, split: str) -> ItemSet:
         d = cfg.data

@@ -27,6 +27,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.hf_source import hf_kind, is_hf_source, load_hf_texts
+from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
@@ -192,6 +193,12 @@ class TextModality(Modality):
 
     def embed(self, model, items: ItemSet, cfg: Config, data: Prepared) -> np.ndarray:
         return model.encode(items.items).numpy()
+
+    def as_items(self, cfg: Config, data: Prepared, inputs, kind: str | None) -> ItemSet:
+        texts = as_list(inputs)
+        if not all(isinstance(t, str) for t in texts):
+            raise ContrastkitError("a text model encodes strings")
+        return ItemSet(texts, [str(i) for i in range(len(texts))], texts=texts)
 
     def read_query(self, model, cfg: Config, data: Prepared, query: str, kind: str) -> ItemSet:
         if kind != "text":

@@ -11,6 +11,7 @@ import torch
 from contrastkit.evaluate.report import format_records
 from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
+from contrastkit.pipeline.card import write_card
 from contrastkit.pipeline.projector import write_projector
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train.devices import resolve_device
@@ -42,9 +43,10 @@ def evaluate(
     every encoder on `device` ("auto", "cpu", "cuda", "cuda:N", "mps"; features come back to
     the CPU for the kNN and linear probes).
 
-    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}) and
-    eval.txt (the table) into the run folder, and the test embeddings into the TensorBoard
-    projector (`write_projector`, runs with the tensorboard logger); returns the rows.
+    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}),
+    eval.txt (the table) and README.md (the model card) into the run folder, and the test
+    embeddings into the TensorBoard projector (`write_projector`, runs with the tensorboard
+    logger); returns the rows.
 
     Raises:
         ConfigError: `device` is misspelt or missing on this machine (before any work).
@@ -68,4 +70,5 @@ def evaluate(
     settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
     write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
+    write_card(run_dir)  # the model card, now with the evaluation table
     return rows

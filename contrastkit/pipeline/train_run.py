@@ -20,6 +20,7 @@ from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import Modality, Prepared
 from contrastkit.modalities.registry import get_modality
 from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
+from contrastkit.pipeline.card import write_card
 from contrastkit.pipeline.runs import (
     check_resume_config,
     claim_run_dir,
@@ -213,4 +214,5 @@ def train(
         if not result.paused:
             modality.export(method, cfg, data, run_dir)
         write_json(run_dir / "summary.json", summary)
+        write_card(run_dir)  # README.md; `evaluate` rewrites it with the evaluation table
     return result, run_dir
