@@ -1,5 +1,5 @@
 """The `contrastkit` command: train (every modality), evaluate, embed, datasets, methods,
-and the index, recommend, report, finetune and bench commands (cli_*.py)."""
+recipes, config, and the index, recommend, report, finetune and bench commands (cli_*.py)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,10 @@ def _overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
 
 @app.command()
 def train(
-    config: Annotated[Path | None, Opt("--config", "-c", help="YAML recipe")] = None,
+    config: Annotated[
+        Path | None,
+        Opt("--config", "-c", help="a YAML file or a packaged recipe (`contrastkit recipes`)"),
+    ] = None,
     dataset: Annotated[
         str | None, Opt(help="a named dataset (`contrastkit datasets`) or a file or folder")
     ] = None,
@@ -309,11 +312,27 @@ def methods(
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
 
 
+@app.command()
+def recipes(
+    path: Annotated[bool, Opt(help="also print each recipe's file")] = False,
+) -> None:
+    """List the packaged recipes: `contrastkit train --config NAME` runs one, and
+    `contrastkit config NAME` prints it in full."""
+    from contrastkit.recipes import recipe_names, recipe_path, recipe_summary
+
+    for name in recipe_names():
+        typer.echo(f"{name:28s} {recipe_summary(name)}")
+        if path:
+            typer.echo(f"{'':28s} {recipe_path(name)}")
+
+
 @app.command("config")
 def show_config(
     source: Annotated[
         Path | None,
-        typer.Argument(help="a YAML recipe or a run folder (default: the built-in defaults)"),
+        typer.Argument(
+            help="a YAML file, a packaged recipe's name or a run folder (default: the defaults)"
+        ),
     ] = None,
     dataset: Annotated[str | None, Opt(help="a named dataset or a file or folder")] = None,
     modality: Annotated[str | None, Opt(help="the data's modality (default: from it)")] = None,
