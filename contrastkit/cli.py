@@ -16,7 +16,7 @@ from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
-from contrastkit.errors import ContrastkitError
+from contrastkit.errors import ContrastkitError, MissingExtraError
 
 app = typer.Typer(
     add_completion=False,
@@ -195,7 +195,10 @@ def train(
     from contrastkit.report import build_report, report_hint
 
     if evaluate and report:
-        build_report(out_dir, evaluate=False)
+        try:
+            build_report(out_dir, evaluate=False)
+        except MissingExtraError as exc:  # training and evaluation are done; say what is not
+            typer.echo(f"no report: {exc}")
     typer.echo(report_hint(out_dir))
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MISSING_TOKENS", "Table", "read_table"]
 
@@ -155,9 +159,18 @@ def _split_columns(
     return num, cat
 
 
+def is_dataframe(value: Any) -> bool:
+    """True for a pandas DataFrame (without importing pandas: a DataFrame implies it is)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 def _is_missing(value: object) -> bool:
     """None, NaN, pd.NA or NaT (a DataFrame's missing scalars)."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pd = sys.modules.get("pandas")  # loaded whenever a DataFrame's cells are read
+    return pd is not None and pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _categories(values: Sequence[object]) -> np.ndarray:
@@ -223,6 +236,7 @@ def _from_frame(
     if len(set(columns)) != len(columns):
         raise DataFormatError(f"{source}: duplicated column names {columns}")
     frame = frame.set_axis(columns, axis=1)
+    pd = sys.modules["pandas"]
     looks_numeric = {
         c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
         for c in columns
@@ -292,6 +306,6 @@ def read_table(
         >>> sorted(table.categorical)[:2]
         ['Home', 'Job']
     """
-    if isinstance(source, pd.DataFrame):
+    if is_dataframe(source):
         return _from_frame(source, label, numeric, categorical, drop)
     return _from_csv(Path(source), label, numeric, categorical, drop, delimiter)
