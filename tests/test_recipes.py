@@ -57,3 +57,8 @@ def test_cli_lists_the_recipes() -> None:
     lines = out.output.splitlines()
     assert len(lines) == len(recipe_names())
     assert any(line.startswith("simclr_fashion_mnist ") for line in lines)
+
+
+def test_an_old_configs_path_points_to_the_packaged_recipe() -> None:
+    with pytest.raises(ConfigError, match=r"packaged recipe is --config simclr_fashion_mnist$"):
+        find_recipe("configs/simclr_fashion_mnist.yaml")

@@ -57,9 +57,11 @@ def find_recipe(source: str | Path) -> Path:
         return path
     if path.parent == Path(".") and path.name.removesuffix(_SUFFIX) in recipe_names():
         return recipe_path(path.name)
+    stem = path.name.removesuffix(_SUFFIX)
+    hint = f"; the packaged recipe is --config {stem}" if stem in recipe_names() else ""
     raise ConfigError(
         f"config file {source} does not exist and is not a packaged recipe's name "
-        "(`contrastkit recipes` lists them)"
+        f"(`contrastkit recipes` lists them){hint}"
     )
 
 
