@@ -1,5 +1,6 @@
 """Read a table of numeric and categorical columns (and an optional label) from a CSV file
-or a pandas DataFrame, with clear errors for malformed input.
+or a pandas DataFrame, with clear errors for malformed input. CSV files are read without
+pandas; pandas (the `table` extra) is only used on a DataFrame a caller already holds.
 
 The result is a `Table` of raw values: numeric columns as float64 with NaN for missing
 values, categorical columns as strings with None for missing values. Statistics, codes and
@@ -24,7 +25,7 @@ from contrastkit.errors import DataFormatError, DatasetNotFoundError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MISSING_TOKENS", "Table", "read_table"]
+__all__ = ["MISSING_TOKENS", "Table", "is_dataframe", "read_table"]
 
 # Cell texts read as a missing value (in numeric and categorical columns alike).
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?"})
