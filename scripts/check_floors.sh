@@ -46,7 +46,7 @@ cd "$work"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not distributed" \
   tests/losses/test_info_nce.py tests/losses/test_barlow_twins.py tests/train/test_optim.py \
   tests/train/test_guards.py tests/test_recipes.py tests/test_config.py \
-  tests/encoders/test_text_encoder.py
+  tests/encoders/test_text_encoder.py tests/encoders/test_minilm.py tests/test_extras.py
 "$VENV/bin/contrastkit" train --config simclr_fashion_mnist --steps 20 --batch-size 32 \
   --device cpu --no-evaluate --no-progress -o "$work/run"
 echo "check_floors: passed"
