@@ -58,6 +58,7 @@ from contrastkit.modalities.image import embed_images, evaluation_split
 from contrastkit.pipeline.evaluate_run import evaluate, load_run_model
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
+from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("search", "dedup", "textdedup", "anomaly", "cluster", "recommend", "index")
@@ -65,7 +66,7 @@ SECTIONS = ("search", "dedup", "textdedup", "anomaly", "cluster", "recommend", "
 
 def _recipe(budget: float, run_dir: Path, **overrides):
     cfg = load_config(
-        ROOT / "configs" / "simclr_fashion_mnist.yaml",
+        RECIPE_DIR / "simclr_fashion_mnist.yaml",
         {"train.max_time": budget, "train.monitor_every": 0, "data.holdout": 0,
          "train.run_dir": str(run_dir), **overrides},
     )  # fmt: skip

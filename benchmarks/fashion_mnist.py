@@ -8,7 +8,7 @@ and the same recipe through LightlySSL (same backbone, batch size, optimiser, sc
 precision, augmentation settings and time budget; see benchmarks/lightly_simclr.py).
 
 Usage:
-    python benchmarks/fashion_mnist.py [--budget 600] [--config configs/simclr_fashion_mnist.yaml]
+    python benchmarks/fashion_mnist.py [--budget 600] [--config simclr_fashion_mnist]
         [--skip-lightly] [--lightly-workers 1]
 """
 
@@ -28,6 +28,7 @@ from contrastkit.modalities.image import ImageModality, embed_images, evaluation
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
+from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds")
-    parser.add_argument("--config", default=str(ROOT / "configs" / "simclr_fashion_mnist.yaml"))
+    parser.add_argument("--config", default=str(RECIPE_DIR / "simclr_fashion_mnist.yaml"))
     parser.add_argument("--skip-lightly", action="store_true")
     parser.add_argument("--lightly-workers", type=int, default=1, help="DataLoader workers")
     parser.add_argument("--run-dir", default=str(ROOT / "runs" / "bench-fashion-mnist"))

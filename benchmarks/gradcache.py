@@ -44,10 +44,7 @@ def worker(mode: str, batch: int, chunk: int, frozen_bn: bool, out: str, bf16: b
     from contrastkit.train.grad_cache import cached_step
 
     torch.set_num_threads(2)
-    root = Path(__file__).resolve().parent.parent
-    cfg = load_config(
-        root / "configs" / "simclr_fashion_mnist.yaml", {"train.steps": 1, "data.holdout": 0}
-    )
+    cfg = load_config("simclr_fashion_mnist", {"train.steps": 1, "data.holdout": 0})
     modality = ImageModality()
     prepared = modality.prepare(cfg, None)  # no hold-out: the whole training split, in order
     data = prepared.train

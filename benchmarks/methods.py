@@ -1,13 +1,13 @@
 """Every method on Fashion-MNIST with the same backbone and wall-clock budget, one table.
 
-Each method trains from its recipe configs/<method>_fashion_mnist.yaml (all extend
-configs/fashion_mnist.yaml: same CompactCNN backbone, views, batch size and precision) on
+Each method trains from its packaged recipe <method>_fashion_mnist (all extend
+fashion_mnist: same CompactCNN backbone, views, batch size and precision) on
 the 60,000 training images for `--budget` seconds, then is scored on the 10,000 test
 images: weighted kNN (k=200, t=0.1; the training set as bank), linear probe, effective
 rank of the test features, training items/s and whether the collapse monitor fired.
 Raw pixels and the randomly initialised encoder are the baselines. SupCon uses the
 labels (marked); every other method sees images only. A name that is not a method names
-the recipe configs/fashion_mnist_<name>.yaml (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
+the packaged recipe fashion_mnist_<name> (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
 `--seeds N` trains every row with seeds 0..N-1 (rows per seed, then mean and sample std);
 the machine's load average is recorded before and after.
 
@@ -37,6 +37,7 @@ from contrastkit.modalities.image import ImageModality, embed_images, evaluation
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
+from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 # the methods that train one image encoder (METHODS also holds two-tower CLIP)
@@ -44,9 +45,9 @@ IMAGE_METHODS = [n for n, c in METHODS.items() if c.towers == ImageModality.towe
 
 
 def _recipe_path(name: str) -> Path:
-    """configs/<method>_fashion_mnist.yaml, or configs/fashion_mnist_<name>.yaml."""
-    path = ROOT / "configs" / f"{name}_fashion_mnist.yaml"
-    return path if name in METHODS else ROOT / "configs" / f"fashion_mnist_{name}.yaml"
+    """The packaged recipe <method>_fashion_mnist.yaml, or fashion_mnist_<name>.yaml."""
+    path = RECIPE_DIR / f"{name}_fashion_mnist.yaml"
+    return path if name in METHODS else RECIPE_DIR / f"fashion_mnist_{name}.yaml"
 
 
 def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):

@@ -1,4 +1,4 @@
-"""Every modality through the one run path: each named dataset's recipe in configs/ trained
+"""Every modality through the one run path: each named dataset's packaged recipe trained
 by `contrastkit train` (a subprocess, as a user runs it), then scored by the modality's own
 evaluation beside its raw-input baseline and the random-init encoder (eval.json).
 
@@ -27,8 +27,9 @@ from pathlib import Path
 from benchmarks.common import print_table, write_results
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.settings import load_config
+from contrastkit.recipes import RECIPE_DIR
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = RECIPE_DIR
 RECIPES = (
     "simclr_fashion_mnist", "digits", "debian_descriptions", "wordnet", "instrument_notes",
     "debian_graph", "table_credit", "table_churn", "table_hpc", "table_breast_cancer",

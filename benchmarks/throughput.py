@@ -1,7 +1,7 @@
 """SimCLR training throughput, contrastkit against LightlySSL's standard recipe, one run.
 
 Two settings on Fashion-MNIST, batch 256, bf16 autocast where the CPU has it:
-  compact CNN at 28x28 (configs/simclr_fashion_mnist.yaml), and ResNet-18 with the
+  compact CNN at 28x28 (recipe simclr_fashion_mnist), and ResNet-18 with the
   small-input stem at 32x32 (the same recipe, images resized to 32x32).
 Each system trains for --budget seconds: contrastkit through its Trainer (batched tensor
 views), LightlySSL through its SimCLRTransform on PIL images in a DataLoader, its
@@ -26,6 +26,7 @@ from contrastkit.modalities.image import ImageModality
 from contrastkit.pipeline.bench import matmul_peak_gflops, run_bench
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
+from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {
@@ -40,7 +41,7 @@ SETTINGS = {
 
 def _cfg(overrides: dict, budget: float, run_dir: Path):
     cfg = load_config(
-        ROOT / "configs" / "simclr_fashion_mnist.yaml",
+        RECIPE_DIR / "simclr_fashion_mnist.yaml",
         {**overrides, "train.batch_size": 256, "train.max_time": budget,
          "train.monitor_every": 0, "data.holdout": 0, "train.run_dir": str(run_dir)},
     )  # fmt: skip

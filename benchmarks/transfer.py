@@ -3,7 +3,7 @@
 (and linear probes of both encoders and of the raw pixels).
 
 Both steps run as a user runs them: `contrastkit train --config
-configs/simclr_fashion_mnist.yaml --max-time BUDGET` (the recipe's budget replaced, no
+simclr_fashion_mnist --max-time BUDGET` (the recipe's budget replaced, no
 evaluation on Fashion-MNIST: the online kNN monitor of summary.json is reported instead),
 then `contrastkit finetune RUN --dataset digits --seeds N`: digits (8x8 grey) are resized
 to the run's 28x28; 20% of each class of the digits training split (1,437) is carved off
@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import print_table, write_results
+from contrastkit.recipes import RECIPE_DIR
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = RECIPE_DIR
 RECIPE = CONFIGS / "simclr_fashion_mnist.yaml"
 
 

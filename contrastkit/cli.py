@@ -1,5 +1,6 @@
 """The `contrastkit` command: train (every modality), evaluate, embed, datasets, methods,
-and the index, recommend, report, finetune, bench and export commands (cli_*.py)."""
+recipes, config, and the index, recommend, report, finetune, bench and export commands
+(cli_*.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
-from contrastkit.errors import ContrastkitError
+from contrastkit.errors import ContrastkitError, MissingExtraError
 
 app = typer.Typer(
     add_completion=False,
@@ -69,7 +70,10 @@ def _overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
 
 @app.command()
 def train(
-    config: Annotated[Path | None, Opt("--config", "-c", help="YAML recipe")] = None,
+    config: Annotated[
+        Path | None,
+        Opt("--config", "-c", help="a YAML file or a packaged recipe (`contrastkit recipes`)"),
+    ] = None,
     dataset: Annotated[
         str | None, Opt(help="a named dataset (`contrastkit datasets`) or a file or folder")
     ] = None,
@@ -206,7 +210,10 @@ def train(
     from contrastkit.report import build_report, report_hint
 
     if evaluate and report:
-        build_report(out_dir, evaluate=False)
+        try:
+            build_report(out_dir, evaluate=False)
+        except MissingExtraError as exc:  # training and evaluation are done; say what is not
+            typer.echo(f"no report: {exc}")
     typer.echo(report_hint(out_dir))
 
 
@@ -332,11 +339,27 @@ def methods(
                 typer.echo(f"{'':14s}method.{key} = {default!r}")
 
 
+@app.command()
+def recipes(
+    path: Annotated[bool, Opt(help="also print each recipe's file")] = False,
+) -> None:
+    """List the packaged recipes: `contrastkit train --config NAME` runs one, and
+    `contrastkit config NAME` prints it in full."""
+    from contrastkit.recipes import recipe_names, recipe_path, recipe_summary
+
+    for name in recipe_names():
+        typer.echo(f"{name:28s} {recipe_summary(name)}")
+        if path:
+            typer.echo(f"{'':28s} {recipe_path(name)}")
+
+
 @app.command("config")
 def show_config(
     source: Annotated[
         Path | None,
-        typer.Argument(help="a YAML recipe or a run folder (default: the built-in defaults)"),
+        typer.Argument(
+            help="a YAML file, a packaged recipe's name or a run folder (default: the defaults)"
+        ),
     ] = None,
     dataset: Annotated[str | None, Opt(help="a named dataset or a file or folder")] = None,
     modality: Annotated[str | None, Opt(help="the data's modality (default: from it)")] = None,

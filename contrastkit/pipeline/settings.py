@@ -36,6 +36,7 @@ from contrastkit.modalities.registry import (
     detect_modality,
     get_modality,
 )
+from contrastkit.recipes import find_recipe
 from contrastkit.train.grad_cache import check_grad_cache
 
 __all__ = ["CONFIG_FILE", "config_class", "load_config", "read_run_config", "validate_config"]
@@ -136,12 +137,13 @@ def check_method(cfg: Config, modality: Modality) -> None:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read a YAML recipe (optional), apply dotted-key overrides, validate.
+    """Read a YAML recipe (optional: a file, or a packaged recipe's name such as
+    `simclr_fashion_mnist`), apply dotted-key overrides, validate.
 
     Raises:
         ConfigError: unreadable file, unknown key, wrong type or out-of-range value.
     """
-    tree: dict[str, Any] = read_recipe(Path(path)) if path is not None else {}
+    tree: dict[str, Any] = read_recipe(find_recipe(path)) if path is not None else {}
     for key, value in (overrides or {}).items():
         if value is not None:
             set_dotted(tree, key, value)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from contrastkit.errors import ContrastkitError
+from contrastkit.extras import require
 from contrastkit.report import sections
 from contrastkit.report.embeddings import project_2d, resolve_projection
 from contrastkit.report.html import render_page
@@ -21,15 +22,6 @@ from contrastkit.report.run_data import RunData, load_run
 
 REPORT_FILE = "report.html"
 FIGURE_DIR = "report"
-
-
-def _check_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise ContrastkitError(
-            "the report draws its figures with matplotlib: pip install 'matplotlib>=3.7'"
-        ) from None
 
 
 def _check_options(points: int, bank: int, queries: int, k: int) -> None:
@@ -107,7 +99,7 @@ def build_report(
     """
     log = log or (lambda _line: None)
     _check_options(points, bank, queries, k)
-    _check_matplotlib()
+    require("matplotlib", extra="report", purpose="the run report")
     projection = resolve_projection(projection)
     run = load_run(run_dir)
     figures = run.path / FIGURE_DIR

@@ -9,10 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+from contrastkit.extras import require
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Series = tuple[Sequence[float], Sequence[float]]
 
@@ -47,8 +51,16 @@ class Panel:
     markers: bool = False
 
 
+def new_figure(**kwargs: Any) -> Figure:
+    """A matplotlib Figure (not pyplot's), or an error naming the `report` extra."""
+    figure = require("matplotlib.figure", extra="report", purpose="the run report's figures")
+    return figure.Figure(**kwargs)
+
+
 def to_png(fig: Figure) -> bytes:
     """Render a figure to PNG bytes with the Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
@@ -81,7 +93,7 @@ def panels_png(panels: Sequence[Panel], columns: int = 2) -> bytes:
         raise ValueError("panels must not be empty")
     columns = max(1, min(columns, len(panels)))
     rows = -(-len(panels) // columns)
-    fig = Figure(figsize=(5.2 * columns, 3.4 * rows))
+    fig = new_figure(figsize=(5.2 * columns, 3.4 * rows))
     for i, panel in enumerate(panels):
         ax = fig.add_subplot(rows, columns, i + 1)
         for label, (x, y) in panel.lines.items():
@@ -139,7 +151,7 @@ def embedding_map_png(
     Returns:
         The PNG bytes.
     """
-    fig = Figure(figsize=(8.4, 6.6))
+    fig = new_figure(figsize=(8.4, 6.6))
     ax = fig.add_subplot(1, 1, 1)
     size = 10 if len(xy) <= 3000 else 5
     if labels is None:
@@ -201,7 +213,7 @@ def neighbour_grid_png(
     k = max((len(n) for n in neighbours), default=0)
     if rows == 0:
         raise ValueError("queries must not be empty")
-    fig = Figure(figsize=(1.25 * (k + 1), 1.55 * rows))
+    fig = new_figure(figsize=(1.25 * (k + 1), 1.55 * rows))
     for r in range(rows):
         cells = [(queries[r], QUERY_COLOUR, query_captions[r])]
         for j, picture in enumerate(neighbours[r]):

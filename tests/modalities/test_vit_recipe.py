@@ -1,4 +1,4 @@
-"""The ViT-Tiny recipe (configs/fashion_mnist_vit_tiny.yaml) through the run path: it is
+"""The ViT-Tiny recipe (packaged fashion_mnist_vit_tiny) through the run path: it is
 the ViT it says, it trains with SimCLR and with MoCo v3, and a ViT with 4x4 patches learns
 Fashion-MNIST: the loss falls, the embeddings keep their spread, and kNN beats the same ViT
 with random weights."""
@@ -13,10 +13,11 @@ import torch
 from contrastkit.pipeline.evaluate_run import evaluate
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
+from contrastkit.recipes import RECIPE_DIR
 from tests.modalities.helpers import loss_fell, spread
 from tests.report.fashion_subset import write_fashion_subset
 
-RECIPE = Path(__file__).resolve().parents[2] / "configs" / "fashion_mnist_vit_tiny.yaml"
+RECIPE = RECIPE_DIR / "fashion_mnist_vit_tiny.yaml"
 
 
 @pytest.fixture(scope="module")
