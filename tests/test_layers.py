@@ -11,7 +11,7 @@ import contrastkit
 PACKAGE = Path(contrastkit.__file__).parent
 # Lowest first; a module may import from its own layer's folder and from any lower layer.
 LAYERS = [
-    {"errors", "files"},
+    {"errors", "files", "extras", "recipes"},
     {"nn"},
     {"losses"},
     {"data"},
