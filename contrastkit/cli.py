@@ -1,6 +1,6 @@
-"""The `contrastkit` command: train (every modality), evaluate, embed, datasets, methods,
-recipes, config, and the index, recommend, report, finetune, bench and export commands
-(cli_*.py)."""
+"""The `contrastkit` command: train (every modality), evaluate, embed, and the catalog
+(datasets, methods, recipes, config), index, recommend, report, finetune, bench and export
+commands (cli_*.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_catalog import overrides as _overrides
+from contrastkit.cli_catalog import register as register_catalog_commands
 from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
@@ -56,16 +58,6 @@ def _root(
     ] = False,
 ) -> None:
     """Contrastive and self-supervised representation learning."""
-
-
-def _overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
-    from contrastkit.config import parse_override
-
-    out = {key: value for key, value in flags.items() if value is not None}
-    for text in pairs or []:
-        key, value = parse_override(text)
-        out[key] = value
-    return out
 
 
 @app.command()
@@ -310,89 +302,7 @@ def embed(
     typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
 
 
-@app.command()
-def datasets() -> None:
-    """List the named datasets of every modality, and the files and folders each reads."""
-    from contrastkit.modalities.registry import MODALITIES
-
-    for modality in MODALITIES.values():
-        typer.echo(f"{modality.name}: {modality.summary}")
-        for name, text in modality.datasets.items():
-            typer.echo(f"  {name:22s} {text}")
-
-
-@app.command()
-def methods(
-    keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
-) -> None:
-    """List the training methods, one line each, with the modalities they train on."""
-    from contrastkit.methods import METHODS
-    from contrastkit.methods.params import method_params
-    from contrastkit.modalities.registry import MODALITIES
-
-    for name, cls in METHODS.items():
-        labels = " [uses labels]" if cls.needs_labels else ""
-        on = ", ".join(m.name for m in MODALITIES.values() if m.towers == cls.towers)
-        typer.echo(f"{name:12s} {cls.summary}{labels} [{on}]")
-        if keys:
-            for key, (_, default) in method_params(name).items():
-                typer.echo(f"{'':14s}method.{key} = {default!r}")
-
-
-@app.command()
-def recipes(
-    path: Annotated[bool, Opt(help="also print each recipe's file")] = False,
-) -> None:
-    """List the packaged recipes: `contrastkit train --config NAME` runs one, and
-    `contrastkit config NAME` prints it in full."""
-    from contrastkit.recipes import recipe_names, recipe_path, recipe_summary
-
-    for name in recipe_names():
-        typer.echo(f"{name:28s} {recipe_summary(name)}")
-        if path:
-            typer.echo(f"{'':28s} {recipe_path(name)}")
-
-
-@app.command("config")
-def show_config(
-    source: Annotated[
-        Path | None,
-        typer.Argument(
-            help="a YAML file, a packaged recipe's name or a run folder (default: the defaults)"
-        ),
-    ] = None,
-    dataset: Annotated[str | None, Opt(help="a named dataset or a file or folder")] = None,
-    modality: Annotated[str | None, Opt(help="the data's modality (default: from it)")] = None,
-    method: Annotated[str | None, Opt(help="training method")] = None,
-    set_: Annotated[
-        list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
-    ] = None,
-    resolve: Annotated[
-        bool, Opt(help="also read the data and fill in what depends on it (image size, mean)")
-    ] = False,
-) -> None:
-    """Print the validated config (YAML, every key) that `train` would use, without
-    training; a mistake is the same one sentence `train` prints."""
-    from contrastkit.config import dump_config
-    from contrastkit.pipeline.settings import load_config, read_run_config
-
-    flags = {"data.dataset": dataset, "data.modality": modality, "method.name": method}
-    overrides = _overrides(set_, **flags)
-    if source is not None and source.is_dir():
-        cfg = read_run_config(source, overrides)
-    else:
-        cfg = load_config(source, overrides)
-    if resolve:
-        import tempfile
-
-        from contrastkit.modalities.registry import get_modality
-
-        adapter = get_modality(cfg.data.modality)
-        with tempfile.TemporaryDirectory() as scratch:
-            cfg = adapter.resolve(cfg, adapter.prepare(cfg, Path(scratch)))
-    typer.echo(dump_config(cfg), nl=False)
-
-
+register_catalog_commands(app)
 register_index_commands(app)
 register_recommend_commands(app)
 register_report_command(app)

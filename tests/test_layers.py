@@ -26,6 +26,7 @@ LAYERS = [
     {
         "cli",
         "cli_bench",
+        "cli_catalog",
         "cli_export",
         "cli_finetune",
         "cli_index",

@@ -1,0 +1,109 @@
+"""What contrastkit offers and what a config resolves to: `datasets`, `methods`, `recipes`
+and `config` (the validated config as YAML, without training)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+Opt = typer.Option
+
+
+def overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
+    """The config keys of the flags given (None = not given) plus each --set KEY=VALUE."""
+    from contrastkit.config import parse_override
+
+    out = {key: value for key, value in flags.items() if value is not None}
+    for text in pairs or []:
+        key, value = parse_override(text)
+        out[key] = value
+    return out
+
+
+def datasets() -> None:
+    """List the named datasets of every modality, and the files and folders each reads."""
+    from contrastkit.modalities.registry import MODALITIES
+
+    for modality in MODALITIES.values():
+        typer.echo(f"{modality.name}: {modality.summary}")
+        for name, text in modality.datasets.items():
+            typer.echo(f"  {name:22s} {text}")
+
+
+def methods(
+    keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
+) -> None:
+    """List the training methods, one line each, with the modalities they train on."""
+    from contrastkit.methods import METHODS
+    from contrastkit.methods.params import method_params
+    from contrastkit.modalities.registry import MODALITIES
+
+    for name, cls in METHODS.items():
+        labels = " [uses labels]" if cls.needs_labels else ""
+        on = ", ".join(m.name for m in MODALITIES.values() if m.towers == cls.towers)
+        typer.echo(f"{name:12s} {cls.summary}{labels} [{on}]")
+        if keys:
+            for key, (_, default) in method_params(name).items():
+                typer.echo(f"{'':14s}method.{key} = {default!r}")
+
+
+def recipes(
+    path: Annotated[bool, Opt(help="also print each recipe's file")] = False,
+) -> None:
+    """List the packaged recipes: `contrastkit train --config NAME` runs one, and
+    `contrastkit config NAME` prints it in full."""
+    from contrastkit.recipes import recipe_names, recipe_path, recipe_summary
+
+    for name in recipe_names():
+        typer.echo(f"{name:28s} {recipe_summary(name)}")
+        if path:
+            typer.echo(f"{'':28s} {recipe_path(name)}")
+
+
+def show_config(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="a YAML file, a packaged recipe's name or a run folder (default: the defaults)"
+        ),
+    ] = None,
+    dataset: Annotated[str | None, Opt(help="a named dataset or a file or folder")] = None,
+    modality: Annotated[str | None, Opt(help="the data's modality (default: from it)")] = None,
+    method: Annotated[str | None, Opt(help="training method")] = None,
+    set_: Annotated[
+        list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
+    ] = None,
+    resolve: Annotated[
+        bool, Opt(help="also read the data and fill in what depends on it (image size, mean)")
+    ] = False,
+) -> None:
+    """Print the validated config (YAML, every key) that `train` would use, without
+    training; a mistake is the same one sentence `train` prints."""
+    from contrastkit.config import dump_config
+    from contrastkit.pipeline.settings import load_config, read_run_config
+
+    flags = {"data.dataset": dataset, "data.modality": modality, "method.name": method}
+    given = overrides(set_, **flags)
+    if source is not None and source.is_dir():
+        cfg = read_run_config(source, given)
+    else:
+        cfg = load_config(source, given)
+    if resolve:
+        import tempfile
+
+        from contrastkit.modalities.registry import get_modality
+
+        adapter = get_modality(cfg.data.modality)
+        with tempfile.TemporaryDirectory() as scratch:
+            cfg = adapter.resolve(cfg, adapter.prepare(cfg, Path(scratch)))
+    typer.echo(dump_config(cfg), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `datasets`, `methods`, `recipes` and `config` to the `contrastkit` command."""
+    app.command()(datasets)
+    app.command()(methods)
+    app.command()(recipes)
+    app.command("config")(show_config)
