@@ -45,17 +45,15 @@ def finetune(
 ) -> None:
     """Fine-tune and linearly probe a run's encoder on a labelled dataset with a share of
     its labels, against the same architecture from random init, in one table."""
-    import torch
-
     from contrastkit.pipeline.finetune_run import finetune as run_finetune
+    from contrastkit.train.devices import torch_threads
 
-    if threads:
-        torch.set_num_threads(threads)
-    result = run_finetune(
-        run_dir, dataset, shares=_floats(labels, "--labels"), seeds=seeds, steps=steps,
-        lrs=_floats(lr, "--lr"), batch_size=batch_size, output=output,
-        log=lambda line: typer.echo(line, err=True), device=device,
-    )  # fmt: skip
+    with torch_threads(threads):  # restored after (the command may run in-process)
+        result = run_finetune(
+            run_dir, dataset, shares=_floats(labels, "--labels"), seeds=seeds, steps=steps,
+            lrs=_floats(lr, "--lr"), batch_size=batch_size, output=output,
+            log=lambda line: typer.echo(line, err=True), device=device,
+        )  # fmt: skip
     typer.echo(result.table())
     for note in result.notes:
         typer.echo(note)

@@ -5,6 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
+_THREADS = torch.get_num_threads()  # the process's intra-op threads when the session starts
+
+
+@pytest.fixture(autouse=True)
+def _same_threads_for_every_test():
+    """Every test starts with the session's thread count, whatever an earlier test left:
+    the learning tests' numbers (and thresholds) depend on the reduction order it sets."""
+    torch.set_num_threads(_THREADS)
+    yield
+
 
 @pytest.fixture
 def one_thread():

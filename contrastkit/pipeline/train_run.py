@@ -29,7 +29,7 @@ from contrastkit.pipeline.runs import (
 )
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.train import ddp
-from contrastkit.train.devices import backend_for, resolve_device
+from contrastkit.train.devices import backend_for, resolve_device, torch_threads
 from contrastkit.train.fit_result import FitResult
 from contrastkit.train.loggers import check_loggers
 from contrastkit.train.trainer import Trainer
@@ -181,8 +181,25 @@ def train(
     if where.type == "cuda":
         torch.cuda.set_device(where)
     ddp.init_from_environment(backend_for(where))  # torchrun sets WORLD_SIZE / RANK
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    with torch_threads(cfg.train.threads):  # restored after: a library call leaves no trace
+        return _run(
+            cfg, where, run_dir, changed, resume=resume, progress=progress,
+            stop_at_step=stop_at_step, overwrite=overwrite,
+        )  # fmt: skip
+
+
+def _run(
+    cfg: Config,
+    where: torch.device,
+    run_dir: str | Path | None,
+    changed: list[str],
+    *,
+    resume: bool,
+    progress: bool,
+    stop_at_step: int | None,
+    overwrite: bool,
+) -> tuple[FitResult, Path]:
+    """`train` once the config is checked and the process group is up."""
     modality = get_modality(cfg.data.modality)
     run_dir = Path(ddp.broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
     if not resume:

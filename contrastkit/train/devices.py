@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ __all__ = [
     "move_batch",
     "resolve_device",
     "to_device",
+    "torch_threads",
 ]
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -109,3 +112,16 @@ def move_batch(batch: Batch, device: torch.device) -> Batch:
         labels=_move(batch.labels, device, pin),
         negatives=_move(batch.negatives, device, pin),
     )
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `threads` inside the block (None or 0: unchanged),
+    and the previous number restored after it."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -90,3 +90,29 @@ def test_cli_refuses_a_missing_gpu_before_any_work(tmp_path) -> None:
     nproc = _run("train", "--dataset", "digits", "--steps", "1", "--device", "cuda", "--nproc",
                  "2", "--no-progress", cwd=tmp_path)  # fmt: skip
     assert nproc.returncode == 2 and "'cuda' is not available" in nproc.stderr
+
+
+def test_torch_threads_sets_and_restores() -> None:
+    from contrastkit.train.devices import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+
+
+def test_a_run_with_train_threads_leaves_the_process_threads_alone(tmp_path) -> None:
+    from contrastkit.pipeline.settings import load_config
+    from contrastkit.pipeline.train_run import train
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        given = {"data.dataset": "wine", "train.steps": 2, "train.threads": 1}
+        cfg = load_config(None, {**given, "train.run_dir": str(tmp_path / "r")})
+        train(cfg, progress=False)
+        assert torch.get_num_threads() == 2  # a library call leaves no trace
+    finally:
+        torch.set_num_threads(before)
