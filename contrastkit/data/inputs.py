@@ -16,7 +16,7 @@ from contrastkit.data.decode import convert_image
 from contrastkit.data.folder import load_image_file
 from contrastkit.errors import ContrastkitError
 
-__all__ = ["as_list", "image_batch"]
+__all__ = ["as_list", "id_codes", "image_batch"]
 
 
 def image_batch(inputs: Any, image_size: int | None, channels: int) -> torch.Tensor:
@@ -71,3 +71,20 @@ def _one(x: Any, image_size: int | None, channels: int) -> torch.Tensor:
 def as_list(inputs: Sequence[Any] | Any) -> list[Any]:
     """`inputs` as a list (a single string or path becomes a list of one)."""
     return [inputs] if isinstance(inputs, str | Path) else list(inputs)
+
+
+def id_codes(inputs: Any, known: Sequence[str], what: str) -> tuple[torch.Tensor, list[str]]:
+    """(N,) int64 positions in `known` of the ids given (one or a list), and the ids as
+    strings.
+
+    Raises:
+        ContrastkitError: an id not in `known`, named with examples of `what` ids it knows.
+    """
+    index = {name: i for i, name in enumerate(known)}
+    names = [str(x) for x in as_list(inputs)]
+    unknown = [n for n in names if n not in index]
+    if unknown:
+        raise ContrastkitError(
+            f"unknown {what} ids {unknown[:3]}: the run knows ids like {', '.join(known[:3])}"
+        )
+    return torch.tensor([index[n] for n in names], dtype=torch.long), names

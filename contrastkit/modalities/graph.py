@@ -19,7 +19,7 @@ import torch
 
 from contrastkit.config import Config
 from contrastkit.data.graph import Graph, read_graph_csv
-from contrastkit.data.inputs import as_list
+from contrastkit.data.inputs import id_codes
 from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
@@ -129,16 +129,7 @@ class GraphModality(TensorModality):
 
     def as_items(self, cfg: Config, data: GraphData, inputs: Any, kind: str | None) -> ItemSet:
         """Node ids of the training graph (its CSV ids or package names)."""
-        graph = data.task.train_graph
-        index = {name: i for i, name in enumerate(graph.node_ids)}
-        names = [str(x) for x in as_list(inputs)]
-        unknown = [n for n in names if n not in index]
-        if unknown:
-            raise ContrastkitError(
-                f"unknown node ids {unknown[:3]}: the graph's nodes are named like "
-                f"{', '.join(graph.node_ids[:3])}"
-            )
-        nodes = torch.tensor([index[n] for n in names], dtype=torch.long)
+        nodes, names = id_codes(inputs, data.task.train_graph.node_ids, "node")
         return ItemSet(nodes, names, texts=names)
 
     def items(self, cfg: Config, data: GraphData, split: str) -> ItemSet:

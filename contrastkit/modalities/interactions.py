@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from contrastkit.config import Config
-from contrastkit.data.inputs import as_list
+from contrastkit.data.inputs import id_codes
 from contrastkit.data.interactions import Interactions, load_interactions, tag_codes, temporal_split
 from contrastkit.encoders.two_tower import ItemTower, UserTower
 from contrastkit.errors import ContrastkitError
@@ -153,15 +153,7 @@ class InteractionsModality(Modality):
         if kind not in (None, "item", "user"):
             raise ContrastkitError(f"kind must be 'item' or 'user', got {kind!r}")
         known = data.train.user_ids if kind == "user" else data.train.item_ids
-        index = {name: i for i, name in enumerate(known)}
-        names = [str(x) for x in as_list(inputs)]
-        unknown = [n for n in names if n not in index]
-        if unknown:
-            raise ContrastkitError(
-                f"unknown {kind or 'item'} ids {unknown[:3]}: the run knows ids like "
-                f"{', '.join(known[:3])}"
-            )
-        codes = torch.tensor([index[n] for n in names], dtype=torch.long)
+        codes, names = id_codes(inputs, known, kind or "item")
         if kind == "user":  # a user's whole history, as when ranking items for them
             codes = torch.stack([codes, torch.full_like(codes, -1)], 1)
         return ItemSet(codes, names, texts=names)

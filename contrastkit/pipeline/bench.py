@@ -82,15 +82,21 @@ def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
 
 
 def run_bench(cfg: Config, steps: int = 20, warmup: int = 3) -> BenchResult:
-    """Time `steps` training steps of the configured method and data (see module doc)."""
+    """Time `steps` training steps of the configured method and data (see module doc), on
+    `train.threads` threads (the process's count is restored after)."""
+    from contrastkit.train.devices import torch_threads
+
+    with torch_threads(cfg.train.threads):
+        return _bench(cfg, steps, warmup)
+
+
+def _bench(cfg: Config, steps: int, warmup: int) -> BenchResult:
     from contrastkit.modalities.registry import get_modality
     from contrastkit.pipeline.train_run import build_method, check_labels
     from contrastkit.train.batches import random_order
     from contrastkit.train.optim import build_optimizer
     from contrastkit.train.precision import autocast_dtype
 
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
     modality = get_modality(cfg.data.modality)
     if "holdout" in type(cfg.data).model_fields:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"holdout": 0})})
