@@ -6,9 +6,10 @@ Sections (pick with --sections):
              index), mAP@100 with same-class results relevant.
   dedup      1,000 near-copies of test images (shift <= 1 px, brightness x0.9-1.1, pixel
              noise of std 4/255: what re-encoding, re-scanning or a small crop does to an
-             image) mixed into the 10k test set; precision and
-             recall of `find_duplicates` at its default threshold, over pairs (planted pairs
-             plus pixel-identical pairs already in the set count as true).
+             image) mixed into the 10k test set; precision, recall and F1 of
+             `find_duplicates` over pairs (planted pairs plus pixel-identical pairs already
+             in the set count as true), each system at its own (threshold, ratio) chosen on
+             the training split (benchmarks/dedup_calibration.py), scored once here.
   textdedup  Debian long descriptions (a seeded sample) embedded by MiniLM; truth = pairs
              whose word sets (lower-cased letters) have Jaccard >= 0.8, found among all
              pairs that TF-IDF or MiniLM puts within each other's 10 nearest neighbours.
@@ -42,6 +43,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import print_table, write_results
+from benchmarks.dedup_images import best_settings, planted_set
+from benchmarks.dedup_images import score as dedup_score
 from contrastkit.evaluate.features import raw_features
 from contrastkit.index import (
     EmbeddingIndex,
@@ -53,7 +56,7 @@ from contrastkit.index import (
     kmeans,
     normalize,
 )
-from contrastkit.index.dedup import DEFAULT_RATIO, DEFAULT_THRESHOLD, pair_precision_recall
+from contrastkit.index.dedup import pair_precision_recall
 from contrastkit.modalities.image import embed_images, evaluation_split
 from contrastkit.pipeline.evaluate_run import evaluate, load_run_model
 from contrastkit.pipeline.settings import load_config
@@ -99,31 +102,6 @@ class Encoders:
         }
 
 
-def near_copies(images: torch.Tensor, seed: int, shift: int = 1) -> torch.Tensor:
-    """Near-duplicates of uint8 (N, 1, H, W) images, batched: shift by at most `shift`
-    pixels, brightness x0.9-1.1, Gaussian pixel noise (std 4 of 255); no flips."""
-    g = torch.Generator().manual_seed(seed)
-    n = len(images)
-    x = images.float()
-    padded = torch.nn.functional.pad(x, (shift,) * 4)
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, n), generator=g)
-    rows = (torch.arange(x.shape[2])[None, :] + dy[:, None])[:, None, :, None]
-    cols = (torch.arange(x.shape[3])[None, :] + dx[:, None])[:, None, None, :]
-    channel = torch.zeros(1, 1, 1, 1, dtype=torch.long)
-    x = padded[torch.arange(n)[:, None, None, None], channel, rows, cols]
-    x = x * (0.9 + 0.2 * torch.rand(n, 1, 1, 1, generator=g))
-    x = x + 4.0 * torch.randn(x.shape, generator=g)
-    return x.clamp(0, 255).round().to(torch.uint8)
-
-
-def _identical_pairs(keys: np.ndarray) -> np.ndarray:
-    """Pairs of positions whose rows (or strings) are equal: each to the first of its kind."""
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    owner = first[inverse.ravel()]
-    dup = np.flatnonzero(owner != np.arange(len(keys)))
-    return np.stack([owner[dup], dup], 1)
-
-
 def search(enc: Encoders, train_set, test_set, rows: list) -> None:
     for name, fn in enc.systems().items():
         start = time.perf_counter()
@@ -136,24 +114,23 @@ def search(enc: Encoders, train_set, test_set, rows: list) -> None:
 
 
 def dedup(enc: Encoders, test_set, rows: list, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    originals = rng.choice(len(test_set), size=1000, replace=False)
-    images = torch.cat([test_set.images, near_copies(test_set.images[originals], seed)])
-    n = len(images)
-    truth = np.concatenate([
-        np.stack([originals, len(test_set) + np.arange(1000)], 1),
-        _identical_pairs(test_set.images.reshape(len(test_set), -1).numpy()),
-    ])  # fmt: skip
-    for name, fn in enc.systems().items():
-        index = EmbeddingIndex(fn(images), [str(i) for i in range(n)], "bench")
-        found = find_duplicates(index, threshold=DEFAULT_THRESHOLD)
-        score = pair_precision_recall(group_pairs(found.group), truth, n)
-        for metric in ("precision", "recall"):
+    """Each system at its own best (threshold, ratio) on the training split
+    (benchmarks/dedup_calibration.calibrate, seed + 1), then scored once on the test split."""
+    from benchmarks.dedup_calibration import calibrate
+
+    chosen = best_settings(calibrate(enc, seed + 1))
+    images, truth = planted_set(test_set.images, seed)
+    for name, embed in enc.systems().items():
+        best = chosen[name]
+        ratio = None if best["ratio"] >= 1.0 else best["ratio"]
+        result = dedup_score(embed(images), truth, best["threshold"], ratio)
+        for metric in ("precision", "recall", "f1"):
             rows.append({"section": "dedup (images)", "system": name, "metric": metric,
-                         "value": score[metric], "threshold": DEFAULT_THRESHOLD,
-                         "ratio": DEFAULT_RATIO,
-                         "found_pairs": score["found_pairs"],
-                         "true_pairs": score["true_pairs"]})  # fmt: skip
+                         "value": result[metric], "threshold": best["threshold"],
+                         "ratio": best["ratio"], "chosen_on": "training split",
+                         "validation_f1": best["f1"],
+                         "found_pairs": result["found_pairs"],
+                         "true_pairs": result["true_pairs"]})  # fmt: skip
 
 
 def _tfidf_neighbours(texts: list[str], k: int = 10) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Shared helpers for benchmark scripts: machine description and the results JSON."""
+"""Shared helpers for benchmark scripts: machine description, the machine's load during
+the run, and the results JSON."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +34,77 @@ def machine() -> str:
     )
 
 
+COMPETING_SHARE = 0.10  # other processes' share of all cores above which a run is marked
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds every process on the machine has spent since boot (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process and of its finished (waited-for) children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def load_snapshot() -> tuple:
+    """(monotonic time, machine busy seconds, own CPU seconds, load averages) now."""
+    return time.monotonic(), _busy_seconds(), _own_seconds(), os.getloadavg()
+
+
+_START = load_snapshot()
+
+
+def machine_load(start: tuple | None = None) -> dict[str, Any]:
+    """The load during this run, from the script's start (import of this module) to now:
+    CPU seconds spent by *other* processes (machine total from /proc/stat minus this process
+    and its finished children) as a share of all cores' time, and the 1/5/15-minute load
+    averages at start and now. `competing_load` is True when others used more than
+    COMPETING_SHARE of the machine: such a run is recorded but not cited."""
+    start = start or _START
+    wall = time.monotonic() - start[0]
+    busy = _busy_seconds()
+    out: dict[str, Any] = {
+        "wall_seconds": round(wall, 1),
+        "loadavg_start": [round(x, 2) for x in start[3]],
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+    }
+    if busy is not None and start[1] is not None and wall > 0:
+        others = max(0.0, (busy - start[1]) - (_own_seconds() - start[2]))
+        share = others / (wall * (os.cpu_count() or 1))
+        out.update(other_cpu_share=round(share, 3), competing_load=share > COMPETING_SHARE)
+    return out
+
+
 def command() -> str:
     return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
 def write_results(name: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
-    """Write benchmarks/results/NAME.json: command, date, machine, rows (+ extra keys)."""
+    """Write benchmarks/results/NAME.json: command, date, machine, load (`machine_load`),
+    rows (+ extra keys); a warning is printed when other processes competed for the CPU."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "command": command(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
+        "load": machine_load(),
         "rows": rows,
         **extra,
     }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
+    if payload["load"].get("competing_load"):
+        share = payload["load"]["other_cpu_share"]
+        print(f"warning: other processes used {share:.0%} of the CPU during this run; "
+              "it is marked competing_load in the JSON and is not for citing")  # fmt: skip
     return path
 
 

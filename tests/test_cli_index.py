@@ -157,3 +157,15 @@ def test_empty_inputs_are_clear_errors(tmp_path) -> None:
     ratings.write_text("user,item,time\n")
     message = _fails("train", "--dataset", str(ratings), "--steps", "2", "-o", str(tmp_path / "r"))
     assert "no usable rows" in message
+
+
+def test_dedup_command_defaults_are_the_library_defaults() -> None:
+    """The CLI repeats the defaults as literals (it imports nothing heavy at start-up)."""
+    import inspect
+
+    from contrastkit.cli_index import dedup
+    from contrastkit.index.dedup import DEFAULT_RATIO, DEFAULT_THRESHOLD
+
+    params = inspect.signature(dedup).parameters
+    assert params["threshold"].default == DEFAULT_THRESHOLD
+    assert params["ratio"].default == DEFAULT_RATIO

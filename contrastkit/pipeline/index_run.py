@@ -12,7 +12,7 @@ from contrastkit.errors import ContrastkitError
 from contrastkit.files import write_json
 from contrastkit.index.anomaly import anomaly_scores
 from contrastkit.index.cluster import clustering_scores, kmeans
-from contrastkit.index.dedup import find_duplicates
+from contrastkit.index.dedup import DEFAULT_RATIO, DEFAULT_THRESHOLD, find_duplicates
 from contrastkit.index.store import EmbeddingIndex
 from contrastkit.pipeline.embedder import Items, load_embedder
 
@@ -102,7 +102,10 @@ def describe(items: EmbeddingIndex | Items, pos: int, **extra: Any) -> dict[str,
 
 
 def dedup_rows(
-    index: EmbeddingIndex, threshold: float, k: int = 10, ratio: float = 0.5
+    index: EmbeddingIndex,
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = 10,
+    ratio: float | None = DEFAULT_RATIO,
 ) -> tuple[list[dict], Any]:
     """One row per grouped item: group, id, action keep/remove, similarity to the kept one."""
     found = find_duplicates(index, threshold=threshold, k=k, ratio=ratio)

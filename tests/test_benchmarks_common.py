@@ -1,0 +1,25 @@
+"""The benchmarks' record of competing load: CPU used by other processes is seen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks.common import load_snapshot, machine_load
+
+
+def test_a_competing_process_is_measured_and_marked() -> None:
+    start = load_snapshot()
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(2.0)
+        load = machine_load(start)
+    finally:
+        burner.kill()
+        burner.wait()
+    # one busy core of the machine's cores (less its start-up); not waited for: "other"
+    assert load["other_cpu_share"] > 0.5 / (os.cpu_count() or 1)
+    assert load["competing_load"] is True
+    assert set(load) >= {"wall_seconds", "loadavg_start", "loadavg_end"}
