@@ -6,8 +6,9 @@ training items without the validation split, with an equal share of the budget: 
 first trial is time-boxed, the others train as many steps as it did. Each is scored on the
 validation items: with labels, weighted kNN against a bank of the remaining training
 items (the labelled criterion, which picks the winner); always, RankMe [1], the effective
-rank of the validation embeddings (`evaluate.geometry.effective_rank`), the label-free
-criterion that picks the winner of unlabelled data (text pairs: validation recall@1).
+rank of the (uncentred) validation embeddings (`evaluate.geometry.effective_rank`), the
+label-free criterion that picks the winner of unlabelled data (text pairs: validation
+recall@1, the pairs being the data's own supervision).
 On labelled data the rank agreement of RankMe with kNN over the trials (Spearman, Kendall)
 is reported, so the label-free criterion is checked where it can be.
 
@@ -220,7 +221,7 @@ def score_trial(
             return torch.as_tensor(modality.embed(model, items, cfg, split.train)).float()
 
     queries = embed(split.queries)
-    scores = {"rankme": effective_rank(queries)}
+    scores = {"rankme": effective_rank(queries, centred=False)}
     if split.queries.labels is not None and split.bank.labels is not None:
         knn_cfg = cfg.model_copy(deep=True)
         knn_cfg.eval.linear = False
