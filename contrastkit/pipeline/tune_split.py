@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.splits import held_out
 from contrastkit.data.text import TextData
 from contrastkit.errors import ContrastkitError
@@ -103,7 +104,7 @@ def _labels(y: torch.Tensor | None) -> np.ndarray | None:
     return None if y is None else y.numpy()
 
 
-def _image_items(d) -> ItemSet:
+def _image_items(d: ImageDataset) -> ItemSet:
     return ItemSet(d.images, list(d.ids), _labels(d.labels), d.classes, name=d.name)
 
 

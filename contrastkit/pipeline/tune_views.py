@@ -31,7 +31,7 @@ from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
 from contrastkit.evaluate.retrieval import retrieval_metrics
-from contrastkit.modalities.base import Modality, classification_scores
+from contrastkit.modalities.base import ItemSet, Modality, classification_scores
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.pipeline.train_run import train
@@ -145,9 +145,8 @@ def tune_views(
         for level in new_levels(factor, start_cfg.views):
             run(level.label, _with_views(start_cfg, level.values))
     best = _best(trials, criterion)
-    winner = _with_views(base, trials[best].views)
     return TuneResult(
-        base, winner, trials, best, criterion, _agreement(trials),
+        base, configs[best], trials, best, criterion, _agreement(trials),
         {"train": len(split.train_ids), "validation": len(split.val_ids),
          "bank": len(split.bank)}, factors,
     )  # fmt: skip
@@ -216,7 +215,7 @@ def score_trial(
     training items), recall@1 with text pairs."""
     model = modality.load_trained(cfg, split.train, run_dir)
 
-    def embed(items) -> torch.Tensor:
+    def embed(items: ItemSet) -> torch.Tensor:
         with torch.no_grad():
             return torch.as_tensor(modality.embed(model, items, cfg, split.train)).float()
 
