@@ -21,9 +21,7 @@ from typing import Any
 from contrastkit.config import ViewsConfig
 from contrastkit.errors import ContrastkitError
 
-__all__ = ["TUNED_MODALITIES", "Factor", "Level", "differs", "new_levels", "view_grid"]
-
-TUNED_MODALITIES = ("image", "text", "audio")
+__all__ = ["Factor", "Level", "differs", "new_levels", "view_grid"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +89,8 @@ def view_grid(modality: str, views: ViewsConfig, channels: int | None = None) ->
             _factor("freq masks", "freq masks {}", [{"freq_masks": n} for n in masks], masks),
         ]
     raise ContrastkitError(
-        f"tune-views searches the views of {', '.join(TUNED_MODALITIES)} data; the dataset "
-        f"is {modality} data"
+        f"tune-views searches the views of image, text and audio data; the dataset is "
+        f"{modality} data"
     )
 
 
