@@ -3,7 +3,8 @@ each scored on a validation split carved from the training items.
 
 Every trial is an ordinary `train()` run (in-process, no evaluation, no report) on the
 training items without the validation split, with an equal share of the budget: the
-first trial is time-boxed, the others train as many steps as it did. Each is scored on the
+first trial is time-boxed, the others train as many steps as it did (within their share
+of the time: a slower view may stop earlier; the steps are recorded). Each is scored on the
 validation items: with labels, weighted kNN against a bank of the remaining training
 items (the labelled criterion, which picks the winner); always, RankMe [1], the effective
 rank of the (uncentred) validation embeddings (`evaluate.geometry.effective_rank`), the
