@@ -237,14 +237,15 @@ def score_trial(
 
 
 def _agreement(trials: list[Trial]) -> dict[str, Any]:
-    """Spearman and Kendall agreement of RankMe with validation kNN over the trials (None
-    without labels or with fewer than 3 trials)."""
-    knn = [t.scores.get("knn_top1") for t in trials]
-    if any(v is None for v in knn):
+    """Spearman and Kendall agreement of RankMe over the trials with validation kNN (text
+    pairs without labels: recall@1); None without either or with fewer than 3 trials."""
+    against = next((k for k in ("knn_top1", "recall@1") if k in trials[0].scores), None)
+    if against is None:
         return {"criterion": "rankme", "against": None, "spearman": None, "kendall": None}
     rank = [t.scores["rankme"] for t in trials]
-    return {"criterion": "rankme", "against": "knn_top1", "trials": len(trials),
-            "spearman": spearman_rho(rank, knn), "kendall": kendall_tau(rank, knn)}  # fmt: skip
+    other = [t.scores[against] for t in trials]
+    return {"criterion": "rankme", "against": against, "trials": len(trials),
+            "spearman": spearman_rho(rank, other), "kendall": kendall_tau(rank, other)}  # fmt: skip
 
 
 def _header() -> str:

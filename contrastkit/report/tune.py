@@ -66,7 +66,7 @@ def tune_markdown(result: TuneResult) -> str:
     if a.get("against"):
         rho, tau = a["spearman"], a["kendall"]
         text = "undefined" if rho is None else f"Spearman {rho:.2f}, Kendall {tau:.2f}"
-        lines += ["", f"RankMe vs validation kNN over {a['trials']} trials: {text}."]
+        lines += ["", f"RankMe vs {_NAMES[a['against']]} over {a['trials']} trials: {text}."]
     return "\n".join(lines) + "\n"
 
 

@@ -39,3 +39,17 @@ def test_each_factor_starts_from_the_best_so_far(tmp_path: Path, monkeypatch) ->
     assert all(steps == 17 for steps, _ in rest)
     assert result.agreement["spearman"] == pytest.approx(1.0)
     assert len(lines) == 2 + 5  # the plan, the header, a row per trial as it finishes
+
+
+def test_rankme_agreement_is_with_knn_else_with_pair_recall() -> None:
+    def trials(key: str, values: list[float], ranks: list[float]) -> list[tv.Trial]:
+        return [
+            tv.Trial(i, str(i), {}, scores={key: v, "rankme": r})
+            for i, (v, r) in enumerate(zip(values, ranks, strict=True))
+        ]
+
+    labelled = tv._agreement(trials("knn_top1", [0.5, 0.6, 0.7, 0.8], [4.0, 3.0, 2.0, 1.0]))
+    assert labelled["against"] == "knn_top1" and labelled["spearman"] == pytest.approx(-1.0)
+    pairs = tv._agreement(trials("recall@1", [0.5, 0.6, 0.7], [1.0, 2.0, 3.0]))
+    assert pairs["against"] == "recall@1" and pairs["kendall"] == pytest.approx(1.0)
+    assert tv._agreement(trials("other", [1, 2, 3], [1, 2, 3]))["spearman"] is None
