@@ -1,6 +1,6 @@
 """The `contrastkit` command: train (every modality), evaluate, embed, and the catalog
-(datasets, methods, recipes, config), index, recommend, report, finetune, bench and export
-commands (cli_*.py)."""
+(datasets, methods, recipes, config), index, recommend, report, finetune, bench, export
+and tune-views commands (cli_*.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
+from contrastkit.cli_tune import register as register_tune_command
 from contrastkit.errors import ContrastkitError, MissingExtraError
 
 app = typer.Typer(
@@ -309,6 +310,7 @@ register_report_command(app)
 register_finetune_command(app)
 register_bench_command(app)
 register_export_command(app)
+register_tune_command(app)
 
 
 def _report_interrupt(exc: KeyboardInterrupt) -> None:

@@ -32,6 +32,7 @@ LAYERS = [
         "cli_index",
         "cli_recommend",
         "cli_report",
+        "cli_tune",
         "__init__",
     },
 ]

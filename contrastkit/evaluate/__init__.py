@@ -5,6 +5,7 @@ from __future__ import annotations
 from contrastkit.evaluate.features import extract_features, raw_features
 from contrastkit.evaluate.knn import knn_accuracy, knn_predict
 from contrastkit.evaluate.linear import ClassificationReport, classification_report, linear_probe
+from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
 from contrastkit.evaluate.report import (
     EvalRow,
     evaluate_features,
@@ -22,6 +23,7 @@ __all__ = [
     "evaluate_features",
     "extract_features",
     "format_table",
+    "kendall_tau",
     "knn_accuracy",
     "knn_predict",
     "linear_probe",
@@ -31,4 +33,5 @@ __all__ = [
     "retrieval_metrics",
     "rows_to_records",
     "similarity_correlation",
+    "spearman_rho",
 ]

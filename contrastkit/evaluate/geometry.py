@@ -8,15 +8,21 @@ from torch import Tensor
 
 
 @torch.no_grad()
-def effective_rank(z: Tensor) -> float:
+def effective_rank(z: Tensor, *, centred: bool = True) -> float:
     """Effective rank [1] of embeddings (N, D): exp of the entropy of the normalised singular
     values of the centred matrix. D for isotropic embeddings, 1 for a line, ~0 for a point.
 
+    `centred=False` is RankMe [2], the label-free quality criterion `tune-views` uses: the
+    matrix as it is, so embeddings collapsed near one point (with any jitter) score about 1,
+    the lowest a non-zero matrix can.
+
     [1] Roy and Vetterli, "The effective rank: a measure of effective dimensionality",
         EUSIPCO 2007.
+    [2] Garrido, Balestriero, Najman and LeCun, "RankMe: Assessing the downstream
+        performance of pretrained self-supervised representations by their rank", ICML 2023.
     """
     z = z.detach().double()
-    s = torch.linalg.svdvals(z - z.mean(dim=0, keepdim=True))
+    s = torch.linalg.svdvals(z - z.mean(dim=0, keepdim=True) if centred else z)
     total = s.sum()
     if total <= 0:
         return 0.0

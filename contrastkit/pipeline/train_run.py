@@ -37,8 +37,11 @@ from contrastkit.train.trainer import Trainer
 __all__ = ["build_method", "prepare_data", "train", "trainer_for"]
 
 
-def prepare_data(modality: Modality, cfg: Config, run_dir: Path) -> tuple[Config, Prepared]:
-    """The modality's data, checked against the method, and the config resolved on it.
+def prepare_data(
+    modality: Modality, cfg: Config, run_dir: Path, given: Prepared | None = None
+) -> tuple[Config, Prepared]:
+    """The modality's data (or `given`, already prepared), checked against the method,
+    and the config resolved on it.
 
     The run folder is made only once the data has loaded and fits the method; under
     torch.distributed rank 0 prepares first and writes the modality's artifacts (such as
@@ -48,7 +51,7 @@ def prepare_data(modality: Modality, cfg: Config, run_dir: Path) -> tuple[Config
     data, problem = None, None
     if ddp.is_main():
         try:
-            data = modality.prepare(cfg, run_dir)
+            data = given if given is not None else modality.prepare(cfg, run_dir)
             check_labels(cfg, data)
             run_dir.mkdir(parents=True, exist_ok=True)
             modality.write_artifacts(cfg, data, run_dir)
@@ -60,7 +63,7 @@ def prepare_data(modality: Modality, cfg: Config, run_dir: Path) -> tuple[Config
     if message is not None:
         raise ContrastkitError(message)
     if data is None:
-        data = modality.prepare(cfg, run_dir)
+        data = given if given is not None else modality.prepare(cfg, run_dir)
     return modality.resolve(cfg, data), data
 
 
@@ -151,6 +154,7 @@ def train(
     device: str | None = None,
     overwrite: bool = False,
     allow_config_change: bool = False,
+    data: Prepared | None = None,
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
@@ -158,6 +162,8 @@ def train(
     a run. A resume reads the run's config.yaml; a `cfg` given with it may change the budget,
     device and threads, and other keys only with `allow_config_change` (then recorded in
     config.yaml). `device` replaces `train.device` (e.g. to resume on another machine).
+    `data`: the modality's data already prepared for `cfg` (e.g. `tune-views` trains on
+    the training items without its validation split); default: read by the modality.
     Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
 
     Raises:
@@ -184,7 +190,7 @@ def train(
     with torch_threads(cfg.train.threads):  # restored after: a library call leaves no trace
         return _run(
             cfg, where, run_dir, changed, resume=resume, progress=progress,
-            stop_at_step=stop_at_step, overwrite=overwrite,
+            stop_at_step=stop_at_step, overwrite=overwrite, given=data,
         )  # fmt: skip
 
 
@@ -198,13 +204,14 @@ def _run(
     progress: bool,
     stop_at_step: int | None,
     overwrite: bool,
+    given: Prepared | None = None,
 ) -> tuple[FitResult, Path]:
     """`train` once the config is checked and the process group is up."""
     modality = get_modality(cfg.data.modality)
     run_dir = Path(ddp.broadcast_object(run_dir if run_dir is not None else new_run_dir(cfg)))
     if not resume:
         _claim(run_dir, overwrite)
-    cfg, data = prepare_data(modality, cfg, run_dir)
+    cfg, data = prepare_data(modality, cfg, run_dir, given)
     if ddp.is_main() and not resume:
         write_config(run_dir, cfg)
     record = ddp.is_main() and resume and set(changed) - _NOT_RECORDED  # once it can resume
