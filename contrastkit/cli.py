@@ -4,6 +4,7 @@ and tune-views commands (cli_*.py)."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -14,14 +15,17 @@ import typer
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_catalog import overrides as _overrides
 from contrastkit.cli_catalog import register as register_catalog_commands
+from contrastkit.cli_evaluate import evaluation
+from contrastkit.cli_evaluate import register as register_evaluate_commands
 from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
-from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
 from contrastkit.cli_index import register as register_index_commands
+from contrastkit.cli_output import AsJson, Progress, notice, print_json
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
 from contrastkit.cli_tune import register as register_tune_command
 from contrastkit.errors import ContrastkitError, MissingExtraError
+from contrastkit.progress import bars_shown, progress_bars
 
 app = typer.Typer(
     add_completion=False,
@@ -100,15 +104,16 @@ def train(
     ] = None,
     seed: Annotated[int | None, Opt(help="random seed")] = None,
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,
-    run_dir: Annotated[
-        str | None, Opt("--run-dir", "-o", help="run folder (default runs/<method>-<data>-<time>)")
+    output: Annotated[
+        str | None, Opt("--output", "-o", help="run folder (default runs/<method>-<data>-<time>)")
     ] = None,
+    run_dir: Annotated[str | None, Opt("--run-dir", hidden=True, help="old name of -o")] = None,
     set_: Annotated[
         list[str] | None, Opt("--set", help="any config key: --set optim.warmup=0.1")
     ] = None,
     resume: Annotated[Path | None, Opt(help="continue the run in this folder")] = None,
     overwrite: Annotated[
-        bool, Opt(help="replace the run in the --run-dir folder (its files are removed first)")
+        bool, Opt(help="replace the run in the --output folder (its files are removed first)")
     ] = False,
     allow_config_change: Annotated[
         bool, Opt(help="with --resume: accept flags that change more than budget and device")
@@ -131,12 +136,12 @@ def train(
     report: Annotated[
         bool, Opt(help="write RUN_DIR/report.html after the evaluation (needs --evaluate)")
     ] = True,
-    progress: Annotated[bool, Opt(help="show a progress bar")] = True,
+    as_json: AsJson = False,
+    progress: Progress = None,
 ) -> None:
     """Train an encoder on any modality (SimCLR by default; --method picks another), then
     evaluate it against baselines and write the HTML report."""
     from contrastkit.pipeline.settings import load_config, read_run_config
-    from contrastkit.pipeline.train_run import train as run_train
 
     overrides = _overrides(
         set_,
@@ -161,6 +166,7 @@ def train(
             "train.threads": threads,
         },
     )
+    run_dir = _one_of(output, run_dir)
     if resume is None:
         cfg = load_config(config, {**overrides, "train.run_dir": run_dir})
         if logger:
@@ -168,7 +174,7 @@ def train(
     elif config is not None or run_dir is not None or overwrite:
         raise ContrastkitError(
             "--resume continues a run with its own config.yaml and folder; give changes as "
-            "flags or --set, without --config, --run-dir or --overwrite"
+            "flags or --set, without --config, --output or --overwrite"
         )
     elif logger:
         raise ContrastkitError(
@@ -177,6 +183,35 @@ def train(
     else:  # the run's config with the flags given; checked against config.yaml in train
         cfg = read_run_config(resume, overrides) if overrides else None
     folder = {"overwrite": overwrite, "allow_config_change": allow_config_change}
+    with progress_bars(progress):
+        _train_and_report(cfg, resume, nproc, device, folder, evaluate, report, as_json)
+
+
+def _one_of(output: str | None, run_dir: str | None) -> str | None:
+    """The run folder of -o/--output or of its old spelling --run-dir (not both)."""
+    if output is not None and run_dir is not None and output != run_dir:
+        raise ContrastkitError(
+            f"-o/--output {output} and --run-dir {run_dir} (its old name) name different "
+            "folders; give the run folder once, with -o"
+        )
+    return output if output is not None else run_dir
+
+
+def _train_and_report(
+    cfg: Any,
+    resume: Path | None,
+    nproc: int,
+    device: str | None,
+    folder: dict[str, bool],
+    evaluate: bool,
+    report: bool,
+    as_json: bool,
+) -> None:
+    """Train (in `nproc` processes), then evaluate and write the report; print the summary
+    and the table, or one JSON document {"run_dir", "summary", "evaluation", "report"}."""
+    from contrastkit.pipeline.train_run import train as run_train
+
+    progress = bars_shown()
     try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
         if nproc > 1:
             result, out_dir = _spawned(cfg, nproc, resume, progress, device, folder)
@@ -188,26 +223,37 @@ def train(
             result, out_dir = run_train(cfg, progress=progress, **folder)
     except KeyboardInterrupt as exc:
         _report_interrupt(exc)
-    knn = "" if result.knn_accuracy is None else f", monitor kNN {100 * result.knn_accuracy:.1f}%"
+    knn = "" if result.knn_accuracy is None else f", monitor kNN {result.knn_accuracy:.3f}"
     final = result.final_loss
     loss = f"{final:.3f}" if final is not None and math.isfinite(final) else "not finite"
-    typer.echo(
+    notice(
         f"trained {result.steps} steps ({result.epochs:.2f} epochs) "
         f"in {result.train_seconds:.0f} s, "
-        f"{result.items_per_second:.0f} items/s, final loss {loss}{knn}"
+        f"{result.items_per_second:.0f} items/s, final loss {loss}{knn}",
+        as_json,
     )
-    typer.echo(f"run folder: {out_dir}")
+    notice(f"run folder: {out_dir}", as_json)
+    document = None
     if evaluate:  # on the training device (as given for a resumed run, else as configured)
+        from contrastkit.pipeline.settings import read_run_config
+
         where = device or read_run_config(out_dir).train.device
-        _print_evaluation(out_dir, baselines=True, linear=True, device=where)
-    from contrastkit.report import build_report, report_hint
+        document = evaluation(
+            out_dir, baselines=True, linear=True, device=where, as_json=as_json, train=True
+        )
+    from contrastkit.report import REPORT_FILE, build_report, report_hint
 
     if evaluate and report:
         try:
             build_report(out_dir, evaluate=False)
         except MissingExtraError as exc:  # training and evaluation are done; say what is not
-            typer.echo(f"no report: {exc}")
-    typer.echo(report_hint(out_dir))
+            notice(f"no report: {exc}", as_json)
+    notice(report_hint(out_dir), as_json)
+    if as_json:
+        html = out_dir / REPORT_FILE
+        summary = json.loads((out_dir / "summary.json").read_text())
+        print_json({"run_dir": str(out_dir), "summary": summary, "evaluation": document,
+                    "report": str(html) if html.is_file() else None})  # fmt: skip
 
 
 def _with_loggers(configured: list[str], given: list[str]) -> list[str]:
@@ -249,60 +295,7 @@ def _spawned(
     return SimpleNamespace(**summary), Path(out_dir)
 
 
-def _print_evaluation(run_dir: Path, baselines: bool, linear: bool, device: str) -> None:
-    from contrastkit.evaluate.report import format_records
-    from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
-
-    try:
-        rows = run_evaluate(run_dir, baselines=baselines, linear=linear, device=device)
-    except ContrastkitError as exc:
-        typer.echo(f"no evaluation: {exc}")
-        return
-    typer.echo(format_records(rows))
-    typer.echo(f"written: {run_dir / 'eval.json'}")
-
-
-@app.command()
-def evaluate(
-    run_dir: Annotated[Path, typer.Argument(help="a run folder from `contrastkit train`")],
-    baselines: Annotated[bool, Opt(help="also score raw inputs and a random-init encoder")] = True,
-    linear: Annotated[bool, Opt(help="also fit a linear probe (labelled data)")] = True,
-    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
-) -> None:
-    """Score a trained encoder on the evaluation its data allows (kNN and linear probe,
-    retrieval, link prediction, zero-shot, ranking), with baselines in the same table."""
-    from contrastkit.evaluate.report import format_records
-    from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
-
-    rows = run_evaluate(run_dir, baselines=baselines, linear=linear, device=device)
-    typer.echo(format_records(rows))
-    typer.echo(f"written: {run_dir / 'eval.json'}")
-
-
-@app.command()
-def embed(
-    run_dir: Annotated[
-        Path,
-        typer.Argument(help="a run folder from `contrastkit train`, a text model folder or minilm"),
-    ],
-    output: Annotated[Path, Opt("--output", "-o", help="file to write (.npz)")],
-    dataset: Annotated[
-        str | None, Opt(help="another dataset, folder or file, read like the run's data")
-    ] = None,
-    split: Annotated[str, Opt(help="the run's train or test split")] = "train",
-    device: Annotated[str, Opt(help=DEVICE_HELP)] = "auto",
-    progress: Annotated[bool, Opt(help=PROGRESS_HELP)] = True,
-) -> None:
-    """Write embeddings and item ids (and labels or texts) to an .npz file."""
-    from contrastkit.pipeline.embed_run import embed as run_embed
-
-    n, dim = run_embed(
-        run_dir, output, dataset=dataset, split=split, device=device,
-        progress=show_progress(progress),
-    )  # fmt: skip
-    typer.echo(f"wrote {n} embeddings of size {dim} to {output}")
-
-
+register_evaluate_commands(app)
 register_catalog_commands(app)
 register_index_commands(app)
 register_recommend_commands(app)

@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+from contrastkit.cli_catalog import overrides
+from contrastkit.cli_output import AsJson, Progress, print_json
+from contrastkit.progress import progress_bars
+
 Opt = typer.Option
 
 
@@ -22,10 +26,11 @@ def bench(
     threads: Annotated[int | None, Opt(help="CPU threads")] = None,
     steps: Annotated[int, Opt(help="timed steps (after 3 warm-up steps)")] = 20,
     set_: Annotated[list[str] | None, Opt("--set", help="any config key: --set k=v")] = None,
+    as_json: AsJson = False,
+    progress: Progress = None,
 ) -> None:
     """Time training steps of a recipe: items/s, the share of data, forward, backward and
     optimiser, and the fraction of this machine's measured matmul peak."""
-    from contrastkit.config import parse_override
     from contrastkit.pipeline.bench import run_bench
     from contrastkit.pipeline.settings import load_config
 
@@ -38,16 +43,17 @@ def bench(
         "train.threads": threads,
         "train.steps": steps,
     }
-    overrides = {k: v for k, v in flags.items() if v is not None}
-    for text in set_ or []:
-        key, value = parse_override(text)
-        overrides[key] = value
-    cfg = load_config(config, overrides)
-    result = run_bench(cfg, steps=steps)
+    cfg = load_config(config, overrides(set_, **flags))
+    with progress_bars(progress):
+        result = run_bench(cfg, steps=steps)
+    if as_json:
+        print_json(result.record())
+        return
     width = max(len(label) for label, _ in result.rows())
     for label, value in result.rows():
         typer.echo(f"{label:{width}s}  {value}")
 
 
 def register(app: typer.Typer) -> None:
+    """Add `bench` to the `contrastkit` command."""
     app.command()(bench)

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from contrastkit.cli_output import AsJson, print_json
+
 Opt = typer.Option
 
 
@@ -22,10 +24,16 @@ def overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
     return out
 
 
-def datasets() -> None:
+def datasets(as_json: AsJson = False) -> None:
     """List the named datasets of every modality, and the files and folders each reads."""
     from contrastkit.modalities.registry import MODALITIES
 
+    if as_json:
+        print_json([
+            {"modality": m.name, "summary": m.summary, "datasets": dict(m.datasets)}
+            for m in MODALITIES.values()
+        ])  # fmt: skip
+        return
     for modality in MODALITIES.values():
         typer.echo(f"{modality.name}: {modality.summary}")
         for name, text in modality.datasets.items():
@@ -34,12 +42,24 @@ def datasets() -> None:
 
 def methods(
     keys: Annotated[bool, Opt(help="also list each method's config keys and defaults")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List the training methods, one line each, with the modalities they train on."""
     from contrastkit.methods import METHODS
     from contrastkit.methods.params import method_params
     from contrastkit.modalities.registry import MODALITIES
 
+    rows = []
+    for name, cls in METHODS.items():
+        on = [m.name for m in MODALITIES.values() if m.towers == cls.towers]
+        row = {"name": name, "summary": cls.summary, "uses_labels": cls.needs_labels,
+               "modalities": on}  # fmt: skip
+        if keys:
+            row["keys"] = {f"method.{k}": d for k, (_, d) in method_params(name).items()}
+        rows.append(row)
+    if as_json:
+        print_json(rows)
+        return
     for name, cls in METHODS.items():
         labels = " [uses labels]" if cls.needs_labels else ""
         on = ", ".join(m.name for m in MODALITIES.values() if m.towers == cls.towers)
@@ -51,11 +71,18 @@ def methods(
 
 def recipes(
     path: Annotated[bool, Opt(help="also print each recipe's file")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List the packaged recipes: `contrastkit train --config NAME` runs one, and
     `contrastkit config NAME` prints it in full."""
     from contrastkit.recipes import recipe_names, recipe_path, recipe_summary
 
+    if as_json:
+        print_json([
+            {"name": n, "summary": recipe_summary(n), "path": str(recipe_path(n))}
+            for n in recipe_names()
+        ])  # fmt: skip
+        return
     for name in recipe_names():
         typer.echo(f"{name:28s} {recipe_summary(name)}")
         if path:
@@ -78,6 +105,9 @@ def show_config(
     resolve: Annotated[
         bool, Opt(help="also read the data and fill in what depends on it (image size, mean)")
     ] = False,
+    as_json: Annotated[bool, Opt("--json", help="print the config as JSON instead of YAML")] = (
+        False
+    ),
 ) -> None:
     """Print the validated config (YAML, every key) that `train` would use, without
     training; a mistake is the same one sentence `train` prints."""
@@ -98,7 +128,10 @@ def show_config(
         adapter = get_modality(cfg.data.modality)
         with tempfile.TemporaryDirectory() as scratch:
             cfg = adapter.resolve(cfg, adapter.prepare(cfg, Path(scratch)))
-    typer.echo(dump_config(cfg), nl=False)
+    if as_json:
+        print_json(cfg.model_dump(mode="json"))
+    else:
+        typer.echo(dump_config(cfg), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from contrastkit.cli_index import _show
+from contrastkit.cli_output import AsJson, show_rows
 
 Opt = typer.Option
 
@@ -16,7 +16,7 @@ def recommend(
     user: Annotated[str, typer.Argument(help="a user id from the training data")],
     model: Annotated[Path, Opt(help="an interactions run folder from `contrastkit train`")],
     k: Annotated[int, Opt("-k", help="items to recommend")] = 10,
-    as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The top-k items for a user, leaving out items already in their history."""
     from contrastkit.errors import ContrastkitError
@@ -25,7 +25,7 @@ def recommend(
     cfg, modality, data, trained = load_run_model(model)
     if not hasattr(modality, "recommend"):
         raise ContrastkitError(f"{model} is a {modality.name} run; recommend needs interactions")
-    _show(modality.recommend(trained, cfg, data, user, k), as_json)
+    show_rows(modality.recommend(trained, cfg, data, user, k), as_json)
 
 
 def register(app: typer.Typer) -> None:

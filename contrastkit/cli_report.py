@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from contrastkit.cli_output import Progress
+from contrastkit.progress import progress_bars
+
 Opt = typer.Option
 
 
@@ -32,23 +35,25 @@ def report(
         "auto"
     ),
     seed: Annotated[int, Opt(help="seed of the samples and the projection")] = 0,
+    progress: Progress = None,
 ) -> None:
     """Write one self-contained HTML report of a run: curves, collapse diagnostics, an
     embedding map, nearest neighbours and the evaluation against baselines."""
     from contrastkit.report.build import FIGURE_DIR, build_report
 
-    path = build_report(
-        run_dir,
-        output,
-        points=points,
-        bank=bank,
-        queries=queries,
-        k=k,
-        evaluate=evaluate,
-        projection=projection,
-        seed=seed,
-        log=lambda line: typer.echo(line, err=True),
-    )
+    with progress_bars(progress):
+        path = build_report(
+            run_dir,
+            output,
+            points=points,
+            bank=bank,
+            queries=queries,
+            k=k,
+            evaluate=evaluate,
+            projection=projection,
+            seed=seed,
+            log=lambda line: typer.echo(line, err=True),
+        )
     typer.echo(f"written: {path} (figures in {run_dir / FIGURE_DIR})")
 
 

@@ -1,7 +1,9 @@
-"""`contrastkit bench` on digits: every phase timed, shares add up, FLOPs counted."""
+"""`contrastkit bench` on digits: every phase timed, shares add up, FLOPs counted; `--json`
+holds the same numbers."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from typer.testing import CliRunner
@@ -16,8 +18,9 @@ def test_bench_command_prints_the_breakdown() -> None:
         app, ["bench", "--dataset", "digits", "--steps", "2", "--batch-size", "64"]
     )
     assert result.exit_code == 0, result.output
-    shares = [int(s) for s in re.findall(r"\((\d+)%\)", result.output)]
-    assert len(shares) == 4 and 97 <= sum(shares) <= 103
+    shares = [float(s) for s in re.findall(r"\(share (\d\.\d\d)\)", result.output)]
+    assert len(shares) == 4 and 0.97 <= sum(shares) <= 1.03  # fractions, as every table
+    assert "%" not in result.output
     for label in ("items/s", "data", "forward", "backward", "optimizer", "fraction of peak"):
         assert label in result.output
 
@@ -29,3 +32,15 @@ def test_bench_result_is_consistent() -> None:
     assert r.precision == "fp32" and r.gflop_per_step > 0 and r.peak_gflops > 0
     assert abs(r.items_per_s - 32 / r.step_s) < 1e-6 * r.items_per_s
     assert 0 < r.achieved_gflops < r.peak_gflops * 1.5
+
+
+def test_bench_json_is_one_document_with_fractions() -> None:
+    result = CliRunner().invoke(
+        app, ["bench", "--dataset", "digits", "--steps", "2", "--batch-size", "32", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert set(record["shares"]) == {"data", "forward", "backward", "optimizer"}
+    assert abs(sum(record["shares"].values()) - 1) < 1e-6
+    assert 0 < record["fraction_of_peak"] == record["achieved_gflops"] / record["peak_gflops"]
+    assert record["items_per_s"] > 0 and record["precision"] in ("fp32", "bf16")

@@ -11,7 +11,7 @@ import contrastkit
 PACKAGE = Path(contrastkit.__file__).parent
 # Lowest first; a module may import from its own layer's folder and from any lower layer.
 LAYERS = [
-    {"errors", "files", "extras", "recipes"},
+    {"errors", "files", "extras", "recipes", "progress"},
     {"nn"},
     {"losses"},
     {"data"},
@@ -27,9 +27,11 @@ LAYERS = [
         "cli",
         "cli_bench",
         "cli_catalog",
+        "cli_evaluate",
         "cli_export",
         "cli_finetune",
         "cli_index",
+        "cli_output",
         "cli_recommend",
         "cli_report",
         "cli_tune",

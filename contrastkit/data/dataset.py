@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contrastkit.data.decode import DECODE_BAR_DELAY
 from contrastkit.data.lazy_images import LazyImages
+from contrastkit.progress import bar
 
 
 @dataclass
@@ -83,10 +85,12 @@ class ImageDataset:
         if not isinstance(self.images, LazyImages):
             return self
         parts, bad = [], []
-        for start in range(0, len(self), chunk):
-            x, b = self.images.decode(list(range(start, min(start + chunk, len(self)))))
-            parts.append(x)
-            bad += b
+        with bar(len(self), f"decode {self.name}", unit="image", delay=DECODE_BAR_DELAY) as shown:
+            for start in range(0, len(self), chunk):
+                x, b = self.images.decode(list(range(start, min(start + chunk, len(self)))))
+                parts.append(x)
+                bad += b
+                shown.update(len(x))
         unreadable = {i for i, _ in bad}
         keep = torch.tensor([i not in unreadable for i in self.ids])
         if bad:

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-__all__ = ["convert_image", "decode_image", "try_decode"]
+__all__ = ["DECODE_BAR_DELAY", "convert_image", "decode_image", "try_decode"]
+
+DECODE_BAR_DELAY = 2.0  # seconds of decoding before a reader's progress bar appears
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.decode import try_decode
+from contrastkit.data.decode import DECODE_BAR_DELAY, try_decode
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
+from contrastkit.progress import bar
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
 _WARN_NAMES = 5  # how many skipped files the warning names
@@ -112,7 +113,8 @@ def load_image_folder(
     subfolder per class (searched recursively; labels index the sorted subfolder names).
     Extensions are matched case-insensitively; hidden files and folders are ignored. Files
     that cannot be decoded are skipped, listed in `dataset.skipped` and summarised in one
-    warning.
+    warning. Decoding that lasts over `DECODE_BAR_DELAY` seconds shows a progress bar on
+    stderr (as `contrastkit.progress.progress_bars` says).
 
     Args:
         path: the folder.
@@ -150,8 +152,14 @@ def load_image_folder(
         raise DataFormatError(f"no image files ({exts}) found in {root}")
 
     workers = min(8, os.cpu_count() or 1, len(files))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda p: try_decode(p, mode, size), files))
+    results: list[np.ndarray | str] = []
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        bar(len(files), f"decode {root.name}", unit="image", delay=DECODE_BAR_DELAY) as shown,
+    ):
+        for result in pool.map(lambda p: try_decode(p, mode, size), files):
+            results.append(result)
+            shown.update()
 
     ids = [p.relative_to(root).as_posix() for p in files]
     kept = [i for i, r in enumerate(results) if not isinstance(r, str)]

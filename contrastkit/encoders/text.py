@@ -188,10 +188,11 @@ class TextEncoder(nn.Module):
         *,
         batch_size: int = 64,
         precision: str = "fp32",
-        progress: bool = False,
+        progress: bool | None = None,
     ) -> Tensor:
-        """(N,) texts -> (N, D) float32 embeddings, in eval mode, batched by length."""
-        from tqdm.auto import tqdm
+        """(N,) texts -> (N, D) float32 embeddings, in eval mode, batched by length; a
+        progress bar on stderr when `progress` (None: as `contrastkit.progress` says)."""
+        from contrastkit.progress import bar
 
         was_training = self.training
         self.eval()
@@ -201,12 +202,13 @@ class TextEncoder(nn.Module):
         dtype = torch.bfloat16 if precision == "bf16" else None
         starts = range(0, len(order), batch_size)
         try:
-            for start in tqdm(starts, disable=not progress, unit="batch", desc="embed"):
-                index = order[start : start + batch_size]
-                tokens = self.tokenize([texts[i] for i in index])
-                tokens = to_device(dict(tokens), device)
-                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    out[index] = self(tokens).float().cpu()
+            with bar(len(texts), "embed", shown=progress, leave=False) as shown:
+                for start in starts:
+                    index = order[start : start + batch_size]
+                    tokens = to_device(dict(self.tokenize([texts[i] for i in index])), device)
+                    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                        out[index] = self(tokens).float().cpu()
+                    shown.update(len(index))
         finally:
             self.train(was_training)
         return out

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from contrastkit.nn.placement import to_device
+from contrastkit.progress import bar
 
 
 def extract_features(
@@ -22,7 +23,8 @@ def extract_features(
 ) -> torch.Tensor:
     """Run `fn` over `images` in batches without gradients and stack its outputs.
 
-    Each batch is moved to `device`, scaled to [0, 1], normalised per channel by
+    A progress bar counts the items on stderr when `contrastkit.progress` says so. Each
+    batch is moved to `device`, scaled to [0, 1], normalised per channel by
     (x - mean) / std when both are given, and passed to `fn` under inference mode (and
     `torch.autocast(dtype=autocast_dtype)` if set). An `nn.Module` is switched to eval mode
     for the call and restored afterwards. Outputs with more than two dimensions, such as
@@ -60,6 +62,7 @@ def extract_features(
     if isinstance(fn, nn.Module):
         fn.eval()
     chunks = []
+    progress = bar(images.shape[0], "embed", leave=False)  # drawn as `progress_bars` says
     try:
         for start in range(0, images.shape[0], batch_size):
             batch = images[start : start + batch_size]
@@ -79,7 +82,9 @@ def extract_features(
                     f"{batch.shape[0]} images, got {tuple(out.shape)}"
                 )
             chunks.append(out.flatten(1).float().cpu())
+            progress.update(batch.shape[0])
     finally:
+        progress.close()
         if was_training:
             fn.train()
     if not chunks:

@@ -88,8 +88,9 @@ def evaluate_features(
     )
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{100 * value:.1f}"
+def _score(value: float | None) -> str:
+    """A score as every table prints it: a fraction with three decimals ("-" if missing)."""
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _knn_setting(row: EvalRow) -> str:
@@ -104,14 +105,14 @@ def _cells(rows: Sequence[EvalRow]) -> tuple[list[str], list[list[str]]]:
     header = ["system", knn_header, "linear acc", "macro P", "macro R", "macro F1"]
     body = []
     for row in rows:
-        knn = _pct(row.knn_accuracy)
+        knn = _score(row.knn_accuracy)
         if not shared and row.knn_accuracy is not None and row.knn_k is not None:
             knn = f"{knn} ({_knn_setting(row)})"
         lin = row.linear
         body.append(
             [row.system, knn]
             + [
-                _pct(None if lin is None else getattr(lin, metric))
+                _score(None if lin is None else getattr(lin, metric))
                 for metric in ("accuracy", "macro_precision", "macro_recall", "macro_f1")
             ]
         )
@@ -119,7 +120,7 @@ def _cells(rows: Sequence[EvalRow]) -> tuple[list[str], list[list[str]]]:
 
 
 def format_table(rows: Sequence[EvalRow]) -> str:
-    """A plain fixed-width text table of the rows, scores in percent with one decimal.
+    """A plain fixed-width text table of the rows, scores as fractions with three decimals.
 
     The kNN setting (k, temperature) is shown in the header when all rows share it, else
     beside each score. Missing scores print as "-".
@@ -129,7 +130,7 @@ def format_table(rows: Sequence[EvalRow]) -> str:
         ...                             knn_temperature=0.1)]))  # doctest: +NORMALIZE_WHITESPACE
         system     | kNN acc (k=200, t=0.1) | linear acc | macro P | macro R | macro F1
         -----------+------------------------+------------+---------+---------+---------
-        raw pixels |                   97.1 |          - |       - |       - |        -
+        raw pixels |                  0.971 |          - |       - |       - |        -
     """
     header, body = _cells(rows)
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from contrastkit.evaluate.linear import linear_probe
 from contrastkit.nn.placement import module_device, to_device
+from contrastkit.progress import bar
 
 __all__ = [
     "Selected",
@@ -66,14 +67,13 @@ def embed_tensors(
     was_training = encoder.training
     encoder.eval()
     device = module_device(encoder)
+    out = []
     try:
-        out = [
-            encoder(to_device(prepare(chunk) if prepare else chunk, device))
-            .float()
-            .flatten(1)
-            .cpu()
-            for chunk in items.split(batch_size)
-        ]
+        with bar(len(items), "embed", leave=False) as progress:  # as `progress_bars` says
+            for chunk in items.split(batch_size):
+                x = to_device(prepare(chunk) if prepare else chunk, device)
+                out.append(encoder(x).float().flatten(1).cpu())
+                progress.update(len(chunk))
     finally:
         encoder.train(was_training)
     return torch.cat(out)
@@ -196,11 +196,12 @@ def probe_on_validation(
         smallest C wins ties.
     """
     (x, y), (val_x, val_y) = train, validation
-    scores = [
-        linear_probe(x, y, val_x, val_y, num_classes=num_classes,
-                     weight_decay=1.0 / (c * len(x))).accuracy
-        for c in cs
-    ]  # fmt: skip
+    scores = []
+    with bar(len(cs), "probe C", unit="fit", leave=False) as progress:  # as `progress_bars` says
+        for c in cs:
+            scores.append(linear_probe(x, y, val_x, val_y, num_classes=num_classes,
+                                       weight_decay=1.0 / (c * len(x))).accuracy)  # fmt: skip
+            progress.update()
     c = cs[max(range(len(cs)), key=lambda i: (scores[i], -cs[i]))]
     report = linear_probe(x, y, *test, num_classes=num_classes, weight_decay=1.0 / (c * len(x)))
     return report.accuracy, c

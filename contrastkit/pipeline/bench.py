@@ -11,11 +11,13 @@ compared with the best of a few large matrix products in the step's precision.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
 from contrastkit.config import Config
+from contrastkit.progress import bar
 
 
 @dataclass
@@ -36,24 +38,36 @@ class BenchResult:
     def step_s(self) -> float:
         return self.data_s + self.forward_s + self.backward_s + self.optimizer_s
 
+    @property
+    def shares(self) -> dict[str, float]:
+        """Each phase's fraction of the step time."""
+        phases = ("data", "forward", "backward", "optimizer")
+        return {name: getattr(self, f"{name}_s") / self.step_s for name in phases}
+
+    @property
+    def fraction_of_peak(self) -> float:
+        return self.achieved_gflops / self.peak_gflops
+
     def rows(self) -> list[tuple[str, str]]:
-        """(label, value) lines for printing."""
-        share = {
-            name: getattr(self, f"{name}_s") / self.step_s
-            for name in ("data", "forward", "backward", "optimizer")
-        }
+        """(label, value) lines for printing; shares as fractions, like every table."""
         return [
             ("items/s", f"{self.items_per_s:,.0f}"),
             ("step", f"{1000 * self.step_s:.1f} ms"),
             *(
-                (f"  {name}", f"{1000 * getattr(self, name + '_s'):.1f} ms ({100 * s:.0f}%)")
-                for name, s in share.items()
+                (f"  {name}", f"{1000 * getattr(self, name + '_s'):.1f} ms (share {s:.2f})")
+                for name, s in self.shares.items()
             ),
             ("GFLOP per step (fwd+bwd)", f"{self.gflop_per_step:.1f}"),
             ("achieved GFLOP/s", f"{self.achieved_gflops:.0f}"),
             (f"measured {self.precision} matmul peak GFLOP/s", f"{self.peak_gflops:.0f}"),
-            ("fraction of peak", f"{100 * self.achieved_gflops / self.peak_gflops:.1f}%"),
+            ("fraction of peak", f"{self.fraction_of_peak:.3f}"),
         ]
+
+    def record(self) -> dict[str, Any]:
+        """Every field, the step time, the phase shares and the fraction of the peak (for
+        `contrastkit bench --json`)."""
+        return {**asdict(self), "step_s": self.step_s, "shares": self.shares,
+                "fraction_of_peak": self.fraction_of_peak}  # fmt: skip
 
 
 def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
@@ -117,25 +131,27 @@ def _bench(cfg: Config, steps: int, warmup: int) -> BenchResult:
     times = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
     method.train()
     flops = None
-    for step in range(warmup + steps):
-        t0 = time.perf_counter()
-        start = (step * bs) % max(1, len(order) - bs)
-        batch = source.batch(order[start : start + bs], g)
-        t1 = time.perf_counter()
-        if flops is None:
-            flops = _flops(method, batch, amp)
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
-            out = method.training_step(batch)
-        t2 = time.perf_counter()
-        out.loss.backward()
-        t3 = time.perf_counter()
-        optimizer.step()
-        method.on_step_end(step / (warmup + steps))
-        t4 = time.perf_counter()
-        if step >= warmup:
-            for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
-                times[key] += dt / steps
+    with bar(warmup + steps, "bench", unit="step") as progress:
+        for step in range(warmup + steps):
+            t0 = time.perf_counter()
+            start = (step * bs) % max(1, len(order) - bs)
+            batch = source.batch(order[start : start + bs], g)
+            t1 = time.perf_counter()
+            if flops is None:
+                flops = _flops(method, batch, amp)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+                out = method.training_step(batch)
+            t2 = time.perf_counter()
+            out.loss.backward()
+            t3 = time.perf_counter()
+            optimizer.step()
+            method.on_step_end(step / (warmup + steps))
+            t4 = time.perf_counter()
+            if step >= warmup:
+                for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    times[key] += dt / steps
+            progress.update()
     step_s = sum(times.values())
     precision = "bf16" if amp == torch.bfloat16 else "fp32"
     peak = matmul_peak_gflops(torch.bfloat16 if amp == torch.bfloat16 else torch.float32)

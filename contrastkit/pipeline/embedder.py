@@ -19,6 +19,7 @@ import torch
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet
 from contrastkit.pipeline.settings import CONFIG_FILE
+from contrastkit.progress import bar, progress_bars
 from contrastkit.train.devices import resolve_device
 
 __all__ = ["Embedder", "Items", "fingerprint", "load_embedder"]
@@ -64,14 +65,12 @@ class Embedder:
         modality allows, see `Modality.embed_chunk`)."""
         m, chunk = self.modality_adapter, self.modality_adapter.embed_chunk
         if progress and chunk and len(items) > chunk:
-            from tqdm.auto import tqdm
-
             parts = []
-            with tqdm(total=len(items), unit="item", desc="embed", dynamic_ncols=True) as bar:
-                for start in range(0, len(items), chunk):
+            with bar(len(items), "embed", shown=True) as shown, progress_bars(False):
+                for start in range(0, len(items), chunk):  # one bar: none inside `embed`
                     part = items.part(start, start + chunk)
                     parts.append(np.asarray(m.embed(self.model, part, self.cfg, self.data)))
-                    bar.update(len(part))
+                    shown.update(len(part))
             vectors = np.concatenate(parts)
         else:
             vectors = m.embed(self.model, items, self.cfg, self.data)

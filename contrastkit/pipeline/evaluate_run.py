@@ -14,6 +14,7 @@ from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.card import write_card
 from contrastkit.pipeline.projector import write_projector
 from contrastkit.pipeline.settings import read_run_config
+from contrastkit.progress import bar
 from contrastkit.train.devices import resolve_device
 
 __all__ = ["evaluate", "load_run_model", "on_device"]
@@ -46,7 +47,8 @@ def evaluate(
     Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}),
     eval.txt (the table) and README.md (the model card) into the run folder, and the test
     embeddings into the TensorBoard projector (`write_projector`, runs with the tensorboard
-    logger); returns the rows.
+    logger); returns the rows. Progress bars (systems, embedding, probes) go to stderr as
+    `contrastkit.progress.progress_bars` says.
 
     Raises:
         ConfigError: `device` is misspelt or missing on this machine (before any work).
@@ -59,13 +61,17 @@ def evaluate(
     if baselines:
         torch.manual_seed(cfg.train.seed)  # the random-init encoder is the run's own start
         systems += [(name, on_device(m, where)) for name, m in modality.baselines(cfg, data)]
-    rows = [
-        {"system": name, "metric": metric, "value": value}
-        for name, model in systems
-        for metric, value in modality.score(model, cfg, data).items()
-    ]
-    if cfg.eval.few_labels:
-        rows += modality.few_label_rows(trained, cfg, data)
+    rows: list[dict[str, Any]] = []
+    with bar(len(systems) + bool(cfg.eval.few_labels), "evaluate", unit="system") as progress:
+        for name, model in systems:
+            progress.set_postfix_str(name)
+            scores = modality.score(model, cfg, data)
+            rows += [{"system": name, "metric": m, "value": v} for m, v in scores.items()]
+            progress.update()
+        if cfg.eval.few_labels:
+            progress.set_postfix_str("few labels")
+            rows += modality.few_label_rows(trained, cfg, data)
+            progress.update()
     write_projector(run_dir, cfg, modality, data, trained)  # with the tensorboard logger
     settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
     write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})

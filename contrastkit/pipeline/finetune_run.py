@@ -1,6 +1,6 @@
 """`contrastkit finetune`: transfer a run's encoder to a labelled downstream dataset.
 
-With each share of the downstream training labels (1%, 10%, 100% by default), these are
+With each share of the downstream training labels (0.01, 0.1 and 1 by default), these are
 scored on the downstream test items: the run's encoder frozen under a linear probe and
 fine-tuned end to end; the same architecture from random initialisation (the weights the
 run itself started from, for the first seed) under a linear probe and trained on those
@@ -42,6 +42,7 @@ from contrastkit.modalities.base import Modality
 from contrastkit.modalities.registry import MODALITIES, canonical_dataset, get_modality
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.settings import read_run_config
+from contrastkit.progress import bar
 from contrastkit.train.devices import resolve_device
 
 __all__ = ["DEFAULT_LRS", "DEFAULT_SHARES", "Downstream", "Transfer", "finetune", "read_downstream"]
@@ -194,6 +195,7 @@ def finetune(
     tuning = dict(steps=steps, lrs=list(lrs), checks=CHECKS, batch_size=batch_size, prepare=prepare)
     found: list[dict[str, Any]] = []
     weights = getattr(cfg.model, "weights", None)  # the run started from pre-trained weights
+    runs = bar(seeds * len(shares), "finetune", unit="share")  # as `progress_bars` says
     for seed in range(cfg.train.seed, cfg.train.seed + seeds):
         torch.manual_seed(seed)  # seed train.seed: the weights the run itself started from
         scratch = (
@@ -221,12 +223,14 @@ def finetune(
             found += new
             if log is not None:
                 scores = ", ".join(f"{r['system']} {r['value']:.3f}" for r in new)
-                log(f"seed {seed}, {_pct(share)} of the labels ({len(keep)}): {scores} "
+                log(f"seed {seed}, {share:g} of the labels ({len(keep)}): {scores} "
                     f"[{time.perf_counter() - start:.0f} s]")  # fmt: skip
+            runs.update()
+    runs.close()
     rows = _mean_rows(found)
     notes = [
         task.description,
-        "labels per share: " + ", ".join(f"{_pct(s)} = {_labels(rows, s)}" for s in shares),
+        "labels per share: " + ", ".join(f"{s:g} = {_labels(rows, s)}" for s in shares),
         f"pretrained start: the weights of {weights} without contrastive training"
         if weights
         else "no row for pre-trained weights without contrastive training: the run's encoder "
@@ -298,7 +302,7 @@ def _probe_row(
     accuracy, c = probe_on_validation(
         (f_train[keep], y[keep]), (f_val, val_y), (f_test, test_y), task.num_classes, cs=PROBE_CS
     )
-    return {"system": f"{name}: linear probe", "metric": f"accuracy@{_pct(share)} labels",
+    return {"system": f"{name}: linear probe", "metric": _metric(share),
             "value": accuracy, "labels": len(keep), "seed": seed, "chosen": {"C": c}}  # fmt: skip
 
 
@@ -319,7 +323,7 @@ def _fine_tune_row(
     )
     accuracy = classifier_accuracy(pick.model, *task.test, tuning["prepare"])
     chosen = {"lr": pick.lr, "step": pick.step, "val_accuracy": pick.val_accuracy}
-    return {"system": f"{name}: fine-tune", "metric": f"accuracy@{_pct(share)} labels",
+    return {"system": f"{name}: fine-tune", "metric": _metric(share),
             "value": accuracy, "labels": len(keep), "seed": seed, "chosen": chosen}  # fmt: skip
 
 
@@ -340,12 +344,14 @@ def _mean_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _pct(share: float) -> str:
-    return f"{100 * share:g}%"
+def _metric(share: float) -> str:
+    """The row's metric: "accuracy@0.1 labels", the share as a fraction (as `eval.few_labels`
+    rows name theirs)."""
+    return f"accuracy@{share:g} labels"
 
 
 def _labels(rows: list[dict[str, Any]], share: float) -> str:
-    metric = f"accuracy@{_pct(share)} labels"
+    metric = _metric(share)
     return f"{next(r['labels'] for r in rows if r['metric'] == metric):,}"
 
 

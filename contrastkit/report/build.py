@@ -14,6 +14,7 @@ from pathlib import Path
 
 from contrastkit.errors import ContrastkitError
 from contrastkit.extras import require
+from contrastkit.progress import bar
 from contrastkit.report import sections
 from contrastkit.report.embeddings import project_2d, resolve_projection
 from contrastkit.report.html import render_page
@@ -85,7 +86,8 @@ def build_report(
         projection: "auto" (UMAP when umap-learn is installed, else t-SNE), "tsne",
             "umap" or "pca".
         seed: seed of the samples and the projection.
-        log: called with a line per long step (default: silent).
+        log: called with a line per long step (default: silent); progress bars go to
+            stderr as `contrastkit.progress.progress_bars` says.
 
     Returns:
         The path of the HTML file written.
@@ -108,19 +110,27 @@ def build_report(
     def save(name: str, png: bytes) -> None:
         (figures / name).write_bytes(png)
 
+    steps = bar(4, "report", unit="step")  # on stderr, as `progress_bars` says
+    steps.set_postfix_str("evaluation")
     eval_reason = _evaluation_reason(run, evaluate, log)
+    steps.update()
     material: Material | None = None
     xy, projection_name, reason = None, "", "skipped (--points 0)."
     if points > 0:
+        steps.set_postfix_str("embeddings")
         try:
             material = load_material(
                 run, points=points, bank=bank, queries=queries, seed=seed, log=log
             )
         except ContrastkitError as exc:
             reason = str(exc)
-        if material is not None:
-            log(f"projecting {len(material.map_vectors)} embeddings to 2-D ({projection})")
-            xy, projection_name = project_2d(material.map_vectors, projection, seed)
+    steps.update()
+    if material is not None:
+        steps.set_postfix_str("projection")
+        log(f"projecting {len(material.map_vectors)} embeddings to 2-D ({projection})")
+        xy, projection_name = project_2d(material.map_vectors, projection, seed)
+    steps.update()
+    steps.set_postfix_str("figures")
     parts = [
         sections.overview(run),
         sections.loss_and_lr(run, save),
@@ -130,6 +140,8 @@ def build_report(
         sections.neighbours(material, k, reason, save),
         sections.evaluation(run, eval_reason),
     ]
+    steps.update()
+    steps.close()
     page = render_page(
         f"contrastkit run report: {run.name}",
         sections.page_subtitle(run),

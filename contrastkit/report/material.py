@@ -18,6 +18,7 @@ import torch
 
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet
+from contrastkit.progress import bars_shown
 from contrastkit.report.embeddings import pick_queries
 from contrastkit.report.run_data import RunData
 
@@ -101,9 +102,9 @@ def load_material(
     map_items = shown.take(_sample(len(shown), points, rng))
     bank_items = train.take(_sample(len(train), bank, rng))
     log(f"embedding {len(map_items)} {split} items for the map")
-    map_vectors = embedder.embed_items(map_items).vectors
+    map_vectors = embedder.embed_items(map_items, bars_shown()).vectors
     log(f"embedding {len(bank_items)} training items to search for neighbours")
-    bank_vectors = embedder.embed_items(bank_items).vectors
+    bank_vectors = embedder.embed_items(bank_items, bars_shown()).vectors
     q = pick_queries(map_items.labels, len(map_items), queries, seed)
     queried = map_items.take(q)
     pictures = _pictures(train)

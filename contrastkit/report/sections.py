@@ -57,7 +57,7 @@ def overview(run: RunData) -> Section:
         ("train_seconds", "training time (s)", "{:,.0f}"),
         ("items_per_second", "throughput (items/s)", "{:,.0f}"),
         ("final_loss", "final loss", "{:.4f}"),
-        ("knn_accuracy", "last kNN-monitor top-1", "{:.2%}"),
+        ("knn_accuracy", "last kNN-monitor top-1", "{:.3f}"),
     ):
         if isinstance(s.get(key), int | float):
             facts.append((label, fmt.format(s[key])))
@@ -112,16 +112,16 @@ def knn_curve(run: RunData, save: Save) -> Section:
         section.missing = f"metrics.csv has no knn_top1 rows: {why}."
         return section
     steps, values = knn
-    percent = (list(steps), [100 * v for v in values])
+    curve = (list(steps), list(values))  # fractions, as every score the package prints
     hlines = {}
     if (final := _final_knn(run)) is not None:
-        hlines["final evaluation (test split)"] = 100 * final
+        hlines["final evaluation (test split)"] = final
     panel = Panel(
-        "kNN-monitor top-1", {"monitor": percent}, ylabel="top-1 (%)", hlines=hlines, markers=True
+        "kNN-monitor top-1", {"monitor": curve}, ylabel="top-1", hlines=hlines, markers=True
     )
     section.add(
         paragraph(
-            f"{len(values)} checks; last {100 * values[-1]:.1f}%, best {100 * max(values):.1f}%. "
+            f"{len(values)} checks; last {values[-1]:.3f}, best {max(values):.3f}. "
             "Queries are training items held out of training (data.holdout); the bank is a "
             "sample of the training split.",
             "note",
@@ -291,8 +291,9 @@ _METRIC_NAMES = {
 }
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}%"
+def _score(value: float) -> str:
+    """A score as the command line prints it: a fraction with three decimals."""
+    return f"{value:.3f}"
 
 
 def evaluation(run: RunData, reason: str | None) -> Section:
@@ -315,7 +316,7 @@ def evaluation(run: RunData, reason: str | None) -> Section:
         bold |= {(r, c) for r, v in enumerate(column) if v is not None and v == best}
     for system in systems:
         cells = [values.get((system, m)) for m in metrics]
-        rows.append([system, *("" if v is None else _percent(v) for v in cells)])
+        rows.append([system, *("" if v is None else _score(v) for v in cells)])
     e = run.config.eval
     knn = any(r["metric"] == "knn_top1" for r in records)
     setting = f" kNN uses k={e.knn_k}, temperature {e.knn_temperature}." if knn else ""

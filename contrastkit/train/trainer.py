@@ -240,7 +240,7 @@ class Trainer(CheckpointedState):
             "loss": f"{row['loss']:.3f}",
             "lr": f"{row['lr']:.3g}",
             "items_s": f"{row['items_per_s']:.0f}",
-            "knn": "-" if knn is None else f"{100 * knn:.1f}",
+            "knn": "-" if knn is None else f"{knn:.3f}",
         }
         if self.collapse.collapsed_at is not None:
             shown["warn"] = f"COLLAPSED at step {self.collapse.collapsed_at}"

@@ -34,8 +34,8 @@ def test_format_table():
     expected = (
         "system     | kNN acc (k=200, t=0.1) | linear acc | macro P | macro R | macro F1\n"
         "-----------+------------------------+------------+---------+---------+---------\n"
-        "simclr     |                   87.7 |       92.3 |    91.0 |    90.0 |     90.5\n"
-        "raw pixels |                   50.0 |          - |       - |       - |        -"
+        "simclr     |                  0.877 |      0.923 |   0.910 |   0.900 |    0.905\n"
+        "raw pixels |                  0.500 |          - |       - |       - |        -"
     )
     assert format_table(rows()) == expected
 
@@ -44,8 +44,8 @@ def test_format_table_mixed_knn_settings():
     table = format_table([*rows(), EvalRow("other", 0.25, knn_k=20, knn_temperature=0.07)])
     lines = table.splitlines()
     assert lines[0].split(" | ")[1].strip() == "kNN acc"
-    assert "25.0 (k=20, t=0.07)" in lines[4]
-    assert "87.7 (k=200, t=0.1)" in lines[2]
+    assert "0.250 (k=20, t=0.07)" in lines[4]
+    assert "0.877 (k=200, t=0.1)" in lines[2]
 
 
 def test_rows_to_records():

@@ -59,14 +59,14 @@ def test_finetune_on_digits_scores_every_share_and_system(digits_run: Path) -> N
     result = _run("finetune", str(digits_run), "--dataset", "digits", "--labels", "0.01,0.1,1",
                   "--steps", "20", "--lr", "3e-3", "--seeds", "2", cwd=digits_run)  # fmt: skip
     assert result.returncode == 0, _output(result)
-    for text in [*SYSTEMS, "accuracy@1% labels", "accuracy@10% labels", "accuracy@100% labels",
+    for text in [*SYSTEMS, "accuracy@0.01 labels", "accuracy@0.1 labels", "accuracy@1 labels",
                  "no row for pre-trained weights without contrastive training"]:  # fmt: skip
         assert text in result.stdout
     path = digits_run / "finetune-digits.json"
     assert f"written: {path}" in result.stdout
     saved = json.loads(path.read_text())
     rows = {(r["system"], r["metric"]): r for r in saved["rows"]}
-    shares = {"1%": 0.01, "10%": 0.1, "100%": 1.0}
+    shares = {"0.01": 0.01, "0.1": 0.1, "1": 1.0}
     assert set(rows) == {(s, f"accuracy@{p} labels") for s in SYSTEMS for p in shares}
     train_labels = load_digits("train").labels.numpy()
     for (_, metric), row in rows.items():
@@ -74,8 +74,8 @@ def test_finetune_on_digits_scores_every_share_and_system(digits_run: Path) -> N
         assert row["value"] == pytest.approx(sum(row["values"]) / 2)
         share = shares[metric.split("@")[1].split()[0]]
         assert row["labels"] == _expected_labels(train_labels, share)
-    assert rows[(SYSTEMS[0], "accuracy@1% labels")]["labels"] == 10  # one per class
-    assert rows[(SYSTEMS[0], "accuracy@100% labels")]["labels"] == 1437 - 287  # all but val
+    assert rows[(SYSTEMS[0], "accuracy@0.01 labels")]["labels"] == 10  # one per class
+    assert rows[(SYSTEMS[0], "accuracy@1 labels")]["labels"] == 1437 - 287  # all but val
     settings = saved["settings"]
     assert (
         "287 validation" in settings["data"]
@@ -85,7 +85,7 @@ def test_finetune_on_digits_scores_every_share_and_system(digits_run: Path) -> N
     assert (digits_run / "finetune-digits.txt").is_file()
     assert _digest(digits_run / "encoder.safetensors") == weights  # the run is not changed
     # Learning: frozen features of the trained run on all labels; chance is 0.1.
-    assert rows[(SYSTEMS[0], "accuracy@100% labels")]["value"] > 0.6
+    assert rows[(SYSTEMS[0], "accuracy@1 labels")]["value"] > 0.6
 
 
 def _colour_folder(root: Path, per_class: int = 10) -> Path:
@@ -112,7 +112,7 @@ def test_a_colour_folder_is_read_at_the_runs_size_with_a_held_out_test_share(
     # 10 per class: 2 held out for test, then 2 of the other 8 for validation.
     assert "6 test (20% of each class held out" in data and "6 validation" in data
     labels = {r["metric"]: r["labels"] for r in result.rows}
-    assert labels == {"accuracy@50% labels": 9, "accuracy@100% labels": 18}
+    assert labels == {"accuracy@0.5 labels": 9, "accuracy@1 labels": 18}
     assert all(0.0 <= r["value"] <= 1.0 for r in result.rows)
 
 

@@ -143,4 +143,4 @@ def test_resuming_a_finished_run_is_refused_and_its_weights_stay(
 
 def test_resume_refuses_config_and_overwrite(run: Path, monkeypatch, capsys) -> None:
     err = _fails(monkeypatch, capsys, "train", "--resume", str(run), "--overwrite")
-    assert "without --config, --run-dir or --overwrite" in err
+    assert "without --config, --output or --overwrite" in err

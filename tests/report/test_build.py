@@ -110,7 +110,7 @@ def test_sections_show_the_runs_numbers(image_run: Path) -> None:
     page = _parse(build_report(image_run, **FAST))
     evaluation = page.sections["evaluation"]["text"]
     assert "contrastkit simclr" in evaluation and "raw pixels" in evaluation
-    assert "90.00%" in evaluation and "95.00%" in evaluation
+    assert "0.900" in evaluation and "0.950" in evaluation
     assert "seconds" not in evaluation  # timings are not scores
     assert "2 checks" in page.sections["knn"]["text"]
     assert "digits" in page.sections["overview"]["text"]
@@ -162,7 +162,7 @@ def test_text_run_curves_neighbour_table_and_retrieval_scores(text_run: Path) ->
     assert neighbours["tables"] == 1 and not _missing(page, "neighbours")
     assert "seen in picture" in neighbours["text"] or "a photo of a" in neighbours["text"]
     evaluation = page.sections["evaluation"]["text"]
-    assert "TF-IDF" in evaluation and "30.00%" in evaluation
+    assert "TF-IDF" in evaluation and "0.300" in evaluation
 
 
 def test_text_run_without_model_explains(text_run: Path) -> None:
