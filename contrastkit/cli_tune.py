@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from contrastkit.cli_catalog import overrides as _overrides
+from contrastkit.cli_output import AsJson, notice, print_json
 from contrastkit.errors import ConfigError, ContrastkitError
 
 Opt = typer.Option
@@ -41,6 +42,7 @@ def tune_views(
     set_: Annotated[
         list[str] | None, Opt("--set", help="any config key: --set train.batch_size=128")
     ] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Search view strengths (crop, flip, colour, blur; text edits; audio masks) by short
     proxy trainings scored on a validation split of the training items; write best.yaml,
@@ -59,14 +61,19 @@ def tune_views(
     out = output or Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and any(out.iterdir()):
         raise ContrastkitError(f"output folder {out} is not empty; choose another with -o")
-    result = run_search(base, seconds, out, log=typer.echo)
+    result = run_search(base, seconds, out, log=lambda line: notice(line, as_json))
     notes = write_tune_folder(result, out, budget_seconds=seconds, seed=base.train.seed)
     for note in notes:
-        typer.echo(note)
+        notice(note, as_json)
     best = result.trials[result.best_index]
-    typer.echo(f"best: trial {best.index} ({best.label}); train with "
-               f"`contrastkit train --config {out / 'best.yaml'}`")  # fmt: skip
-    typer.echo(f"written: {out}/best.yaml, tune.json, tune.md" + ("" if notes else ", tune.png"))
+    notice(f"best: trial {best.index} ({best.label}); train with "
+           f"`contrastkit train --config {out / 'best.yaml'}`", as_json)  # fmt: skip
+    written = f"written: {out}/best.yaml, tune.json, tune.md" + ("" if notes else ", tune.png")
+    notice(written, as_json)
+    if as_json:  # the search's record, as tune.json holds it
+        import json
+
+        print_json(json.loads((out / "tune.json").read_text()))
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ runner = CliRunner()
 def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> None:
     out = tmp_path / "tune"
     sets = ["train.batch_size=64", "model.widths=[16,32,64]"]
-    args = ["tune-views", "digits", "--budget", "30s", "-o", str(out)]
+    args = ["tune-views", "digits", "--budget", "30s", "-o", str(out), "--json"]
     result = runner.invoke(app, [*args, *(x for s in sets for x in ("--set", s))])
     assert result.exit_code == 0, result.output
     # the trials the base config (what `train --dataset digits` uses) implies, in order
@@ -33,6 +33,7 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
     expected = ["base", *(lv.label for f in factors for lv in new_levels(f, base.views))]
     assert f"{len(expected)} trials" in result.output and "best: trial" in result.output
     record = json.loads((out / "tune.json").read_text())
+    assert json.loads(result.stdout) == record  # --json: the record alone on stdout
     trials = record["trials"]
     assert [t["trial"] for t in trials] == expected
     assert all(t["steps"] >= 1 and {"knn_top1", "rankme"} <= t["scores"].keys() for t in trials)
