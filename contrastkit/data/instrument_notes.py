@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ __all__ = [
     "NoteSettings",
     "cache_dir",
     "load_instrument_notes",
+    "render_clips",
     "render_notes",
 ]
 
@@ -162,18 +164,47 @@ def _fluidsynth() -> str:
 
 
 def render_midi(midi: Path, wav: Path, sample_rate: int, gain: float = 0.6) -> Path:
-    """Render a MIDI file to a 16-bit WAV with fluidsynth and the FluidR3 GM soundfont.
+    """Render a MIDI file to a 32-bit float WAV with fluidsynth and the FluidR3 GM soundfont.
+
+    Float output has no dither, so renders of note subsets add up to the render of all.
 
     Raises:
         DatasetNotFoundError: fluidsynth or the soundfont is not installed.
         RuntimeError: fluidsynth failed (its message is included).
     """
     cmd = [_fluidsynth(), "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain)]
-    cmd += ["-r", str(sample_rate), "-F", str(wav), str(SOUNDFONT), str(midi)]
+    cmd += ["-r", str(sample_rate), "-O", "float", "-F", str(wav), str(SOUNDFONT), str(midi)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not wav.is_file():
         raise RuntimeError(f"fluidsynth failed on {midi}: {done.stderr.strip() or done.stdout}")
     return wav
+
+
+def render_clips(
+    notes: Sequence[MidiNote], settings: NoteSettings, onsets_ms: Sequence[int] | None = None
+) -> np.ndarray:
+    """Render `notes` in one fluidsynth pass and cut a clip at each onset.
+
+    Args:
+        notes: the notes to play (any subset of `settings.notes()`, or others).
+        settings: sample rate, gain and clip length.
+        onsets_ms: clip starts in ms; default the notes' own onsets.
+
+    Returns:
+        (len(onsets_ms), T) float32 clips, T = clip_seconds * sample_rate.
+    """
+    onsets = [n.start_ms for n in notes] if onsets_ms is None else list(onsets_ms)
+    with tempfile.TemporaryDirectory(prefix="contrastkit-notes-") as tmp:
+        midi = write_midi(Path(tmp) / "notes.mid", notes)
+        wav = render_midi(midi, Path(tmp) / "notes.wav", settings.sample_rate, settings.gain)
+        audio = read_audio(wav, sample_rate=settings.sample_rate)
+    sr = settings.sample_rate
+    clip = round(settings.clip_seconds * sr)
+    starts = np.array([round(t * sr / 1000) for t in onsets], dtype=np.int64)
+    need = int(starts.max(initial=0)) + clip
+    if audio.shape[0] < need:
+        audio = np.pad(audio, (0, need - audio.shape[0]))
+    return audio[starts[:, None] + np.arange(clip)[None, :]].astype(np.float32)
 
 
 def render_notes(settings: NoteSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -184,19 +215,8 @@ def render_notes(settings: NoteSettings) -> tuple[np.ndarray, np.ndarray]:
         program, pitch, velocity. Silent clips are included (see `load_instrument_notes`).
     """
     notes = settings.notes()
-    with tempfile.TemporaryDirectory(prefix="contrastkit-notes-") as tmp:
-        midi = write_midi(Path(tmp) / "notes.mid", notes)
-        wav = render_midi(midi, Path(tmp) / "notes.wav", settings.sample_rate, settings.gain)
-        audio = read_audio(wav, sample_rate=settings.sample_rate)
-    sr = settings.sample_rate
-    clip = round(settings.clip_seconds * sr)
-    starts = np.array([round(n.start_ms * sr / 1000) for n in notes])
-    need = starts[-1] + clip
-    if audio.shape[0] < need:
-        audio = np.pad(audio, (0, need - audio.shape[0]))
-    clips = audio[starts[:, None] + np.arange(clip)[None, :]]
     meta = np.array([(n.program, n.pitch, n.velocity) for n in notes], dtype=np.int64)
-    return clips.astype(np.float32), meta
+    return render_clips(notes, settings), meta
 
 
 def _load_or_render(settings: NoteSettings, root: Path, rebuild: bool) -> dict[str, np.ndarray]:
