@@ -1,10 +1,13 @@
 """How much of each instrument-notes clip comes from other notes (release tails).
 
-The notes are rendered once together (as the dataset is) and once per group of every
-`--groups`-th note (notes of one group are `groups` slots apart). A clip's sound from other
-notes is the full render minus its own group's render at the clip's place; its share is the
-RMS ratio of that to the clip. The share from the previous note alone is its group's render
-at the clip's place. Counts are over the training clips (pitches not held out, audible).
+The notes are rendered once together (as the dataset is), and once per group with every
+`--groups`-th note muted (muted notes are `groups` slots apart). A clip's sound from other
+notes is the render with its own note muted, at the clip's place; its share is the RMS ratio
+of that to the clip. (Comparing against the note rendered alone would count a fluidsynth
+effect that is not another note's sound: a note's first 4 ms differ slightly between the
+first note a synth plays and any later one, however long before the earlier note ended.)
+The share from the previous note alone is the render of its group alone at the clip's place.
+Counts are over the training clips (pitches not held out, audible).
 Results: benchmarks/results/note_leakage.json.
 
 Usage:
@@ -24,17 +27,20 @@ from contrastkit.data.instrument_notes import SILENCE_PEAK, NoteSettings, render
 def leakage(settings: NoteSettings, groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per clip: share of RMS from other notes, from the previous note, and the clip peak."""
     notes = settings.notes()
-    full = render_clips(notes, settings).astype(np.float64)
+    rms = lambda a: np.sqrt((a.astype(np.float64) ** 2).mean(axis=1))  # noqa: E731
+    full = render_clips(notes, settings)
+    scale, peak = np.maximum(rms(full), 1e-12), np.abs(full).max(axis=1)
+    del full
     onsets = [n.start_ms for n in notes]
-    parts = [
-        render_clips(notes[g::groups], settings, onsets).astype(np.float64) for g in range(groups)
-    ]
     index = np.arange(len(notes))
-    own = np.stack([parts[i % groups][i] for i in index])
-    prev = np.stack([parts[(i - 1) % groups][i] if i else np.zeros_like(full[0]) for i in index])
-    rms = lambda a: np.sqrt((a**2).mean(axis=1))  # noqa: E731
-    scale = np.maximum(rms(full), 1e-12)
-    return rms(full - own) / scale, rms(prev) / scale, np.abs(full).max(axis=1)
+    other, prev = np.zeros(len(notes)), np.zeros(len(notes))
+    for g in range(groups):
+        muted = render_clips([n for i, n in enumerate(notes) if i % groups != g], settings, onsets)
+        other[index % groups == g] = rms(muted[g::groups])
+        alone = render_clips(notes[g::groups], settings, onsets)
+        after = index[(index % groups == g) & (index + 1 < len(notes))] + 1
+        prev[after] = rms(alone[after])
+    return other / scale, prev / scale, peak
 
 
 def main() -> None:

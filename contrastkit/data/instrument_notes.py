@@ -1,15 +1,18 @@
 """Instrument notes: single notes of the 128 General MIDI programs, rendered from the Debian
 FluidR3 GM soundfont (recorded instrument samples) with fluidsynth.
 
-One MIDI file holds every note (program change, note-on, note-off, then silence), rendered
-in a single fluidsynth call (reverb and chorus off, so no tail leaks into the next clip)
-and sliced into clips that start at the note-on. Labels are the 16 GM instrument
+One MIDI file holds every note (program change, note-on, note-off, then All Sound Off at
+the clip's end, then silence until the next note), rendered in a single fluidsynth call
+(reverb and chorus off) and sliced into clips that start at the note-on. A clip holds its
+own note's release up to its end and nothing of any other note: without the cut, long
+releases (pads, organs, strings) rang into the next note's clip. Labels are the 16 GM instrument
 families (program // 8), for evaluation only. Clips whose instrument does not sound at
 that pitch (e.g. a contrabass far above its range) are silent and dropped.
 
 Split: the test set holds the pitches `NoteSettings.test_pitches`, never seen in training
 (same programs and velocities). The rendered clips are cached as int16 under
-$CONTRASTKIT_CACHE or ~/.cache/contrastkit, and rebuilt when the file is missing.
+$CONTRASTKIT_CACHE or ~/.cache/contrastkit, named by a hash of the settings and
+`RENDER_VERSION`, and rebuilt when the file is missing.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ GM_FAMILIES = (
     "percussive",
     "sound effects",
 )
+RENDER_VERSION = 2  # bump when rendering changes, so older caches are not reused
 SILENCE_PEAK = 1e-3  # clips quieter than this (peak, full scale 1) are dropped
 
 
@@ -77,7 +81,7 @@ class NoteSettings:
         velocities: key velocities.
         sample_rate: in Hz.
         clip_seconds: length of a clip, from the note-on.
-        note_seconds: time the key is held.
+        note_seconds: time the key is held; the sound is cut at clip_seconds.
         slot_seconds: time between note-ons (>= clip_seconds).
         gain: fluidsynth master gain.
     """
@@ -107,12 +111,13 @@ class NoteSettings:
     def notes(self) -> list[MidiNote]:
         """The notes in clip order: programs, then pitches, then velocities."""
         slot, hold = round(1000 * self.slot_seconds), round(1000 * self.note_seconds)
+        cut = round(1000 * self.clip_seconds)
         grid = [(p, k, v) for p in self.programs for k in self.pitches for v in self.velocities]
-        return [MidiNote(i * slot, hold, p, k, v) for i, (p, k, v) in enumerate(grid)]
+        return [MidiNote(i * slot, hold, p, k, v, cut_ms=cut) for i, (p, k, v) in enumerate(grid)]
 
     def key(self) -> str:
-        """Short hash of the settings (names the cache file)."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Short hash of the settings and `RENDER_VERSION` (names the cache file)."""
+        text = json.dumps({**asdict(self), "render_version": RENDER_VERSION}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
