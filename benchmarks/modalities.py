@@ -42,6 +42,7 @@ def _script() -> str:
     return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
 
 
+STRUCTURE = ("neighbour-mean features", "common neighbours", "Adamic-Adar")  # graph baselines
 FEW_LABELS = ("image", "audio", "graph", "table")  # modalities with a few-label evaluation
 
 
@@ -80,9 +81,11 @@ def verdicts(rows: list[dict]) -> list[dict]:
         trained = next((v for s, v in main.items() if s.startswith("contrastkit")), None)
         initial = next((v for s, v in main.items() if s.startswith("random-init")), None)
         raw = next((v for s, v in main.items() if s.startswith(("raw", "TF-IDF"))), None)
+        structure = max((v for s, v in main.items() if s in STRUCTURE), default=None)
         metric = next(r["metric"] for r in rows if r["recipe"] == recipe and r["main"])
         out.append({"recipe": recipe, "metric": metric, "raw": raw, "random_init": initial,
-                    "trained": trained, "beats_random_init": trained > initial})  # fmt: skip
+                    "structure": structure, "trained": trained,
+                    "beats_random_init": trained > initial})  # fmt: skip
     return out
 
 
@@ -112,7 +115,8 @@ def main() -> None:
         write_results(args.output, rows, budget_seconds=args.budget,
                       table_budget_seconds=args.table_budget)  # fmt: skip
     table = verdicts([r for r in rows if r["system"] != "failed"])
-    print_table(table, ["recipe", "metric", "raw", "random_init", "trained", "beats_random_init"])
+    columns = ["recipe", "metric", "raw", "random_init", "structure", "trained"]
+    print_table(table, [*columns, "beats_random_init"])
     path = write_results(args.output, rows, verdicts=table, budget_seconds=args.budget,
                          table_budget_seconds=args.table_budget)  # fmt: skip
     print(f"written {path}")

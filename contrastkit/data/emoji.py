@@ -3,9 +3,10 @@
 The Unicode emoji test file (Debian package unicode-data) lists every fully-qualified emoji
 sequence with its group, subgroup and CLDR name; each is drawn with the Noto Color Emoji
 bitmap font (Debian package fonts-noto-color-emoji) at its native 109 px size and scaled
-down. About 3,650 images in 9 groups and 99 subgroups. Skin-tone variants of one base emoji
-share a family id, so `split_by_family` keeps them in one split. Rendered arrays are cached
-under $CONTRASTKIT_CACHE (default ~/.cache/contrastkit); they are never part of the repository.
+down. About 3,650 images in 9 groups and 99 subgroups. Skin-tone and gender variants of one
+emoji share a family id (`emoji_families`), so `split_by_family` keeps them in one split.
+Rendered arrays are cached under $CONTRASTKIT_CACHE (default ~/.cache/contrastkit); they are
+never part of the repository.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from contrastkit.data.image_text import ImageTextData, decode_rgb
+from contrastkit.data.emoji_families import code_point_base, emoji_families
+from contrastkit.data.image_text import ImageTextData, caption_phrases, decode_rgb
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
 __all__ = [
@@ -38,8 +40,6 @@ __all__ = [
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 _INSTALL = "apt-get install -y fonts-noto-color-emoji unicode-data"
-_SKIN_TONES = frozenset(range(0x1F3FB, 0x1F400))
-_VARIATION_SELECTOR = 0xFE0F
 _FONT_SIZE = 109  # the only size of the font's bitmap strikes
 _CANVAS = (136, 128)
 _LINE = re.compile(r"^([0-9A-Fa-f ]+);\s*([a-z-]+)\s*#\s*\S+\s+E\d+\.\d+\s+(.+)$")
@@ -69,10 +69,8 @@ class EmojiEntry:
 
     @property
     def base(self) -> tuple[int, ...]:
-        """Code points without skin-tone modifiers and emoji variation selectors."""
-        return tuple(
-            c for c in self.codepoints if c not in _SKIN_TONES and c != _VARIATION_SELECTOR
-        )
+        """Code points without skin tones, variation selectors and ZWJ + gender sign."""
+        return code_point_base(self.codepoints)
 
 
 def parse_emoji_test(
@@ -201,7 +199,8 @@ def load_emoji(
 
     Returns:
         ImageTextData with labels = group index (classes in file order), family = base
-        emoji (skin-tone variants share one), subgroups per item.
+        emoji (skin-tone and gender variants share one, see `emoji_families`), subgroups
+        per item.
     """
     if caption not in CAPTION_STYLES:
         raise ValueError(f"caption must be one of {CAPTION_STYLES}, got {caption!r}")
@@ -212,7 +211,6 @@ def load_emoji(
     else:
         images = render_emoji(entries, size, font)
     classes = list(dict.fromkeys(e.group for e in entries))
-    bases: dict[tuple[int, ...], int] = {}
     captions = [
         e.name if caption == "name" else f"{e.name} ({e.subgroup.replace('-', ' ')})"
         for e in entries
@@ -222,7 +220,9 @@ def load_emoji(
         captions=captions,
         labels=torch.tensor([classes.index(e.group) for e in entries]),
         classes=classes,
-        family=torch.tensor([bases.setdefault(e.base, len(bases)) for e in entries]),
+        family=torch.tensor(
+            emoji_families([e.codepoints for e in entries], [e.name for e in entries])
+        ),
         subgroups=[e.subgroup for e in entries],
         name="emoji",
         ids=[" ".join(f"{c:04X}" for c in e.codepoints) for e in entries],
@@ -230,27 +230,55 @@ def load_emoji(
 
 
 def group_prompts(
-    data: ImageTextData, *, template: str = "an emoji of {}", subgroups: bool = True
+    data: ImageTextData,
+    *,
+    template: str = "an emoji of {}",
+    subgroups: bool = True,
+    unseen_in: Sequence[str] = (),
 ) -> tuple[list[str], torch.Tensor]:
-    """Zero-shot prompts for the classes of `data` (emoji groups).
+    """Zero-shot prompts for the classes of `data` (emoji groups), none seen in training.
 
     Each class gets the prompt of its own name ("an emoji of food and drink") and, when
     `subgroups` is set, one prompt per subgroup seen under it ("an emoji of food fruit");
     `contrastkit.evaluate.zero_shot.class_embeddings` averages a class's prompts (prompt
-    ensembling, Radford et al. 2021, sec. 3.1.4).
+    ensembling, Radford et al. 2021, sec. 3.1.4). A prompt is left out when it, or the
+    name put into the template, is one of the `unseen_in` captions or a part of one
+    (`caption_phrases`), or when it occurs inside one of them: zero-shot then asks for text
+    the model was not trained on (with "name+subgroup" captions the subgroup names are in
+    every training caption, so their prompts go).
+
+    Args:
+        data: labelled data with class names (and subgroups).
+        template: the prompt around a class or subgroup name.
+        subgroups: add one prompt per subgroup.
+        unseen_in: the training captions.
 
     Returns:
         prompts (P,) and their class indices (P,) int64.
+
+    Raises:
+        ValueError: data without labels, or a class left without a prompt.
     """
     if data.labels is None or data.classes is None:
         raise ValueError("group_prompts needs data with labels and classes")
-    prompts, owner = [], []
-    for c, name in enumerate(data.classes):
-        prompts.append(template.format(name.lower().replace("&", "and")))
-        owner.append(c)
+    seen = caption_phrases(unseen_in)
+    captions = [" ".join(c.lower().split()) for c in unseen_in]
+    candidates = [(c, name.lower().replace("&", "and")) for c, name in enumerate(data.classes)]
     if subgroups and data.subgroups is not None:
         pairs = dict.fromkeys(zip(data.labels.tolist(), data.subgroups, strict=True))
-        for c, sub in pairs:
-            prompts.append(template.format(sub.replace("-", " ")))
-            owner.append(c)
+        candidates += [(c, sub.replace("-", " ").lower()) for c, sub in pairs]
+    prompts, owner = [], []
+    for c, name in candidates:
+        prompt = template.format(name)
+        text = " ".join(prompt.lower().split())
+        if name in seen or text in seen or any(text in caption for caption in captions):
+            continue
+        prompts.append(prompt)
+        owner.append(c)
+    missing = sorted(set(range(len(data.classes))) - set(owner))
+    if missing:
+        raise ValueError(
+            f"zero-shot prompts: class {data.classes[missing[0]]!r} has no prompt that is "
+            "absent from the training captions; change the template"
+        )
     return prompts, torch.tensor(owner, dtype=torch.int64)

@@ -9,6 +9,7 @@ unseen). `load_caption_csv` reads a user's CSV of `image,caption[,label]` rows.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,13 @@ from PIL import Image
 
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
-__all__ = ["ImageTextData", "decode_rgb", "load_caption_csv", "split_by_family"]
+__all__ = [
+    "ImageTextData",
+    "caption_phrases",
+    "decode_rgb",
+    "load_caption_csv",
+    "split_by_family",
+]
 
 
 @dataclass
@@ -103,6 +110,21 @@ def split_by_family(
     return data.subset(torch.nonzero(~is_test).flatten()), data.subset(
         torch.nonzero(is_test).flatten()
     )
+
+
+def caption_phrases(captions: Sequence[str]) -> set[str]:
+    """Each caption and each of its parts between "(", ")", ":" and ",", lower-cased.
+
+    "waving hand: light skin tone (hand fingers open)" gives the whole caption, "waving
+    hand", "light skin tone" and "hand fingers open": the strings a model trained on these
+    captions has seen as a unit (zero-shot prompts must avoid them).
+    """
+    out = set()
+    for caption in captions:
+        text = " ".join(caption.lower().split())
+        out.add(text)
+        out.update(p.strip() for p in re.split(r"[():,]", text) if p.strip())
+    return out
 
 
 def decode_rgb(image: Image.Image, size: int) -> np.ndarray:

@@ -1,15 +1,18 @@
 """Instrument notes: single notes of the 128 General MIDI programs, rendered from the Debian
 FluidR3 GM soundfont (recorded instrument samples) with fluidsynth.
 
-One MIDI file holds every note (program change, note-on, note-off, then silence), rendered
-in a single fluidsynth call (reverb and chorus off, so no tail leaks into the next clip)
-and sliced into clips that start at the note-on. Labels are the 16 GM instrument
+One MIDI file holds every note (program change, note-on, note-off, then All Sound Off at
+the clip's end, then silence until the next note), rendered in a single fluidsynth call
+(reverb and chorus off) and sliced into clips that start at the note-on. A clip holds its
+own note's release up to its end and nothing of any other note: without the cut, long
+releases (pads, organs, strings) rang into the next note's clip. Labels are the 16 GM instrument
 families (program // 8), for evaluation only. Clips whose instrument does not sound at
 that pitch (e.g. a contrabass far above its range) are silent and dropped.
 
 Split: the test set holds the pitches `NoteSettings.test_pitches`, never seen in training
 (same programs and velocities). The rendered clips are cached as int16 under
-$CONTRASTKIT_CACHE or ~/.cache/contrastkit, and rebuilt when the file is missing.
+$CONTRASTKIT_CACHE or ~/.cache/contrastkit, named by a hash of the settings and
+`RENDER_VERSION`, and rebuilt when the file is missing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +42,7 @@ __all__ = [
     "NoteSettings",
     "cache_dir",
     "load_instrument_notes",
+    "render_clips",
     "render_notes",
 ]
 
@@ -61,6 +66,7 @@ GM_FAMILIES = (
     "percussive",
     "sound effects",
 )
+RENDER_VERSION = 2  # bump when rendering changes, so older caches are not reused
 SILENCE_PEAK = 1e-3  # clips quieter than this (peak, full scale 1) are dropped
 
 
@@ -75,7 +81,7 @@ class NoteSettings:
         velocities: key velocities.
         sample_rate: in Hz.
         clip_seconds: length of a clip, from the note-on.
-        note_seconds: time the key is held.
+        note_seconds: time the key is held; the sound is cut at clip_seconds.
         slot_seconds: time between note-ons (>= clip_seconds).
         gain: fluidsynth master gain.
     """
@@ -105,12 +111,13 @@ class NoteSettings:
     def notes(self) -> list[MidiNote]:
         """The notes in clip order: programs, then pitches, then velocities."""
         slot, hold = round(1000 * self.slot_seconds), round(1000 * self.note_seconds)
+        cut = round(1000 * self.clip_seconds)
         grid = [(p, k, v) for p in self.programs for k in self.pitches for v in self.velocities]
-        return [MidiNote(i * slot, hold, p, k, v) for i, (p, k, v) in enumerate(grid)]
+        return [MidiNote(i * slot, hold, p, k, v, cut_ms=cut) for i, (p, k, v) in enumerate(grid)]
 
     def key(self) -> str:
-        """Short hash of the settings (names the cache file)."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        """Short hash of the settings and `RENDER_VERSION` (names the cache file)."""
+        text = json.dumps({**asdict(self), "render_version": RENDER_VERSION}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -162,18 +169,47 @@ def _fluidsynth() -> str:
 
 
 def render_midi(midi: Path, wav: Path, sample_rate: int, gain: float = 0.6) -> Path:
-    """Render a MIDI file to a 16-bit WAV with fluidsynth and the FluidR3 GM soundfont.
+    """Render a MIDI file to a 32-bit float WAV with fluidsynth and the FluidR3 GM soundfont.
+
+    Float output has no dither, so renders of note subsets add up to the render of all.
 
     Raises:
         DatasetNotFoundError: fluidsynth or the soundfont is not installed.
         RuntimeError: fluidsynth failed (its message is included).
     """
     cmd = [_fluidsynth(), "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain)]
-    cmd += ["-r", str(sample_rate), "-F", str(wav), str(SOUNDFONT), str(midi)]
+    cmd += ["-r", str(sample_rate), "-O", "float", "-F", str(wav), str(SOUNDFONT), str(midi)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not wav.is_file():
         raise RuntimeError(f"fluidsynth failed on {midi}: {done.stderr.strip() or done.stdout}")
     return wav
+
+
+def render_clips(
+    notes: Sequence[MidiNote], settings: NoteSettings, onsets_ms: Sequence[int] | None = None
+) -> np.ndarray:
+    """Render `notes` in one fluidsynth pass and cut a clip at each onset.
+
+    Args:
+        notes: the notes to play (any subset of `settings.notes()`, or others).
+        settings: sample rate, gain and clip length.
+        onsets_ms: clip starts in ms; default the notes' own onsets.
+
+    Returns:
+        (len(onsets_ms), T) float32 clips, T = clip_seconds * sample_rate.
+    """
+    onsets = [n.start_ms for n in notes] if onsets_ms is None else list(onsets_ms)
+    with tempfile.TemporaryDirectory(prefix="contrastkit-notes-") as tmp:
+        midi = write_midi(Path(tmp) / "notes.mid", notes)
+        wav = render_midi(midi, Path(tmp) / "notes.wav", settings.sample_rate, settings.gain)
+        audio = read_audio(wav, sample_rate=settings.sample_rate)
+    sr = settings.sample_rate
+    clip = round(settings.clip_seconds * sr)
+    starts = np.array([round(t * sr / 1000) for t in onsets], dtype=np.int64)
+    need = int(starts.max(initial=0)) + clip
+    if audio.shape[0] < need:
+        audio = np.pad(audio, (0, need - audio.shape[0]))
+    return audio[starts[:, None] + np.arange(clip)[None, :]].astype(np.float32)
 
 
 def render_notes(settings: NoteSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -184,19 +220,8 @@ def render_notes(settings: NoteSettings) -> tuple[np.ndarray, np.ndarray]:
         program, pitch, velocity. Silent clips are included (see `load_instrument_notes`).
     """
     notes = settings.notes()
-    with tempfile.TemporaryDirectory(prefix="contrastkit-notes-") as tmp:
-        midi = write_midi(Path(tmp) / "notes.mid", notes)
-        wav = render_midi(midi, Path(tmp) / "notes.wav", settings.sample_rate, settings.gain)
-        audio = read_audio(wav, sample_rate=settings.sample_rate)
-    sr = settings.sample_rate
-    clip = round(settings.clip_seconds * sr)
-    starts = np.array([round(n.start_ms * sr / 1000) for n in notes])
-    need = starts[-1] + clip
-    if audio.shape[0] < need:
-        audio = np.pad(audio, (0, need - audio.shape[0]))
-    clips = audio[starts[:, None] + np.arange(clip)[None, :]]
     meta = np.array([(n.program, n.pitch, n.velocity) for n in notes], dtype=np.int64)
-    return clips.astype(np.float32), meta
+    return render_clips(notes, settings), meta
 
 
 def _load_or_render(settings: NoteSettings, root: Path, rebuild: bool) -> dict[str, np.ndarray]:

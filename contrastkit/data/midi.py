@@ -24,6 +24,9 @@ class MidiNote:
         pitch: MIDI key in [0, 128) (60 is middle C).
         velocity: key velocity in [1, 128).
         channel: MIDI channel in [0, 16); channel 9 is the GM drum kit.
+        cut_ms: time after the onset at which All Sound Off (controller 120) silences the
+            channel at once, release included, so nothing of the note sounds later; None
+            lets the release ring out.
     """
 
     start_ms: int
@@ -32,6 +35,7 @@ class MidiNote:
     pitch: int
     velocity: int
     channel: int = 0
+    cut_ms: int | None = None
 
     def __post_init__(self) -> None:
         for name, value, low, high in (
@@ -47,6 +51,8 @@ class MidiNote:
                 f"start_ms must be >= 0 and duration_ms > 0, got {self.start_ms}, "
                 f"{self.duration_ms}"
             )
+        if self.cut_ms is not None and self.cut_ms <= 0:
+            raise ValueError(f"cut_ms must be None or > 0, got {self.cut_ms}")
 
 
 def _varlen(value: int) -> bytes:
@@ -62,14 +68,17 @@ def _varlen(value: int) -> bytes:
 def midi_bytes(notes: Sequence[MidiNote]) -> bytes:
     """The bytes of a format-0 MIDI file playing `notes` (1 tick = 1 ms).
 
-    Each note is a program change, a note-on and a note-off on its channel. Events at the
-    same time keep the order: note-offs first, then program changes, then note-ons.
+    Each note is a program change, a note-on and a note-off on its channel, and an All Sound
+    Off (controller 120) when it has a `cut_ms`. Events at the same time keep the order:
+    note-offs first, then All Sound Off, program changes, note-ons.
     """
     events: list[tuple[int, int, bytes]] = []  # (time, order, message)
     for n in notes:
-        events.append((n.start_ms, 1, bytes([0xC0 | n.channel, n.program])))
-        events.append((n.start_ms, 2, bytes([0x90 | n.channel, n.pitch, n.velocity])))
+        events.append((n.start_ms, 2, bytes([0xC0 | n.channel, n.program])))
+        events.append((n.start_ms, 3, bytes([0x90 | n.channel, n.pitch, n.velocity])))
         events.append((n.start_ms + n.duration_ms, 0, bytes([0x80 | n.channel, n.pitch, 0])))
+        if n.cut_ms is not None:
+            events.append((n.start_ms + n.cut_ms, 1, bytes([0xB0 | n.channel, 120, 0])))
     events.sort(key=lambda e: (e[0], e[1]))
     tempo = MICROSECONDS_PER_QUARTER.to_bytes(3, "big")
     track = bytearray(b"\x00\xff\x51\x03" + tempo)

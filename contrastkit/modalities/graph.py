@@ -6,7 +6,9 @@ edge dropping and feature masking; by default a second view is centred on a neig
 `data.link_fraction` of the edges is held out of the graph training sees; labelled nodes
 are split into probe-training and test nodes, and supervised methods see only the labels
 of the probe-training nodes. Evaluation: link-prediction AUC on the held-out edges and a
-linear probe of node labels, against the raw node features and the random-init encoder.
+linear probe of node labels, against the raw node features, the random-init encoder (the
+run's own initial weights) and structure-aware baselines on the training graph: features
+averaged over each node's neighbours (both tasks), common neighbours and Adamic-Adar (links).
 """
 
 from __future__ import annotations
@@ -23,10 +25,17 @@ from contrastkit.data.inputs import id_codes
 from contrastkit.encoders.graph import GraphEncoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
-from contrastkit.evaluate.graph import GraphTask, make_graph_task, score_node_embeddings
+from contrastkit.evaluate.graph import (
+    LINK_HEURISTICS,
+    GraphTask,
+    LinkHeuristic,
+    make_graph_task,
+    neighbour_features,
+    score_node_embeddings,
+)
 from contrastkit.modalities.base import ItemSet, few_label_rows, method_defaults
 from contrastkit.modalities.sections import GraphDataConfig, GraphModelConfig, GraphViewsConfig
-from contrastkit.modalities.tensor import TensorData, TensorModality
+from contrastkit.modalities.tensor import RawFeatures, TensorData, TensorModality
 from contrastkit.train.tensor_batches import TensorBatches
 from contrastkit.views.graph import EgoSampler, GraphViews, NodeViews
 
@@ -114,7 +123,17 @@ class GraphModality(TensorModality):
     def embed_input(self, cfg: Config, data: GraphData):
         return data.sampler.fixed(cfg.train.seed)
 
+    def baselines(self, cfg: Config, data: GraphData) -> list[tuple[str, Any]]:
+        """Raw features, the random-init encoder (drawn first after the caller's seed, as
+        training draws it), neighbour-averaged features, common neighbours, Adamic-Adar."""
+        out = super().baselines(cfg, data)
+        averaged = neighbour_features(data.task.train_graph)
+        out.append(("neighbour-mean features", RawFeatures(lambda ids: averaged[ids])))
+        return out + list(LINK_HEURISTICS.items())
+
     def score(self, model: Any, cfg: Config, data: GraphData) -> dict[str, float]:
+        if isinstance(model, LinkHeuristic):
+            return {"link_auc": model.link_auc(data.task)}
         embed = lambda ids: self.features(model, ids, cfg, data)  # noqa: E731
         rank = effective_rank(embed(data.test)) if len(data.test) else float("nan")
         return score_node_embeddings(embed, data.task) | {"effective_rank": rank}

@@ -108,7 +108,8 @@ class ImageTextModality(Modality):
         train, test = split_by_family(data, d.test_size or 0.2, cfg.train.seed)
         out = ImageTextPrepared(
             f"{data.name}: {len(train):,} train / {len(test):,} held-out pairs", train.labels,
-            [], train, test, group_prompts(data) if emoji else None,
+            [], train, test,
+            group_prompts(train, unseen_in=train.captions) if emoji else None,
         )  # fmt: skip
         init = run_dir / "text_init" if run_dir is not None else None
         m = cfg.model

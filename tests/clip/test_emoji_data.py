@@ -111,6 +111,44 @@ def test_real_emoji_dataset_and_family_split() -> None:
     assert not set(train.captions) & set(test.captions)
 
 
+def _variant_key(codepoints: tuple[int, ...]) -> tuple[int, ...]:
+    """Written out here, apart from the library: drop skin tones (U+1F3FB..U+1F3FF), the
+    variation selector and ZWJ + gender sign; man / woman / person are one person."""
+    text = "".join(chr(c) for c in codepoints if not 0x1F3FB <= c <= 0x1F3FF and c != 0xFE0F)
+    text = text.replace("\u200d\u2640", "").replace("\u200d\u2642", "")
+    person = {0x1F468: 0x1F9D1, 0x1F469: 0x1F9D1}
+    return tuple(person.get(ord(c), ord(c)) for c in text)
+
+
+VARIANTS = [  # gender and skin-tone variants by name, one base emoji per line
+    ["person running", "man running", "woman running: dark skin tone"],
+    ["technologist", "man technologist", "woman technologist: medium skin tone"],
+    ["person", "man", "woman", "woman: light skin tone"],
+    ["person: beard", "man: beard", "woman: light skin tone, beard"],
+    ["man dancing", "woman dancing", "woman dancing: medium-dark skin tone"],
+    ["prince", "princess", "person with crown"],
+    ["Santa Claus", "Mrs. Claus", "mx claus"],
+    ["old man", "old woman", "older person"],
+    ["men holding hands", "women holding hands", "woman and man holding hands"],
+    ["family", "family: man, woman, boy", "family: woman, girl"],
+    ["kiss", "kiss: woman, man", "kiss: person, person, light skin tone, dark skin tone"],
+]
+
+
+def test_gender_and_skin_tone_variants_of_one_emoji_stay_on_one_side_of_the_split() -> None:
+    data = load_emoji(24)
+    entries = parse_emoji_test()
+    keys = [_variant_key(e.codepoints) for e in entries]
+    family = dict(zip([e.name for e in entries], data.family.tolist(), strict=True))
+    for names in VARIANTS:
+        assert len({family[n] for n in names}) == 1, names
+    for seed in range(3):
+        train, test = split_by_family(data, 0.2, seed=seed)
+        by_id = {id_: keys[i] for i, id_ in enumerate(data.ids)}
+        both = {by_id[i] for i in train.ids} & {by_id[i] for i in test.ids}
+        assert not both, [chr(c) for key in list(both)[:5] for c in key]
+
+
 def _png(path: Path) -> None:
     Image.fromarray(np.full((10, 12, 4), 128, dtype=np.uint8)).save(path)
 

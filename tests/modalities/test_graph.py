@@ -84,3 +84,57 @@ def test_supcon_on_random_labels_stays_at_chance_on_test_nodes(small, tmp_path) 
         train__batch_size=64, model__hidden_dim=64,
     )  # fmt: skip
     assert scores[("contrastkit supcon", "node_accuracy")] < 0.6, scores
+
+
+def test_random_init_row_is_the_runs_own_start(small, tmp_path, monkeypatch) -> None:
+    """The random-init encoder scored by `evaluate` holds the weights training started from
+    (captured when the run built its method, before step 1)."""
+    from contrastkit.pipeline import train_run
+    from contrastkit.pipeline.evaluate_run import evaluate
+
+    start: dict[str, torch.Tensor] = {}
+    build = train_run.build_method
+
+    def capture(*args, **kwargs):
+        method = build(*args, **kwargs)
+        start.update({k: v.clone() for k, v in method.encoder.state_dict().items()})
+        return method
+
+    monkeypatch.setattr(train_run, "build_method", capture)
+    folder = write_graph_folder(tmp_path / "g", small)
+    run = tmp_path / "run"
+    cfg = load_config(None, {"data.dataset": str(folder), "train.steps": 3, "train.seed": 3,
+                             "train.batch_size": 32, "train.run_dir": str(run)})  # fmt: skip
+    torch.manual_seed(123)  # whatever ran before, the run draws its own start
+    train_run.train(cfg, progress=False)
+    scored: list[object] = []
+    score = GraphModality.score
+
+    def record(self, model, cfg, data):
+        scored.append(model)
+        return score(self, model, cfg, data)
+
+    monkeypatch.setattr(GraphModality, "score", record)
+    torch.manual_seed(456)
+    rows = evaluate(run)
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    models = dict(zip(systems, scored, strict=True))
+    initial = models["random-init encoder"].state_dict()
+    assert initial.keys() == start.keys()
+    for k, v in start.items():
+        torch.testing.assert_close(initial[k].cpu(), v, rtol=0, atol=0, msg=k)
+    trained = models[systems[0]].state_dict()
+    assert any(not torch.equal(trained[k].cpu(), v) for k, v in start.items())
+
+
+def test_structure_aware_baselines_are_scored_beside_the_encoder(small, tmp_path) -> None:
+    folder = write_graph_folder(tmp_path / "g", small)
+    cfg = load_config(None, {"data.dataset": str(folder), "train.steps": 1})
+    adapter = GraphModality()
+    data = adapter.prepare(cfg, None)
+    scores = {name: adapter.score(m, cfg, data) for name, m in adapter.baselines(cfg, data)}
+    both = scores["neighbour-mean features"]
+    assert {"link_auc", "node_accuracy"} <= both.keys()
+    assert scores["common neighbours"].keys() == scores["Adamic-Adar"].keys() == {"link_auc"}
+    for name in ("neighbour-mean features", "common neighbours", "Adamic-Adar"):
+        assert 0.5 <= scores[name]["link_auc"] <= 1.0, (name, scores[name])

@@ -4,6 +4,7 @@ a bad captions file is named with its line, and text queries search an image ind
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,21 @@ def test_locked_minilm_tower_trains_only_the_image_side() -> None:
     for k, v in method.text_encoder.state_dict().items():
         torch.testing.assert_close(v, text_before[k])
     assert any(not torch.equal(v, image_before[k]) for k, v in method.encoder.state_dict().items())
+
+
+@pytest.mark.parametrize("caption", ["name+subgroup", "name"])
+def test_zero_shot_prompts_are_not_in_the_training_captions(caption: str) -> None:
+    cfg = load_config(None, {"data.dataset": "emoji", "data.image_size": 16,
+                             "data.caption": caption, "model.text_model": "scratch",
+                             "method.lock_text": False, "train.steps": 1})  # fmt: skip
+    data = ImageTextModality().prepare(cfg, None)
+    prompts, owner = data.prompts
+    captions = [c.lower() for c in data.train.captions]
+    parts = {p.strip() for c in captions for p in re.split(r"[():,]", c)}  # name, subgroup
+    assert set(owner.tolist()) == set(range(len(data.train.classes)))  # every class asked
+    for prompt in (p.lower() for p in prompts):
+        assert prompt not in parts and prompt.removeprefix("an emoji of ") not in parts, prompt
+        assert not any(prompt in c for c in captions), prompt
 
 
 def test_a_bad_captions_file_is_named_with_its_line(tmp_path: Path) -> None:
