@@ -154,10 +154,11 @@ def linear_probe(
     solve stops when the largest absolute entry of the gradient of f is at most `tol`
     (scikit-learn's lbfgs criterion, on the same objective), and `max_iter` is a safety
     net, not early stopping: weakly regularised probes of high-dimensional features take
-    hundreds of iterations (an early-stopped probe scored raw Fashion-MNIST pixels 0.9
-    points higher than the solved one). The report says whether the tolerance was reached
-    and in how many iterations; a `ProbeNotConvergedWarning` says so when it was not. The
-    default `weight_decay = 1 / N` is exactly the objective of `LogisticRegression(C=1)`.
+    hundreds of iterations (stopped at 100, a probe of 10,000 raw Fashion-MNIST images
+    scored 0.6 points higher on the test split than the solved one, 425 iterations). The
+    report says whether the tolerance was reached and in how many iterations; a
+    `ProbeNotConvergedWarning` says so when it was not. The default
+    `weight_decay = 1 / N` is exactly the objective of `LogisticRegression(C=1)`.
 
     Args:
         train_features: (N, D) embeddings to fit on; the probe runs on their device.
