@@ -57,9 +57,9 @@ class ProbeNotConvergedWarning(UserWarning):
 
 @dataclass
 class ProbeReport(ClassificationReport):
-    """A linear probe's test scores and how its solve ended.
+    """A linear probe's test scores (those of `ClassificationReport`) and how its solve ended.
 
-    Attributes (besides `ClassificationReport`'s):
+    Attributes:
         converged: the largest gradient entry of the training objective reached `tolerance`.
         iterations: L-BFGS iterations used (each one to a few passes over the training set).
         gradient_max: the largest absolute gradient entry at the solution.
