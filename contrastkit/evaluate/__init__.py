@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from contrastkit.evaluate.features import extract_features, raw_features
 from contrastkit.evaluate.knn import knn_accuracy, knn_predict
-from contrastkit.evaluate.linear import ClassificationReport, classification_report, linear_probe
+from contrastkit.evaluate.linear import (
+    ClassificationReport,
+    ProbeNotConvergedWarning,
+    ProbeReport,
+    classification_report,
+    linear_probe,
+)
 from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
 from contrastkit.evaluate.report import (
     EvalRow,
@@ -19,6 +25,8 @@ from contrastkit.evaluate.similarity import similarity_correlation
 __all__ = [
     "ClassificationReport",
     "EvalRow",
+    "ProbeNotConvergedWarning",
+    "ProbeReport",
     "classification_report",
     "evaluate_features",
     "extract_features",

@@ -1,14 +1,17 @@
-"""Linear probe: multinomial logistic regression on frozen, standardised embeddings."""
+"""Linear probe: multinomial logistic regression on frozen, standardised embeddings, solved
+to a stated tolerance (not stopped early by an iteration cap)."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from contrastkit.evaluate.logistic import fit_logistic
 
 
 @dataclass
@@ -41,6 +44,44 @@ class ClassificationReport:
             "macro_recall": self.macro_recall,
             "macro_f1": self.macro_f1,
             "confusion": self.confusion.tolist(),
+        }
+
+
+TOLERANCE = 1e-5  # on the largest gradient entry of the probe's objective
+MAX_ITER = 3000  # a safety net: the tolerance ends the solve
+
+
+class ProbeNotConvergedWarning(UserWarning):
+    """A linear probe reached its iteration cap (or float32 precision) before its tolerance."""
+
+
+@dataclass
+class ProbeReport(ClassificationReport):
+    """A linear probe's test scores (those of `ClassificationReport`) and how its solve ended.
+
+    Attributes:
+        converged: the largest gradient entry of the training objective reached `tolerance`.
+        iterations: L-BFGS iterations used (each one to a few passes over the training set).
+        gradient_max: the largest absolute gradient entry at the solution.
+        tolerance: the tolerance asked for on that entry.
+        objective: the training objective at the solution (see `linear_probe`).
+    """
+
+    converged: bool = True
+    iterations: int = 0
+    gradient_max: float = 0.0
+    tolerance: float = 0.0
+    objective: float = float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scores plus the solver's outcome, ready for JSON."""
+        return {
+            **super().to_dict(),
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "gradient_max": self.gradient_max,
+            "tolerance": self.tolerance,
+            "objective": self.objective,
         }
 
 
@@ -100,17 +141,24 @@ def linear_probe(
     *,
     num_classes: int | None = None,
     weight_decay: float | None = None,
-    max_iter: int = 100,
-    tol: float = 1e-6,
-) -> ClassificationReport:
+    tol: float = TOLERANCE,
+    max_iter: int = MAX_ITER,
+) -> ProbeReport:
     """Fit a softmax classifier on frozen training embeddings and score it on the test set.
 
     Features are standardised with the training mean and std (constant features are left
-    unscaled). The classifier minimises mean cross-entropy + weight_decay / 2 * ||W||^2
-    (bias not penalised) with full-batch L-BFGS from zero weights, so the result is
-    deterministic and needs no learning rate: the problem is convex and L-BFGS reaches its
-    optimum in tens of full passes. The default `weight_decay = 1 / N` is exactly the
-    objective of scikit-learn's `LogisticRegression(C=1)`.
+    unscaled). The classifier minimises the objective
+    f(W, b) = mean cross-entropy + weight_decay / 2 * ||W||^2 (bias not penalised) with
+    preconditioned full-batch L-BFGS from zero weights (`contrastkit.evaluate.logistic`),
+    so the result is deterministic and needs no learning rate. The problem is convex; the
+    solve stops when the largest absolute entry of the gradient of f is at most `tol`
+    (scikit-learn's lbfgs criterion, on the same objective), and `max_iter` is a safety
+    net, not early stopping: weakly regularised probes of high-dimensional features take
+    hundreds of iterations (stopped at 100, a probe of 10,000 raw Fashion-MNIST images
+    scored 0.6 points higher on the test split than the solved one, 425 iterations). The
+    report says whether the tolerance was reached and in how many iterations; a
+    `ProbeNotConvergedWarning` says so when it was not. The default
+    `weight_decay = 1 / N` is exactly the objective of `LogisticRegression(C=1)`.
 
     Args:
         train_features: (N, D) embeddings to fit on; the probe runs on their device.
@@ -119,26 +167,29 @@ def linear_probe(
         test_labels: (M,) int classes in [0, num_classes).
         num_classes: default max over both label sets + 1.
         weight_decay: L2 coefficient on the weights, >= 0; None means 1 / N.
-        max_iter: L-BFGS iterations, >= 1 (each evaluates the full training set once or
-            a few times).
-        tol: stop when the largest gradient entry falls below this.
+        tol: tolerance on the largest absolute gradient entry of f, > 0.
+        max_iter: cap on L-BFGS iterations, >= 1 (each evaluates the full training set
+            once or a few times).
 
     Returns:
-        The `ClassificationReport` of the test predictions.
+        The `ProbeReport` of the test predictions and of the solve.
 
     Raises:
         ValueError: shapes, lengths, labels or options are invalid (names the argument).
 
     Example:
         >>> x, y = torch.randn(200, 8), torch.randint(0, 2, (200,))
-        >>> linear_probe(x, y, x, y).accuracy > 0.5
-        True
+        >>> report = linear_probe(x, y, x, y)
+        >>> report.accuracy > 0.5, report.converged
+        (True, True)
     """
     num_classes = _validate(train_features, train_labels, test_features, test_labels, num_classes)
     if weight_decay is not None and not weight_decay >= 0:
         raise ValueError(f"weight_decay must be >= 0 or None, got {weight_decay}")
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
 
     device = train_features.device
     x = train_features.to(torch.float32)
@@ -149,32 +200,28 @@ def linear_probe(
     y = train_labels.to(device=device, dtype=torch.long)
     decay = 1.0 / x.shape[0] if weight_decay is None else weight_decay
 
-    weight = torch.zeros(x.shape[1], num_classes, device=device, requires_grad=True)
-    bias = torch.zeros(num_classes, device=device, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [weight, bias],
-        lr=1.0,
-        max_iter=max_iter,
-        history_size=10,
-        tolerance_grad=tol,
-        tolerance_change=1e-9,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(torch.addmm(bias, x, weight), y)
-        loss = loss + 0.5 * decay * weight.square().sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
+    fit = fit_logistic(x, y, num_classes, decay=decay, tol=tol, max_iter=max_iter)
+    if not fit.converged:
+        warnings.warn(
+            f"linear probe: stopped after {fit.iterations} L-BFGS iterations (max_iter "
+            f"{max_iter}) with a largest gradient entry of {fit.gradient_max:.2g}, above tol "
+            f"{tol:g}; its scores may be those of an unconverged probe",
+            ProbeNotConvergedWarning,
+            stacklevel=2,
+        )
 
     with torch.no_grad():
         x_test = (test_features.to(device=device, dtype=torch.float32) - mean) / std
-        predictions = torch.addmm(bias, x_test, weight).argmax(dim=1)
-    return classification_report(test_labels, predictions, num_classes)
+        predictions = torch.addmm(fit.bias, x_test, fit.weight).argmax(dim=1)
+    report = classification_report(test_labels, predictions, num_classes)
+    return ProbeReport(
+        **vars(report),
+        converged=fit.converged,
+        iterations=fit.iterations,
+        gradient_max=fit.gradient_max,
+        tolerance=tol,
+        objective=fit.objective,
+    )
 
 
 def _validate(

@@ -58,9 +58,13 @@ class Method(nn.Module):
 
     A method owns its encoder (the network whose features are kept after training),
     heads, momentum copies and queues (as submodules and buffers, so checkpoints hold
-    them). Subclasses implement `training_step`; `on_step_end` runs after each optimiser
-    step. Constructor arguments after `encoder` are keyword-only; the typed ones are the
-    keys of the `method` config section.
+    them). Subclasses implement `training_step`; `on_step_end` runs after each applied
+    optimiser step (after backward). `training_step` changes no state of its own: queue
+    writes, momentum updates and counters wait for `on_step_end`, so a step the trainer
+    skips as non-finite leaves the method as it was (the trainer restores the one state a
+    forward pass writes, normalisation statistics; see `contrastkit.train.rollback`).
+    Constructor arguments after `encoder` are keyword-only; the typed ones are the keys of
+    the `method` config section.
 
     Class attributes:
         name: the name `contrastkit train --method` takes.
@@ -132,7 +136,8 @@ class Method(nn.Module):
         return []
 
     def on_step_end(self, progress: float) -> None:
-        """Called after each optimiser step with training progress in [0, 1] (EMA updates)."""
+        """Called after each applied optimiser step with training progress in [0, 1]: the
+        place for state updates (EMA, queues, counters); never after a skipped step."""
 
     @torch.no_grad()
     def embed(self, x: Tensor) -> Tensor:

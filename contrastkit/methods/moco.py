@@ -32,9 +32,11 @@ class MoCo(Method):
     Per step (algorithm 1 of [1]): queries q = head(encoder(x_q)); keys k from the momentum
     copies of encoder and head, without gradient (with shuffling BN across processes when
     distributed); loss = InfoNCE of q against its key (positive) and the queue (negatives);
-    then the keys are enqueued (from every process) and the key networks follow the query
-    networks: theta_k <- m theta_k + (1 - m) theta_q. The queue is a buffer, so checkpoints
-    hold it and a resumed run continues with the same negatives.
+    then, once the optimiser has updated the query networks (`on_step_end`), the keys are
+    enqueued (from every process) and the key networks follow the query networks:
+    theta_k <- m theta_k + (1 - m) theta_q. A step the trainer skips (non-finite) enqueues
+    nothing. The queue is a buffer, so checkpoints hold it and a resumed run continues
+    with the same negatives.
 
     Args:
         encoder: backbone with `output_dim`.
@@ -91,6 +93,7 @@ class MoCo(Method):
         self.queue = FeatureQueue(queue_size, out_dim)
         self.temperature, self.momentum = temperature, momentum
         self.symmetric, self.shuffle_bn, self.gather = symmetric, shuffle_bn, gather
+        self.pending_keys: Tensor | None = None  # this step's keys, enqueued in on_step_end
 
     @torch.no_grad()
     def _keys(self, x: Tensor) -> Tensor:
@@ -109,7 +112,7 @@ class MoCo(Method):
             h1, h2 = encode_views(self.encoder, [x_q, x_k])
             q1, q2 = encode_views(self.head, [h1, h2])
             k1, k2 = self._keys(x_q), self._keys(x_k)
-            negatives = self.queue.rows.clone()
+            negatives = self.queue.rows  # not written before backward: see on_step_end
             loss = (
                 queue_info_nce(q1, k2, negatives, temperature=self.temperature)
                 + queue_info_nce(q2, k1, negatives, temperature=self.temperature)
@@ -119,14 +122,17 @@ class MoCo(Method):
             h1 = self.encoder(x_q)
             q1 = self.head(h1)
             k2 = self._keys(x_k)
-            loss = queue_info_nce(q1, k2, self.queue.rows.clone(), temperature=self.temperature)
+            loss = queue_info_nce(q1, k2, self.queue.rows, temperature=self.temperature)
             new_keys = k2
             with torch.no_grad():
                 h2 = self.key_encoder(x_k)
-        self.queue.push(gather_no_grad(new_keys) if self.gather else new_keys)
+        self.pending_keys = gather_no_grad(new_keys) if self.gather else new_keys
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(q1)}
         return Output(loss, metrics, embeddings=(h1, h2))
 
     def on_step_end(self, progress: float) -> None:
+        if self.pending_keys is not None:  # after backward, which reads the queue
+            self.queue.push(self.pending_keys)
+            self.pending_keys = None
         ema_update(self.key_encoder, self.encoder, self.momentum)
         ema_update(self.key_head, self.head, self.momentum)

@@ -22,7 +22,10 @@ class SwAV(Method):
     each global view, codes q = Sinkhorn-Knopp(scores) (equipartition over prototypes,
     computed without gradient, over the batch plus the queue once it is full); the loss
     predicts each global view's codes from every other view: CE(q_s, softmax(scores_t / T)).
-    The prototypes receive no gradient for the first `freeze_prototypes_steps` steps.
+    The prototypes receive no gradient for the first `freeze_prototypes_steps` steps. The
+    queues and the prototypes' normalisation change only after an applied update
+    (`on_step_end`; the official code normalises at the start of the next iteration, the
+    same values), so a step the trainer skips (non-finite) leaves them as they were.
 
     Args:
         encoder: backbone with `output_dim`.
@@ -78,6 +81,7 @@ class SwAV(Method):
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
         out = getattr(self.head, "output_dim", proj_dim)
         self.prototypes = nn.Linear(out, n_prototypes, bias=False)
+        self._normalize_prototypes()
         self.queues = nn.ModuleList(
             [FeatureQueue(queue_size, out, normalize_init=False) for _ in range(self.n_global)]
             if queue_size > 0
@@ -88,6 +92,11 @@ class SwAV(Method):
         self.sinkhorn_iterations = sinkhorn_iterations
         self.freeze_prototypes_steps = freeze_prototypes_steps
         self.gather = gather
+        self.pending: list[Tensor] = []  # this step's rows for the queues, pushed in on_step_end
+
+    @torch.no_grad()
+    def _normalize_prototypes(self) -> None:
+        self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))
 
     @torch.no_grad()
     def _codes(self, scores: Tensor, z: Tensor, view: int, weight: Tensor) -> Tensor:
@@ -106,8 +115,6 @@ class SwAV(Method):
 
     def training_step(self, batch: Batch) -> Output:
         self.check_batch(batch)
-        with torch.no_grad():
-            self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))
         frozen = int(self.steps_done) < self.freeze_prototypes_steps
         weight = self.prototypes.weight.detach() if frozen else self.prototypes.weight
         h = encode_views(self.encoder, batch.views)
@@ -115,8 +122,7 @@ class SwAV(Method):
         scores = [x @ weight.float().T for x in z]
         codes = [self._codes(scores[v], z[v], v, weight.detach()) for v in range(self.n_global)]
         loss = swav_loss(scores, codes, temperature=self.temperature)
-        for v, queue in enumerate(self.queues):  # each process queues its own rows
-            queue.push(z[v].detach())
+        self.pending = [z[v].detach() for v in range(len(self.queues))]  # own rows only
         metrics = {
             "loss": float(loss.detach()),
             "z_std": embedding_std(z[0]),
@@ -125,4 +131,9 @@ class SwAV(Method):
         return Output(loss, metrics, embeddings=(h[0], h[1]))
 
     def on_step_end(self, progress: float) -> None:
+        if self.pending:  # after an applied update only: a skipped step queues nothing
+            for queue, rows in zip(self.queues, self.pending, strict=True):
+                queue.push(rows)
+            self.pending = []
+        self._normalize_prototypes()  # on the sphere for the next step
         self.steps_done += 1

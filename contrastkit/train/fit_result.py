@@ -20,6 +20,7 @@ class FitResult:
     run_dir: Path | None = None
     history: list[dict] = field(default_factory=list)
     paused: bool = False  # stopped at `stop_at_step` before the budget ran out
+    skipped_steps: int = 0  # steps skipped as non-finite (over the whole run, resumes too)
 
 
 def mean_row(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -26,12 +26,7 @@ from contrastkit.train.collapse import CollapseWatch, collapse_stats
 from contrastkit.train.devices import move_batch, resolve_device
 from contrastkit.train.fit_result import FitResult, mean_row
 from contrastkit.train.grad_cache import cached_step, check_grad_cache
-from contrastkit.train.guards import (
-    NonFiniteGuard,
-    TrainingInterrupted,
-    gradients_finite,
-    interrupt_on_signals,
-)
+from contrastkit.train.guards import NonFiniteGuard, TrainingInterrupted, interrupt_on_signals
 from contrastkit.train.loggers import DEFAULT_LOGGERS, Loggers, open_loggers
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
@@ -76,9 +71,11 @@ class Trainer(CheckpointedState):
         grad_cache_chunk: encode each batch in chunks of this many items with gradient
             caching (`contrastkit.train.grad_cache`), so the batch size is bounded by time,
             not memory; InfoNCE-family methods only; None encodes the batch at once.
-        max_bad_steps: a step whose loss or gradient is not finite is skipped (no update,
-            logged to run_dir/bad_steps.jsonl with the batch's positions and ids); this many
-            in a row stop the run with `NonFiniteError`, no checkpoint written meanwhile.
+        max_bad_steps: a step whose loss or gradient is not finite is skipped: no update,
+            normalisation statistics restored, queues and momentum networks untouched
+            (`contrastkit.train.rollback`), a `NonFiniteStepWarning`, logged to
+            run_dir/bad_steps.jsonl with the batch's positions and ids; this many in a row
+            stop the run with `NonFiniteError`, no checkpoint written meanwhile.
         compile: compile the method's networks with `torch.compile` (in place, first steps
             slower while it compiles; needs a C++ compiler on CPU).
 
@@ -158,7 +155,8 @@ class Trainer(CheckpointedState):
         self.history: list[dict] = []
         self.collapse = CollapseWatch()
         bad_log = self.run_dir / "bad_steps.jsonl" if self.run_dir is not None else None
-        self.guard = NonFiniteGuard(max_bad_steps, bad_log if ddp.is_main() else None)
+        main = ddp.is_main()
+        self.guard = NonFiniteGuard(max_bad_steps, bad_log if main else None, warn=main)
 
     # ---- budget and schedule -------------------------------------------------------------
     def total_steps(self, steps_per_epoch: int) -> int | None:
@@ -197,6 +195,7 @@ class Trainer(CheckpointedState):
         lr = set_lr(self.optimizer, self.base_lr, lr_factor)
         self.optimizer.zero_grad(set_to_none=True)
         batch = move_batch(batch, self.device)
+        self.guard.before_step()  # what a skipped step must give back
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         ):
@@ -211,13 +210,10 @@ class Trainer(CheckpointedState):
         # non-finite loss anywhere then shows as a non-finite averaged gradient everywhere
         if (reason is None or self.step_module is not None) and not out.backward_done:
             self.scaler.scale(out.loss).backward()
-        if reason is None and not gradients_finite(self.method):
-            reason = "gradient not finite"
-        if ddp.is_distributed() and ddp.max_across(float(reason is not None)) and not reason:
-            reason = "loss or gradient not finite on another process"
-        if reason is not None:  # skip the update; stop after too many in a row
+        reason = self.guard.decide(reason, self.method)  # the same on every process
+        if reason is not None:  # skip the update, undo the step; stop after too many in a row
             self.optimizer.zero_grad(set_to_none=True)
-            self.guard.bad(self.step + 1, reason, batch.index, ids)
+            self.guard.bad(self.step + 1, reason, batch, ids)
             return None
         self.guard.good()
         if self.step_module is None:  # gradient caching: one explicit all-reduce
@@ -293,6 +289,7 @@ class Trainer(CheckpointedState):
         ddp.broadcast_state(self.method)
         if self.grad_cache_chunk is None:
             self.step_module = ddp.wrap_method(self.method, self.device)
+        self.guard.watch(self.method)  # its layers are final now
         total = self.total_steps(steps_per_epoch)
         if resume:
             self.refuse_finished(total)
@@ -397,4 +394,5 @@ class Trainer(CheckpointedState):
             run_dir=self.run_dir,
             history=self.history,
             paused=paused,
+            skipped_steps=self.guard.total,
         )

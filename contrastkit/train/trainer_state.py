@@ -19,8 +19,8 @@ CHECKPOINT_VERSION = 1
 class CheckpointedState:
     """Mixin of `Trainer`: state_dict / load_state_dict / save / resume.
 
-    Expects the trainer's attributes: method, optimizer, scaler, step, elapsed, views_rng,
-    seed, config, run_dir, keep_checkpoints, max_time.
+    Expects the trainer's attributes: method, optimizer, scaler, step, elapsed, guard,
+    views_rng, seed, config, run_dir, keep_checkpoints, max_time.
     """
 
     def state_dict(self) -> dict:
@@ -31,6 +31,7 @@ class CheckpointedState:
             "scaler": self.scaler.state_dict(),
             "step": self.step,
             "elapsed": self.elapsed,
+            "skipped_steps": self.guard.total,
             "views_rng": self.views_rng.get_state(),
             "views_rng_by_rank": ddp.gather_objects(self.views_rng.get_state()),
             "torch_rng": torch.get_rng_state(),
@@ -55,6 +56,7 @@ class CheckpointedState:
             ) from exc
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.guard.total = int(state.get("skipped_steps", 0))
         by_rank = state.get("views_rng_by_rank") or [state["views_rng"]]
         try:
             if len(by_rank) != ddp.world_size():

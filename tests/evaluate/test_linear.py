@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,14 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from contrastkit.evaluate import ClassificationReport, classification_report, linear_probe
+from contrastkit.data import load_fashion_mnist
+from contrastkit.evaluate import (
+    ClassificationReport,
+    ProbeNotConvergedWarning,
+    classification_report,
+    linear_probe,
+)
+from contrastkit.evaluate.features import raw_features
 
 
 def blobs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,3 +104,32 @@ def test_probe_validates():
         linear_probe(x, y, x, y, weight_decay=-1.0)
     with pytest.raises(ValueError, match="max_iter must"):
         linear_probe(x, y, x, y, max_iter=0)
+    with pytest.raises(ValueError, match="tol must"):
+        linear_probe(x, y, x, y, tol=0.0)
+
+
+# The first 2,000 Fashion-MNIST training images as raw pixels / 255: a weakly regularised
+# (C = 1), nearly separable probe. Its optimum, from scikit-learn's
+# LogisticRegression(C=1.0, tol=1e-8, max_iter=100000) on the standardised pixels (2,509
+# iterations), is f* = mean cross-entropy + ||W||^2 / (2 N) = 0.05555413522580043.
+FASHION_2000_OPTIMUM = 0.05555413522580043
+
+
+def test_the_probe_solves_to_its_tolerance_where_an_iteration_cap_stopped_it_early():
+    data = load_fashion_mnist("train")
+    x, y = raw_features(data.images[:2400]), data.labels[:2400]
+    train, held = (x[:2000], y[:2000]), (x[2000:], y[2000:])
+
+    with pytest.warns(ProbeNotConvergedWarning, match="stopped after 100 L-BFGS iterations"):
+        capped = linear_probe(*train, *held, max_iter=100)  # the old cap
+    assert not capped.converged and capped.iterations == 100
+    assert capped.objective - FASHION_2000_OPTIMUM > 5e-4  # early stopping, not the optimum
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProbeNotConvergedWarning)
+        solved = linear_probe(*train, *held)
+    assert solved.converged and solved.gradient_max <= solved.tolerance == 1e-5
+    assert 100 < solved.iterations < 1000  # the cap (3000) is a safety net
+    assert abs(solved.objective - FASHION_2000_OPTIMUM) < 5e-5
+    record = solved.to_dict()
+    assert record["converged"] is True and record["iterations"] == solved.iterations

@@ -100,3 +100,24 @@ def test_resume_restores_every_state_exactly(tmp_path, name):
     for key in a:
         assert torch.equal(a[key], b[key]), f"{name}: {key}"
     assert vars(straight.method).get("momentum") == vars(second.method).get("momentum")
+
+
+_RUNNING = {"running_mean", "running_var", "num_batches_tracked"}  # written by BatchNorm
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_step_leaves_the_method_state_to_on_step_end(name):
+    """The contract a skipped step relies on (contrastkit.train.rollback): a step and its
+    backward write no state but normalisation statistics; queues, momentum networks and
+    counters change in on_step_end only."""
+    method = _method(name)
+    method.train()
+    before = {k: v.clone() for k, v in method.state_dict().items()}
+    method.training_step(_batch()).loss.backward()
+    after = method.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert all(k.rsplit(".", 1)[1] in _RUNNING for k in changed), f"{name}: {changed}"
+    method.on_step_end(0.5)
+    if name in ("moco", "swav"):  # and on_step_end writes the queues
+        assert any(k.endswith(".rows") and not torch.equal(before[k], v)
+                   for k, v in method.state_dict().items())  # fmt: skip

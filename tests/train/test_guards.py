@@ -15,7 +15,7 @@ from contrastkit.encoders.vision import as_encoder
 from contrastkit.errors import ContrastkitError
 from contrastkit.methods import SimCLR, SimSiam
 from contrastkit.train import checkpoint as ckpt
-from contrastkit.train.guards import NonFiniteError
+from contrastkit.train.guards import NonFiniteError, NonFiniteStepWarning
 from contrastkit.train.trainer import Trainer
 from tests.helpers.sources import NoisyPairs
 
@@ -57,7 +57,12 @@ def test_a_non_finite_step_is_skipped_logged_and_training_goes_on(tmp_path: Path
     method = Flaky(bad_loss={3}, bad_grad={5})
     trainer = _trainer(method, tmp_path)
 
-    result = trainer.fit(NoisyPairs())
+    with pytest.warns(NonFiniteStepWarning) as caught:
+        result = trainer.fit(NoisyPairs())
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "step 3 skipped (loss nan)", "step 5 skipped (gradient not finite)",
+    ]  # fmt: skip
+    assert result.skipped_steps == 2
     assert result.steps == 8 and all(torch.isfinite(p).all() for p in method.parameters())
     records = _bad_steps(tmp_path)
     assert [(r["step"], r["reason"]) for r in records] == [

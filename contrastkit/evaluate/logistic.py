@@ -1,0 +1,132 @@
+"""Multinomial logistic regression solved to a stated gradient tolerance (the linear probe's
+solver).
+
+Objective, on standardised features x (N, D) and classes y (N,):
+f(W, b) = mean cross-entropy(x W + b, y) + decay / 2 * ||W||^2 (the bias not penalised),
+which with decay = 1 / (C N) is scikit-learn's `LogisticRegression(C)`. The solve stops
+when max |grad f| <= tol, scikit-learn's lbfgs criterion on the same objective; the
+iteration cap is a safety net only.
+
+Weakly regularised probes of high-dimensional features are badly conditioned: plain
+L-BFGS took 1,771 iterations on 10,000 Fashion-MNIST images (raw pixels, decay 1 / N) and
+then stalled at float32 precision with max |grad| = 9e-5. Two things make the solve
+reach the tolerance in a few hundred iterations:
+
+1. Preconditioning: L-BFGS runs on U with W = P U, P = (x^T x / N + r I)^(-1/2), which
+   whitens correlated features (the same minimiser, W* = P U*; the tolerance is checked
+   on the gradient in W). 475 iterations on the example above.
+2. Precision: float32 until progress stalls, then float64 from where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["LogisticFit", "fit_logistic"]
+
+_CHUNK = 25  # L-BFGS iterations between checks of the gradient in W
+
+
+@dataclass
+class LogisticFit:
+    """A solved (or capped) logistic regression.
+
+    Attributes:
+        weight: (D, K) weights on the standardised features.
+        bias: (K,) biases.
+        converged: max |grad f| <= the tolerance.
+        iterations: L-BFGS iterations used.
+        gradient_max: max |grad f| at the solution.
+        objective: f at the solution.
+    """
+
+    weight: Tensor
+    bias: Tensor
+    converged: bool
+    iterations: int
+    gradient_max: float
+    objective: float
+
+
+def _preconditioner(x: Tensor, decay: float) -> Tensor:
+    """(x^T x / N + r I)^(-1/2), (D, D), with a ridge r of at least 4 * decay."""
+    cov = (x.T @ x).cpu().double() / x.shape[0]  # float64 on the CPU: MPS has none
+    ridge = max(4.0 * decay, 1e-6 * float(cov.diagonal().mean()), 1e-12)
+    eigenvalues, vectors = torch.linalg.eigh(cov)
+    return (vectors * (eigenvalues.clamp_min(0) + ridge).rsqrt()) @ vectors.T
+
+
+def _run(
+    x: Tensor, y: Tensor, p: Tensor, u: Tensor, b: Tensor, decay: float, tol: float, budget: int
+) -> tuple[int, float, float, bool]:
+    """L-BFGS on (u, b) in place, in chunks, until the tolerance, a stall or the budget.
+    Returns (iterations, max |grad f| in W, f, stalled)."""
+    optimizer = torch.optim.LBFGS(
+        [u, b], lr=1.0, max_iter=_CHUNK, max_eval=2 * _CHUNK, history_size=10,
+        tolerance_grad=0.0, tolerance_change=1e-12, line_search_fn="strong_wolfe",
+    )  # fmt: skip
+    seen = {"g": float("inf"), "f": float("nan")}
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        w = p @ u
+        w.retain_grad()
+        loss = F.cross_entropy(torch.addmm(b, x, w), y) + 0.5 * decay * w.square().sum()
+        loss.backward()
+        seen["g"] = max(float(w.grad.abs().max()), float(b.grad.abs().max()))
+        seen["f"] = float(loss.detach())
+        return loss
+
+    done = 0
+    closure()
+    while seen["g"] > tol and done < budget:
+        optimizer.param_groups[0]["max_iter"] = min(_CHUNK, budget - done)
+        optimizer.step(closure)
+        used = int(optimizer.state[u]["n_iter"]) - done
+        done += used
+        closure()  # the gradient where the chunk ended
+        if used < optimizer.param_groups[0]["max_iter"]:  # no progress left at this precision
+            return done, seen["g"], seen["f"], True
+    return done, seen["g"], seen["f"], False
+
+
+def fit_logistic(
+    x: Tensor, y: Tensor, num_classes: int, *, decay: float, tol: float, max_iter: int
+) -> LogisticFit:
+    """Minimise f (see the module docstring) from zero weights to max |grad f| <= tol.
+
+    Args:
+        x: (N, D) float standardised features (the solve runs on their device).
+        y: (N,) int64 classes in [0, num_classes).
+        num_classes: K.
+        decay: L2 coefficient on W, >= 0.
+        tol: tolerance on max |grad f|, > 0.
+        max_iter: cap on L-BFGS iterations (a safety net).
+
+    Returns:
+        The `LogisticFit`, weights in float32.
+    """
+    iterations, gradient_max, objective = 0, float("inf"), float("nan")
+    u = torch.zeros(x.shape[1], num_classes, device=x.device, requires_grad=True)
+    b = torch.zeros(num_classes, device=x.device, requires_grad=True)
+    p64 = _preconditioner(x, decay)
+    dtypes = (torch.float32,) if x.device.type == "mps" else (torch.float32, torch.float64)
+    with torch.enable_grad():
+        for dtype in dtypes:
+            if dtype != u.dtype:  # float32 stalled: go on from there in float64
+                u = u.detach().to(dtype).requires_grad_(True)
+                b = b.detach().to(dtype).requires_grad_(True)
+            used, gradient_max, objective, stalled = _run(
+                x.to(dtype), y, p64.to(x.device, dtype), u, b, decay, tol, max_iter - iterations
+            )
+            iterations += used
+            if gradient_max <= tol or not stalled or iterations >= max_iter:
+                break
+    weight = (p64.to(x.device, u.dtype) @ u).detach().float()
+    return LogisticFit(
+        weight, b.detach().float(), gradient_max <= tol, iterations, gradient_max, objective
+    )
