@@ -14,6 +14,7 @@ import typer
 from contrastkit.cli_bench import register as register_bench_command
 from contrastkit.cli_catalog import overrides as _overrides
 from contrastkit.cli_catalog import register as register_catalog_commands
+from contrastkit.cli_catalog import say_choices
 from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
@@ -134,7 +135,7 @@ def train(
 ) -> None:
     """Train an encoder on any modality (SimCLR by default; --method picks another), then
     evaluate it against baselines and write the HTML report."""
-    from contrastkit.pipeline.settings import load_config, read_run_config
+    from contrastkit.pipeline.settings import load_train_config, read_run_config
     from contrastkit.pipeline.train_run import train as run_train
 
     overrides = _overrides(
@@ -161,7 +162,8 @@ def train(
         },
     )
     if resume is None:
-        cfg = load_config(config, {**overrides, "train.run_dir": run_dir})
+        cfg, choices = load_train_config(config, {**overrides, "train.run_dir": run_dir})
+        say_choices(cfg.data.dataset, choices)  # data-aware defaults without a recipe
         if logger:
             cfg.train.loggers = _with_loggers(cfg.train.loggers, logger)
     elif config is not None or run_dir is not None or overwrite:
@@ -249,7 +251,6 @@ def _spawned(
 
 
 def _print_evaluation(run_dir: Path, baselines: bool, linear: bool, device: str) -> None:
-    from contrastkit.evaluate.report import format_records
     from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
 
     try:
@@ -257,7 +258,19 @@ def _print_evaluation(run_dir: Path, baselines: bool, linear: bool, device: str)
     except ContrastkitError as exc:
         typer.echo(f"no evaluation: {exc}")
         return
+    _echo_evaluation(rows, run_dir)
+
+
+def _echo_evaluation(rows: list[dict[str, Any]], run_dir: Path) -> None:
+    """The evaluation table, the kNN protocol it uses and where eval.json is."""
+    import json
+
+    from contrastkit.evaluate.report import format_records
+
     typer.echo(format_records(rows))
+    protocol = json.loads((run_dir / "eval.json").read_text()).get("knn_protocol")
+    if protocol:
+        typer.echo(f"knn_top1: {protocol}")
     typer.echo(f"written: {run_dir / 'eval.json'}")
 
 
@@ -270,12 +283,10 @@ def evaluate(
 ) -> None:
     """Score a trained encoder on the evaluation its data allows (kNN and linear probe,
     retrieval, link prediction, zero-shot, ranking), with baselines in the same table."""
-    from contrastkit.evaluate.report import format_records
     from contrastkit.pipeline.evaluate_run import evaluate as run_evaluate
 
     rows = run_evaluate(run_dir, baselines=baselines, linear=linear, device=device)
-    typer.echo(format_records(rows))
-    typer.echo(f"written: {run_dir / 'eval.json'}")
+    _echo_evaluation(rows, run_dir)
 
 
 @app.command()

@@ -22,6 +22,19 @@ def overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
     return out
 
 
+def say_choices(dataset: str, choices: list[Any]) -> None:
+    """Print data-aware defaults (`DefaultChoice`s), one line of why each, on stderr of
+    the first process."""
+    import os
+
+    if not choices or os.environ.get("RANK", "0") != "0":
+        return
+    typer.echo(f"{dataset}: no recipe given; chosen from the data (a recipe, a flag or --set "
+               "replaces any of them; all are written to config.yaml):", err=True)  # fmt: skip
+    for choice in choices:
+        typer.echo(f"  {choice.line()}", err=True)
+
+
 def datasets() -> None:
     """List the named datasets of every modality, and the files and folders each reads."""
     from contrastkit.modalities.registry import MODALITIES
@@ -82,14 +95,15 @@ def show_config(
     """Print the validated config (YAML, every key) that `train` would use, without
     training; a mistake is the same one sentence `train` prints."""
     from contrastkit.config import dump_config
-    from contrastkit.pipeline.settings import load_config, read_run_config
+    from contrastkit.pipeline.settings import load_train_config, read_run_config
 
     flags = {"data.dataset": dataset, "data.modality": modality, "method.name": method}
     given = overrides(set_, **flags)
     if source is not None and source.is_dir():
         cfg = read_run_config(source, given)
-    else:
-        cfg = load_config(source, given)
+    else:  # without a recipe, with the data-aware defaults `train` would choose
+        cfg, choices = load_train_config(source, given)
+        say_choices(cfg.data.dataset, choices)
     if resolve:
         import tempfile
 
