@@ -157,26 +157,29 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return validate_config(tree)
 
 
+_BUDGET = ("train.epochs", "train.steps", "train.max_time")
+
+
 def load_train_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> tuple[Config, list[DefaultChoice]]:
     """`load_config` for a new training run: without a recipe (`path` None), the modality
     looks at the data and fills in what the user left unset (`Modality.data_defaults`:
     for images the views, size, backbone, batch, budget, monitor hold-out and kNN k).
-    The user's overrides always win; the config is validated first, so a mistake is
-    reported before any data is read.
+    The user's overrides always win; the config is validated first (with a stand-in
+    budget when none is given), so a mistake is reported before any data is read, and a
+    missing budget only when the modality chose none.
 
     Returns:
         The config and the data-aware choices (values and one-line reasons; empty with a
         recipe or for modalities without any).
     """
-    cfg = load_config(path, overrides)
     if path is not None:
-        return cfg, []
+        return load_config(path, overrides), []
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
-    choices = get_modality(cfg.data.modality).data_defaults(cfg, set(given))
-    if not choices:
-        return cfg, choices
+    stand_in = {} if {"train", *_BUDGET} & set(given) else {"train.max_time": 1}
+    cfg = load_config(None, {**stand_in, **given})  # every check but the budget's
+    choices = get_modality(cfg.data.modality).data_defaults(cfg, set(given))  # may set one
     chosen = {key: value for choice in choices for key, value in choice.values.items()}
     return load_config(None, {**chosen, **given}), choices
 

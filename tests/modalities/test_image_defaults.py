@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from contrastkit.data.image_facts import ImageFacts, read_image_facts
+from contrastkit.errors import ConfigError
 from contrastkit.modalities.image_defaults import choose_image_defaults
 from contrastkit.pipeline.settings import load_train_config
 
@@ -122,3 +123,16 @@ def test_recipe_and_set_win_over_the_data(tmp_path: Path) -> None:
     recipe.write_text(f"data:\n  dataset: {tmp_path / 'd'}\ntrain:\n  steps: 3\n")
     cfg, choices = load_train_config(recipe)
     assert choices == [] and cfg.views.flip_p == 0.5 and cfg.eval.knn_k == 200
+
+
+def test_without_a_budget_images_get_one_and_other_data_still_must_give_one(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path / "d", colour=True)
+    cfg, choices = load_train_config(None, {"data.dataset": str(tmp_path / "d")})
+    assert cfg.train.epochs == 200 and cfg.train.max_time == 600 and cfg.train.steps is None
+    assert any("no budget given" in c.reason for c in choices)
+    with pytest.raises(ConfigError, match="budget"):
+        load_train_config(None, {"data.dataset": "wine"})
+    with pytest.raises(ConfigError, match=r"optim\.lr"):  # checked before the data is read
+        load_train_config(None, {"data.dataset": str(tmp_path / "d"), "optim.lr": -1})
