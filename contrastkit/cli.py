@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_catalog import choice_lines
 from contrastkit.cli_catalog import overrides as _overrides
 from contrastkit.cli_catalog import register as register_catalog_commands
-from contrastkit.cli_catalog import say_choices
 from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import DEVICE_HELP, PROGRESS_HELP, show_progress
@@ -161,9 +161,10 @@ def train(
             "train.threads": threads,
         },
     )
+    announce: list[str] = []  # data-aware defaults without a recipe, printed once read
     if resume is None:
         cfg, choices = load_train_config(config, {**overrides, "train.run_dir": run_dir})
-        say_choices(cfg.data.dataset, choices)  # data-aware defaults without a recipe
+        announce = choice_lines(cfg.data.dataset, choices)
         if logger:
             cfg.train.loggers = _with_loggers(cfg.train.loggers, logger)
     elif config is not None or run_dir is not None or overwrite:
@@ -177,7 +178,8 @@ def train(
         )
     else:  # the run's config with the flags given; checked against config.yaml in train
         cfg = read_run_config(resume, overrides) if overrides else None
-    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change}
+    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change,
+              "announce": announce}  # fmt: skip
     try:  # typer turns a KeyboardInterrupt into a bare exit; report it here
         if nproc > 1:
             result, out_dir = _spawned(cfg, nproc, resume, progress, device, folder)
@@ -226,7 +228,7 @@ def _spawned(
     resume: Path | None,
     progress: bool,
     device: str | None,
-    folder: dict[str, bool],
+    folder: dict[str, Any],
 ) -> tuple[Any, Path]:
     """Train in `nproc` local processes; the summary is read back from the run folder."""
     import json

@@ -22,17 +22,14 @@ def overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
     return out
 
 
-def say_choices(dataset: str, choices: list[Any]) -> None:
-    """Print data-aware defaults (`DefaultChoice`s), one line of why each, on stderr of
-    the first process."""
-    import os
-
-    if not choices or os.environ.get("RANK", "0") != "0":
-        return
-    typer.echo(f"{dataset}: no recipe given; chosen from the data (a recipe, a flag or --set "
-               "replaces any of them; all are written to config.yaml):", err=True)  # fmt: skip
-    for choice in choices:
-        typer.echo(f"  {choice.line()}", err=True)
+def choice_lines(dataset: str, choices: list[Any]) -> list[str]:
+    """Data-aware defaults (`DefaultChoice`s) as lines to print: a heading, then one line
+    of values and why each; none without choices."""
+    if not choices:
+        return []
+    head = (f"{dataset}: no recipe given; chosen from the data (a recipe, a flag or --set "
+            "replaces any of them; all are written to config.yaml):")  # fmt: skip
+    return [head, *(f"  {choice.line()}" for choice in choices)]
 
 
 def datasets() -> None:
@@ -103,7 +100,8 @@ def show_config(
         cfg = read_run_config(source, given)
     else:  # without a recipe, with the data-aware defaults `train` would choose
         cfg, choices = load_train_config(source, given)
-        say_choices(cfg.data.dataset, choices)
+        for line in choice_lines(cfg.data.dataset, choices):
+            typer.echo(line, err=True)
     if resolve:
         import tempfile
 

@@ -7,6 +7,7 @@ once for every modality; the modality adapter supplies data, encoder, views and 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -151,6 +152,7 @@ def train(
     device: str | None = None,
     overwrite: bool = False,
     allow_config_change: bool = False,
+    announce: Sequence[str] = (),
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
@@ -158,6 +160,8 @@ def train(
     a run. A resume reads the run's config.yaml; a `cfg` given with it may change the budget,
     device and threads, and other keys only with `allow_config_change` (then recorded in
     config.yaml). `device` replaces `train.device` (e.g. to resume on another machine).
+    `announce` lines (such as the data-aware choices) are printed on rank 0 once the data
+    is read and fits the method, so that a mistake found before is the only line.
     Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
 
     Raises:
@@ -184,7 +188,7 @@ def train(
     with torch_threads(cfg.train.threads):  # restored after: a library call leaves no trace
         return _run(
             cfg, where, run_dir, changed, resume=resume, progress=progress,
-            stop_at_step=stop_at_step, overwrite=overwrite,
+            stop_at_step=stop_at_step, overwrite=overwrite, announce=announce,
         )  # fmt: skip
 
 
@@ -198,6 +202,7 @@ def _run(
     progress: bool,
     stop_at_step: int | None,
     overwrite: bool,
+    announce: Sequence[str],
 ) -> tuple[FitResult, Path]:
     """`train` once the config is checked and the process group is up."""
     modality = get_modality(cfg.data.modality)
@@ -205,6 +210,8 @@ def _run(
     if not resume:
         _claim(run_dir, overwrite)
     cfg, data = prepare_data(modality, cfg, run_dir)
+    if ddp.is_main() and announce:
+        print("\n".join(announce), file=sys.stderr)
     if ddp.is_main() and not resume:
         write_config(run_dir, cfg)
     record = ddp.is_main() and resume and set(changed) - _NOT_RECORDED  # once it can resume
