@@ -63,8 +63,9 @@ def test_train_on_a_folder_prints_the_choices_and_writes_them_to_config(tmp_path
 def test_set_and_flags_win_over_the_data(tmp_path: Path) -> None:
     folder = tmp_path / "glyphs"
     _grey_folder_saved_as_rgb(folder, per_class=10)
-    result = runner.invoke(app, ["config", "--dataset", str(folder), "--set", "views.flip_p=0.5",
-                                 "--set", "train.max_time=1m", "--set", "eval.knn_k=3"])  # fmt: skip
+    sets = ["views.flip_p=0.5", "train.max_time=1m", "eval.knn_k=3"]
+    args = ["config", "--dataset", str(folder), *(a for s in sets for a in ("--set", s))]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
     assert shown["views"]["flip_p"] == 0.5 and shown["eval"]["knn_k"] == 3
