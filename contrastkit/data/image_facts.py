@@ -32,7 +32,8 @@ class ImageFacts:
     Attributes:
         name: the source as given (a dataset name or a path).
         items: images in its training split (before a test split is held out of it).
-        height, width: the image size the run reads (after `data.image_size`).
+        height: the image height the run reads (after `data.image_size`).
+        width: the image width the run reads.
         channels: 1 when the sampled images are grey (every pixel R = G = B within
             `COLOUR_LEVELS`, or stored as grey), else 3; or the channels the user chose.
         stored_channels: the channels the reader would use by itself (from the file mode).
