@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from contrastkit.cli_bench import register as register_bench_command
+from contrastkit.cli_catalog import choice_lines
 from contrastkit.cli_catalog import overrides as _overrides
 from contrastkit.cli_catalog import register as register_catalog_commands
 from contrastkit.cli_evaluate import evaluation
@@ -141,7 +142,7 @@ def train(
 ) -> None:
     """Train an encoder on any modality (SimCLR by default; --method picks another), then
     evaluate it against baselines and write the HTML report."""
-    from contrastkit.pipeline.settings import load_config, read_run_config
+    from contrastkit.pipeline.settings import load_train_config, read_run_config
 
     overrides = _overrides(
         set_,
@@ -167,8 +168,10 @@ def train(
         },
     )
     run_dir = _one_of(output, run_dir)
+    announce: list[str] = []  # data-aware defaults without a recipe, printed once read
     if resume is None:
-        cfg = load_config(config, {**overrides, "train.run_dir": run_dir})
+        cfg, choices = load_train_config(config, {**overrides, "train.run_dir": run_dir})
+        announce = choice_lines(cfg.data.dataset, choices)
         if logger:
             cfg.train.loggers = _with_loggers(cfg.train.loggers, logger)
     elif config is not None or run_dir is not None or overwrite:
@@ -182,7 +185,8 @@ def train(
         )
     else:  # the run's config with the flags given; checked against config.yaml in train
         cfg = read_run_config(resume, overrides) if overrides else None
-    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change}
+    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change,
+              "announce": announce}  # fmt: skip
     with progress_bars(progress):
         _train_and_report(cfg, resume, nproc, device, folder, evaluate, report, as_json)
 
@@ -202,7 +206,7 @@ def _train_and_report(
     resume: Path | None,
     nproc: int,
     device: str | None,
-    folder: dict[str, bool],
+    folder: dict[str, Any],
     evaluate: bool,
     report: bool,
     as_json: bool,
@@ -271,7 +275,7 @@ def _spawned(
     resume: Path | None,
     progress: bool,
     device: str | None,
-    folder: dict[str, bool],
+    folder: dict[str, Any],
 ) -> tuple[Any, Path]:
     """Train in `nproc` local processes; the summary is read back from the run folder."""
     import json

@@ -24,6 +24,16 @@ def overrides(pairs: list[str] | None, **flags: Any) -> dict[str, Any]:
     return out
 
 
+def choice_lines(dataset: str, choices: list[Any]) -> list[str]:
+    """Data-aware defaults (`DefaultChoice`s) as lines to print: a heading, then one line
+    of values and why each; none without choices."""
+    if not choices:
+        return []
+    head = (f"{dataset}: no recipe given; chosen from the data (a recipe, a flag or --set "
+            "replaces any of them; all are written to config.yaml):")  # fmt: skip
+    return [head, *(f"  {choice.line()}" for choice in choices)]
+
+
 def datasets(as_json: AsJson = False) -> None:
     """List the named datasets of every modality, and the files and folders each reads."""
     from contrastkit.modalities.registry import MODALITIES
@@ -112,14 +122,16 @@ def show_config(
     """Print the validated config (YAML, every key) that `train` would use, without
     training; a mistake is the same one sentence `train` prints."""
     from contrastkit.config import dump_config
-    from contrastkit.pipeline.settings import load_config, read_run_config
+    from contrastkit.pipeline.settings import load_train_config, read_run_config
 
     flags = {"data.dataset": dataset, "data.modality": modality, "method.name": method}
     given = overrides(set_, **flags)
     if source is not None and source.is_dir():
         cfg = read_run_config(source, given)
-    else:
-        cfg = load_config(source, given)
+    else:  # without a recipe, with the data-aware defaults `train` would choose
+        cfg, choices = load_train_config(source, given)
+        for line in choice_lines(cfg.data.dataset, choices):
+            typer.echo(line, err=True)
     if resolve:
         import tempfile
 

@@ -31,10 +31,13 @@ def evaluation(
             raise
         notice(f"no evaluation: {exc}", as_json)
         return None
+    document = json.loads((run_dir / "eval.json").read_text())
     if not as_json:
         typer.echo(format_records(rows))
+    if document.get("knn_protocol"):
+        notice(f"knn_top1: {document['knn_protocol']}", as_json)
     notice(f"written: {run_dir / 'eval.json'}", as_json)
-    return json.loads((run_dir / "eval.json").read_text())
+    return document
 
 
 def evaluate(

@@ -20,13 +20,13 @@ Opt = typer.Option
 def base_config(dataset: str, config: Path | None, overrides: dict, budget: float):
     """The config `contrastkit train --dataset DATASET [--config RECIPE]` would use (its
     data-aware defaults included); with no budget anywhere, `train.max_time` = `budget`."""
-    from contrastkit.pipeline.settings import load_config
+    from contrastkit.pipeline.settings import load_train_config
 
     given = {**overrides, "data.dataset": dataset}
     try:
-        return load_config(config, given)
+        return load_train_config(config, given)[0]
     except ConfigError:  # no budget given: best.yaml trains as long as the search ran
-        return load_config(config, {"train.max_time": budget, **given})
+        return load_train_config(config, {"train.max_time": budget, **given})[0]
 
 
 def tune_views(

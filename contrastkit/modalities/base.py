@@ -34,6 +34,7 @@ from contrastkit.train.checkpoint import load_weights
 
 __all__ = [
     "ENCODER_FILE",
+    "DefaultChoice",
     "ItemSet",
     "Modality",
     "Prepared",
@@ -59,6 +60,30 @@ class Prepared:
     description: str
     labels: Tensor | None
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    """Config values chosen from what was seen in the data, with the reason.
+
+    Attributes:
+        values: dotted config key -> value ({"views.flip_p": 0.0}).
+        reason: one line saying why, for the user ("grayscale images up to 64 px ...").
+    """
+
+    values: dict[str, Any]
+    reason: str
+
+    def line(self) -> str:
+        """ "key=value key=value: reason", one line for the terminal."""
+        shown = " ".join(f"{key}={_short(value)}" for key, value in self.values.items())
+        return f"{shown}: {self.reason}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_short(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass
@@ -155,6 +180,12 @@ class Modality:
         """Defaults under a user's config `tree` (default: `defaults`); override when they
         depend on what the user chose (e.g. the learning rate of a pretrained model)."""
         return self.defaults
+
+    def data_defaults(self, cfg: Config, given: set[str]) -> list[DefaultChoice]:
+        """Config values chosen from a look at `cfg`'s data for a run without a recipe; keys
+        in `given` (dotted, set by the user; a section name covers its keys) are left to
+        the user. Default: none (the modality's fixed defaults apply)."""
+        return []
 
     def view_count(self, cfg: Config) -> int:
         """Views per item that the batches hold."""
@@ -335,15 +366,28 @@ def classification_scores(
 ) -> dict[str, float]:
     """Weighted kNN (cfg.eval.knn_k, knn_temperature) and, if cfg.eval.linear, a linear
     probe of frozen (N, D) features; `standardize` scales features by the train split's
-    mean and std before kNN (for features whose dimensions have unrelated units)."""
+    mean and std before kNN (for features whose dimensions have unrelated units).
+
+    Returns:
+        {"knn_top1": accuracy at eval.knn_k, "linear_top1": ..., ...} and the kNN accuracy
+        at the other reported k (`knn_protocol.reported_ks`) as "knn_top1@K".
+    """
+    from contrastkit.evaluate.knn_protocol import knn_accuracies, knn_metric, reported_ks
     from contrastkit.evaluate.report import evaluate_features, rows_to_records
 
     if standardize:
         mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
         train, test = (train - mean) / std, (test - mean) / std
+    k = min(cfg.eval.knn_k, len(train))
     row = evaluate_features(
-        "", train, train_labels, test, test_labels,
-        k=min(cfg.eval.knn_k, len(train)), temperature=cfg.eval.knn_temperature,
-        linear=cfg.eval.linear,
+        "", train, train_labels, test, test_labels, k=k,
+        temperature=cfg.eval.knn_temperature, linear=cfg.eval.linear,
     )  # fmt: skip
-    return {r["metric"]: r["value"] for r in rows_to_records([row]) if "seconds" not in r["metric"]}
+    out = {r["metric"]: r["value"] for r in rows_to_records([row]) if "seconds" not in r["metric"]}
+    ks = [other for other in reported_ks(len(train), k) if other != k]
+    if ks and len(test):  # the same vote at the peers' k (see knn_protocol)
+        at_k = knn_accuracies(
+            train, train_labels, test, test_labels, ks=ks, temperature=cfg.eval.knn_temperature
+        )
+        out.update({knn_metric(other): value for other, value in at_k.items()})
+    return out

@@ -7,8 +7,11 @@ and decoded in worker processes;
 views are batched tensor augmentations (`ImageViews`); the default encoder is a compact
 CNN. A labelled folder has no test split, so `data.test_size` of it (default 20%) is
 held out for evaluation. Labelled data also gives `data.holdout` monitor queries, held
-out of training. Evaluation: weighted kNN and a linear probe, against raw pixels and the
-random-init encoder (and the pretrained start, for a backbone with pretrained weights).
+out of training (default: 10% of the training items, at most 1,000, none below 500).
+Without a recipe, views, backbone, batch, budget and kNN k are chosen from a look at the
+data (`data_defaults`, see `image_defaults`). Evaluation: weighted kNN and a linear
+probe, against raw pixels and the random-init encoder (and the pretrained start, for a
+backbone with pretrained weights).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.folder import IMAGE_EXTENSIONS
 from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_image_folder
 from contrastkit.data.hf_source import hf_kind
+from contrastkit.data.image_facts import read_image_facts
 from contrastkit.data.inputs import image_batch
 from contrastkit.data.lazy_images import LazyImages
 from contrastkit.data.registry import DATASETS, has_test_split, indexed_source, load_dataset
@@ -34,6 +38,7 @@ from contrastkit.data.tar_shards import is_tar_source
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import extract_features, raw_features
 from contrastkit.modalities.base import (
+    DefaultChoice,
     ItemSet,
     Modality,
     Prepared,
@@ -47,6 +52,7 @@ from contrastkit.modalities.image_config import (
     fit_views_to_backbone,
     has_pretrained,
 )
+from contrastkit.modalities.image_defaults import choose_image_defaults
 from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
 from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches
@@ -87,6 +93,15 @@ class ImageModality(Modality):
 
     def view_count(self, cfg: Config) -> int:
         return cfg.views.n_views + cfg.views.local_views
+
+    def data_defaults(self, cfg: Config, given: set[str]) -> list[DefaultChoice]:
+        """Views, size, backbone, batch, budget, hold-out and kNN k from a look at the
+        data (`image_defaults`; the user's keys are left alone)."""
+        d = cfg.data
+        facts = read_image_facts(
+            d.dataset, data_dir=d.data_dir, image_size=d.image_size, channels=d.channels
+        )
+        return choose_image_defaults(facts, test_size=d.test_size, given=given)
 
     def check(self, cfg: Config) -> None:
         super().check(cfg)

@@ -40,9 +40,10 @@ class ImageDataConfig(DataConfig):
     data_dir: str | None = Field(None, description="where a named dataset's files are")
     image_size: int | None = Field(None, ge=4, le=1024, description="resize images to this")
     channels: Literal[1, 3] | None = None
-    holdout: int = Field(
-        1000, ge=0, description="labelled training items held out as kNN-monitor queries"
-    )
+    holdout: int | None = Field(
+        None, ge=0, description="labelled training items held out as kNN-monitor queries; "
+        "None: 10% of them, at most 1,000, none below 500 training items"
+    )  # fmt: skip
     monitor_bank: int = Field(10000, ge=0, description="labelled items in the kNN-monitor bank")
     exclude_classes: list[int] = Field(
         default_factory=list,

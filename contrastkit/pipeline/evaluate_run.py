@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from contrastkit.evaluate.knn_protocol import KNN_AT
 from contrastkit.evaluate.report import format_records
 from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
@@ -31,6 +32,22 @@ def load_run_model(run_dir: str | Path, device: torch.device | None = None):
     return cfg, modality, data, trained if device is None else on_device(trained, device)
 
 
+def _knn_at_k(scored: list[dict[str, Any]], k: int, temperature: float) -> dict[str, Any]:
+    """eval.json's kNN protocol line and the accuracy of each system at every reported k."""
+    at_k = [
+        {"system": r["system"], "k": k if r["metric"] == "knn_top1" else
+         int(r["metric"].removeprefix(KNN_AT)), "value": r["value"]}
+        for r in scored if r["metric"] == "knn_top1" or r["metric"].startswith(KNN_AT)
+    ]  # fmt: skip
+    ks = sorted({r["k"] for r in at_k} - {k})
+    also = f"; eval.json's knn_at_k also has k={', '.join(map(str, ks))}" if ks else ""
+    protocol = (
+        f"weighted kNN (cosine, exp(sim/t) votes, Wu et al. 2018) at k={k}, t={temperature:g} "
+        f"(eval.knn_k, the default protocol){also}"
+    )
+    return {"knn_protocol": protocol, "knn_at_k": sorted(at_k, key=lambda r: r["k"])}
+
+
 def on_device(model: Any, device: torch.device) -> Any:
     """`model` moved to `device` if it is a module; a raw-input baseline (a function,
     TF-IDF, a marker string) as it is, computing on the CPU."""
@@ -44,7 +61,9 @@ def evaluate(
     every encoder on `device` ("auto", "cpu", "cuda", "cuda:N", "mps"; features come back to
     the CPU for the kNN and linear probes).
 
-    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}),
+    Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}, and for
+    a kNN evaluation "knn_protocol", the default k named, and "knn_at_k": [{"system", "k",
+    "value"}] at k = 1, 5, 20, 200 where the bank allows),
     eval.txt (the table) and README.md (the model card) into the run folder, and the test
     embeddings into the TensorBoard projector (`write_projector`, runs with the tensorboard
     logger); returns the rows. Progress bars (systems, embedding, probes) go to stderr as
@@ -61,20 +80,25 @@ def evaluate(
     if baselines:
         torch.manual_seed(cfg.train.seed)  # the random-init encoder is the run's own start
         systems += [(name, on_device(m, where)) for name, m in modality.baselines(cfg, data)]
+    scored: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     with bar(len(systems) + bool(cfg.eval.few_labels), "evaluate", unit="system") as progress:
         for name, model in systems:
             progress.set_postfix_str(name)
             scores = modality.score(model, cfg, data)
-            rows += [{"system": name, "metric": m, "value": v} for m, v in scores.items()]
+            scored += [{"system": name, "metric": m, "value": v} for m, v in scores.items()]
             progress.update()
+        rows = [r for r in scored if not r["metric"].startswith(KNN_AT)]
         if cfg.eval.few_labels:
             progress.set_postfix_str("few labels")
             rows += modality.few_label_rows(trained, cfg, data)
             progress.update()
     write_projector(run_dir, cfg, modality, data, trained)  # with the tensorboard logger
     settings = {"modality": modality.name, "device": str(where), **cfg.eval.model_dump()}
-    write_json(run_dir / "eval.json", {"rows": rows, "settings": settings})
+    report: dict[str, Any] = {"rows": rows, "settings": settings}
+    if any(r["metric"] == "knn_top1" for r in rows):
+        report.update(_knn_at_k(scored, cfg.eval.knn_k, cfg.eval.knn_temperature))
+    write_json(run_dir / "eval.json", report)
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
     write_card(run_dir)  # the model card, now with the evaluation table
     return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def free_port() -> int:
 
 def _worker(rank: int, world: int, port: int, cfg_json: dict | None, run_dir: str,
             resume: bool, progress: bool, spec: str, device: str | None,
-            folder: dict[str, bool]) -> None:  # fmt: skip
+            folder: dict[str, Any]) -> None:  # fmt: skip
     from contrastkit.pipeline.settings import validate_config
     from contrastkit.pipeline.train_run import train
 
@@ -61,11 +62,13 @@ def spawn_train(
     device: str | None = None,
     overwrite: bool = False,
     allow_config_change: bool = False,
+    announce: Sequence[str] = (),
 ) -> None:
     """Train in `nproc` local processes; files land in `run_dir` (written by rank 0).
 
     `device` replaces `train.device` (with `resume`, `cfg` may be None: the run's own);
-    `overwrite` and `allow_config_change` as in `train` (the folder is claimed here first).
+    `overwrite`, `allow_config_change` and `announce` as in `train` (the folder is claimed
+    here first).
 
     Raises:
         ConfigError: fewer than 2 processes, a batch that does not split evenly, a device
@@ -100,12 +103,11 @@ def spawn_train(
     cfg_json = None if cfg is None else cfg.model_dump(mode="json")
     if cfg_json is not None:
         cfg_json["train"]["threads"] = None  # each process sets its own share
+    folder = {"overwrite": overwrite, "allow_config_change": allow_config_change,
+              "announce": list(announce)}  # fmt: skip
     mp.spawn(
         _worker,
-        args=(
-            *(nproc, free_port(), cfg_json, str(run_dir), resume, progress, spec, device),
-            {"overwrite": overwrite, "allow_config_change": allow_config_change},
-        ),
+        args=(nproc, free_port(), cfg_json, str(run_dir), resume, progress, spec, device, folder),
         nprocs=nproc,
         join=True,
     )

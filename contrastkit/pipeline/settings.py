@@ -29,7 +29,7 @@ from contrastkit.config import (
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods.params import validate_method_params
 from contrastkit.methods.registry import METHODS
-from contrastkit.modalities.base import Modality
+from contrastkit.modalities.base import DefaultChoice, Modality
 from contrastkit.modalities.registry import (
     MODALITIES,
     canonical_dataset,
@@ -39,7 +39,14 @@ from contrastkit.modalities.registry import (
 from contrastkit.recipes import find_recipe
 from contrastkit.train.grad_cache import check_grad_cache
 
-__all__ = ["CONFIG_FILE", "config_class", "load_config", "read_run_config", "validate_config"]
+__all__ = [
+    "CONFIG_FILE",
+    "config_class",
+    "load_config",
+    "load_train_config",
+    "read_run_config",
+    "validate_config",
+]
 
 CONFIG_FILE = "config.yaml"
 DEFAULT_DATASET = "fashion-mnist"
@@ -148,6 +155,33 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         if value is not None:
             set_dotted(tree, key, value)
     return validate_config(tree)
+
+
+_BUDGET = ("train.epochs", "train.steps", "train.max_time")
+
+
+def load_train_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> tuple[Config, list[DefaultChoice]]:
+    """`load_config` for a new training run: without a recipe (`path` None), the modality
+    looks at the data and fills in what the user left unset (`Modality.data_defaults`:
+    for images the views, size, backbone, batch, budget, monitor hold-out and kNN k).
+    The user's overrides always win; the config is validated first (with a stand-in
+    budget when none is given), so a mistake is reported before any data is read, and a
+    missing budget only when the modality chose none.
+
+    Returns:
+        The config and the data-aware choices (values and one-line reasons; empty with a
+        recipe or for modalities without any).
+    """
+    if path is not None:
+        return load_config(path, overrides), []
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    stand_in = {} if {"train", *_BUDGET} & set(given) else {"train.max_time": 1}
+    cfg = load_config(None, {**stand_in, **given})  # every check but the budget's
+    choices = get_modality(cfg.data.modality).data_defaults(cfg, set(given))  # may set one
+    chosen = {key: value for choice in choices for key, value in choice.values.items()}
+    return load_config(None, {**chosen, **given}), choices
 
 
 def read_run_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Config:

@@ -7,6 +7,7 @@ once for every modality; the modality adapter supplies data, encoder, views and 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -155,6 +156,7 @@ def train(
     overwrite: bool = False,
     allow_config_change: bool = False,
     data: Prepared | None = None,
+    announce: Sequence[str] = (),
 ) -> tuple[FitResult, Path]:
     """Train the configured method; with `resume`, continue the run in `run_dir` exactly.
 
@@ -164,6 +166,8 @@ def train(
     config.yaml). `device` replaces `train.device` (e.g. to resume on another machine).
     `data`: the modality's data already prepared for `cfg` (e.g. `tune-views` trains on
     the training items without its validation split); default: read by the modality.
+    `announce` lines (such as the data-aware choices) are printed on rank 0 once the data
+    is read and fits the method, so that a mistake found before is the only line.
     Returns the fit summary and the run folder (see `contrastkit.pipeline.runs`).
 
     Raises:
@@ -190,7 +194,7 @@ def train(
     with torch_threads(cfg.train.threads):  # restored after: a library call leaves no trace
         return _run(
             cfg, where, run_dir, changed, resume=resume, progress=progress,
-            stop_at_step=stop_at_step, overwrite=overwrite, given=data,
+            stop_at_step=stop_at_step, overwrite=overwrite, given=data, announce=announce,
         )  # fmt: skip
 
 
@@ -205,6 +209,7 @@ def _run(
     stop_at_step: int | None,
     overwrite: bool,
     given: Prepared | None = None,
+    announce: Sequence[str],
 ) -> tuple[FitResult, Path]:
     """`train` once the config is checked and the process group is up."""
     modality = get_modality(cfg.data.modality)
@@ -212,6 +217,8 @@ def _run(
     if not resume:
         _claim(run_dir, overwrite)
     cfg, data = prepare_data(modality, cfg, run_dir, given)
+    if ddp.is_main() and announce:
+        print("\n".join(announce), file=sys.stderr)
     if ddp.is_main() and not resume:
         write_config(run_dir, cfg)
     record = ddp.is_main() and resume and set(changed) - _NOT_RECORDED  # once it can resume
