@@ -90,7 +90,7 @@ def dedup(
     ratio: Annotated[
         float,
         Opt(help="duplicates are this many times closer than the k-th neighbour (1: off)"),
-    ] = 0.5,
+    ] = 0.3,
     k: Annotated[int, Opt("-k", help="neighbours searched per item")] = 10,
     output: Annotated[
         Path | None, Opt("--output", "-o", help="write the list (.csv or .json)")
