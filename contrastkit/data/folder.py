@@ -1,4 +1,5 @@
-"""A folder of image files (flat, or one subfolder per class) decoded into one uint8 tensor."""
+"""A folder of image files (flat, one subfolder per class, or train/ and test/ each with
+one subfolder per class) decoded into one uint8 tensor."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from contrastkit.data.decode import try_decode
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+FOLDER_SPLITS = ("train", "test")
 _WARN_NAMES = 5  # how many skipped files the warning names
 
 
@@ -56,6 +58,33 @@ def _find_files(root: Path) -> tuple[list[Path], list[int] | None, list[str] | N
     pairs = [(p, label) for label, c in enumerate(classes) for p in per_class[c]]
     pairs.sort(key=lambda pair: pair[0].relative_to(root).as_posix())
     return [p for p, _ in pairs], [label for _, label in pairs], classes
+
+
+def _subfolders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def is_split_folder(path: str | Path) -> bool:
+    """Whether `path` is a folder whose only (non-hidden) subfolders are train/ and test/."""
+    root = Path(path).expanduser()
+    return root.is_dir() and _subfolders(root) == sorted(FOLDER_SPLITS)
+
+
+def split_classes(root: Path) -> list[str]:
+    """The class subfolders shared by root/train and root/test.
+
+    Raises:
+        DataFormatError: the two hold different class subfolders (names the difference).
+    """
+    train, test = (_subfolders(root / s) for s in FOLDER_SPLITS)
+    if train != test:
+        only_train = sorted(set(train) - set(test))[:5]
+        only_test = sorted(set(test) - set(train))[:5]
+        raise DataFormatError(
+            f"{root}/train and {root}/test must hold the same class subfolders; only in train: "
+            f"{', '.join(only_train) or '-'}, only in test: {', '.join(only_test) or '-'}"
+        )
+    return train
 
 
 def load_image_file(
