@@ -127,7 +127,8 @@ def export_image_folder(name: str, out: str | Path, *, overwrite: bool = False) 
         array = data.images.permute(0, 2, 3, 1).numpy()
         for i, (item, label) in enumerate(zip(data.ids, labels, strict=True)):
             pixels = array[i, :, :, 0] if array.shape[3] == 1 else array[i]
-            file = folders[label] / f"{i:05d}-{_folder_name(item.removesuffix('.png'))}.png"  # unique, in id order
+            stem = f"{i:05d}-{_folder_name(item.removesuffix('.png'))}"  # unique, in id order
+            file = folders[label] / f"{stem}.png"
             Image.fromarray(np.ascontiguousarray(pixels)).save(file)
         counts[split] = len(data)
     readme.write_text(

@@ -70,6 +70,12 @@ def is_split_folder(path: str | Path) -> bool:
     return root.is_dir() and _subfolders(root) == sorted(FOLDER_SPLITS)
 
 
+def training_folder(root: Path) -> Path:
+    """root/train for a folder with train/ and test/ subfolders (a fixed split), else root:
+    the folder readers read a split folder's training part."""
+    return root / "train" if is_split_folder(root) else root
+
+
 def split_classes(root: Path) -> list[str]:
     """The class subfolders shared by root/train and root/test.
 
@@ -139,6 +145,8 @@ def load_image_folder(
 
     Two layouts are understood: image files directly in `path` (unlabelled), or one
     subfolder per class (searched recursively; labels index the sorted subfolder names).
+    A folder whose only subfolders are train/ and test/ is read as its train/ part (its
+    test/ part: `load_dataset(path, "test")`).
     Extensions are matched case-insensitively; hidden files and folders are ignored. Files
     that cannot be decoded are skipped, listed in `dataset.skipped` and summarised in one
     warning.
@@ -173,6 +181,8 @@ def load_image_folder(
         raise DatasetNotFoundError(f"image folder not found: {root}")
     if not root.is_dir():
         raise DataFormatError(f"{root} is a file, not a folder of images")
+    name = root.resolve().name or str(root)
+    root = training_folder(root)
     files, labels, classes = _find_files(root)
     exts = ", ".join(sorted(IMAGE_EXTENSIONS))
     if not files:
@@ -227,6 +237,6 @@ def load_image_folder(
         labels=None if labels is None else torch.tensor([labels[i] for i in kept]),
         ids=[ids[i] for i in kept],
         classes=classes,
-        name=root.resolve().name or str(root),
+        name=name,
         skipped=skipped,
     )

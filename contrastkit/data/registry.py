@@ -52,14 +52,6 @@ def has_test_split(name: str) -> bool:
     return is_hf_source(name) and {"train", "test"} <= set(hf_splits(name))
 
 
-def split_source(name_or_path: str, split: str = "train") -> str:
-    """The `split` subfolder of a folder with train/ and test/ subfolders, else
-    `name_or_path` unchanged."""
-    if is_split_folder(name_or_path):
-        return str(Path(name_or_path).expanduser() / split)
-    return name_or_path
-
-
 def indexed_source(
     name_or_path: str,
     split: str = "train",

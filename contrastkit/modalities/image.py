@@ -6,10 +6,9 @@ a Hugging Face dataset whose decoded images exceed `data.max_memory`, streamed f
 and decoded in worker processes;
 views are batched tensor augmentations (`ImageViews`); the default encoder is a compact
 CNN. A labelled folder has no test split, so `data.test_size` of it (default 20%) is
-held out for evaluation, unless its only subfolders are train/ and test/ (a fixed
-split). Labelled data also gives `data.holdout` monitor queries, held out of training.
-Evaluation: weighted kNN and a linear probe, against raw pixels and the random-init
-encoder (and the pretrained start, for a backbone with pretrained weights).
+held out for evaluation. Labelled data also gives `data.holdout` monitor queries, held
+out of training. Evaluation: weighted kNN and a linear probe, against raw pixels and the
+random-init encoder (and the pretrained start, for a backbone with pretrained weights).
 """
 
 from __future__ import annotations
@@ -29,13 +28,7 @@ from contrastkit.data.folder_stream import decoded_bytes, parse_bytes, stream_im
 from contrastkit.data.hf_source import hf_kind
 from contrastkit.data.inputs import image_batch
 from contrastkit.data.lazy_images import LazyImages
-from contrastkit.data.registry import (
-    DATASETS,
-    has_test_split,
-    indexed_source,
-    load_dataset,
-    split_source,
-)
+from contrastkit.data.registry import DATASETS, has_test_split, indexed_source, load_dataset
 from contrastkit.data.splits import split_images
 from contrastkit.data.tar_shards import is_tar_source
 from contrastkit.errors import ContrastkitError
@@ -112,8 +105,8 @@ class ImageModality(Modality):
         train = indexed_source(d.dataset, "train", d.image_size, d.channels)
         if train is not None:  # tar shards, a Hugging Face dataset: streamed over the budget
             train = train if train.images.nbytes > budget else train.decoded()
-        elif decoded_bytes(split_source(d.dataset), d.image_size, d.channels) > budget:
-            train = stream_image_folder(split_source(d.dataset), d.image_size, d.channels)
+        elif decoded_bytes(d.dataset, d.image_size, d.channels) > budget:  # 0 but for folders
+            train = stream_image_folder(d.dataset, d.image_size, d.channels)
         else:
             train = load_dataset(d.dataset, "train", **kw)
         test = None

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from contrastkit.data import load_dataset
-from contrastkit.data.registry import has_test_split, split_source
+from contrastkit.data.folder import load_image_folder
+from contrastkit.data.folder_stream import decoded_bytes, stream_image_folder
+from contrastkit.data.registry import has_test_split
 from contrastkit.errors import ConfigError, DataFormatError
 from contrastkit.modalities.image import ImageModality
 from contrastkit.pipeline.settings import load_config
@@ -31,10 +33,19 @@ def test_train_and_test_subfolders_are_the_splits(tmp_path: Path) -> None:
     assert train.classes == test.classes == ["cat", "dog"]
     assert train.name == test.name == "pets"
     assert test.ids[0] == "cat/0.png" and test.labels.tolist() == [0, 0, 0, 1, 1, 1]
-    assert split_source(str(root), "test") == str(root / "test")
-    assert split_source("digits") == "digits"
     with pytest.raises(ConfigError, match="train or test"):
         load_dataset(str(root), "all")
+
+
+def test_the_folder_readers_read_the_training_part(tmp_path: Path) -> None:
+    root = _split_folder(tmp_path / "pets")
+    train = load_dataset(str(root), "train")
+    whole = load_image_folder(root)
+    streamed = stream_image_folder(root)
+    for data in (whole, streamed):
+        assert data.ids == train.ids and data.classes == ["cat", "dog"] and data.name == "pets"
+        assert data.labels.tolist() == train.labels.tolist()
+    assert decoded_bytes(root, None, None) == 12 * 8 * 8
 
 
 def test_other_class_folders_in_test_are_an_error(tmp_path: Path) -> None:
