@@ -80,18 +80,18 @@ def run_one(
     folder: Path, runs: Path, variant: str, seed: int, budget: float, tune_share: float
 ) -> dict[str, Any]:
     """Train (after tune-views for variant "tuned") one seed on `folder`; the eval.json rows
-    and the run's timings."""
+    and the run's timings. The commands' output goes to RUN.log beside each folder."""
     run = runs / f"{variant}-seed{seed}"
     shutil.rmtree(run, ignore_errors=True)
+    runs.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"load_before": _load()}
     start = time.perf_counter()
     train = [_script(), "train", "--dataset", str(folder)]
     if variant == "tuned":
         tuned = runs / f"tune-seed{seed}"
         shutil.rmtree(tuned, ignore_errors=True)
-        tuned.mkdir(parents=True)
         _call([_script(), "tune-views", str(folder), "--budget", f"{budget * tune_share:.0f}s",
-               "--seed", str(seed), "-o", str(tuned)], tuned / "tune.log")  # fmt: skip
+               "--seed", str(seed), "-o", str(tuned)], tuned.with_suffix(".log"))  # fmt: skip
         info["tune_seconds"] = round(time.perf_counter() - start, 1)
         left = budget - info["tune_seconds"]
         if left < 10:
@@ -99,11 +99,10 @@ def run_one(
         train += ["--config", str(tuned / "best.yaml")]
     else:
         left = budget
-    run.mkdir(parents=True)
     train += ["--max-time", f"{left:.0f}s", "--seed", str(seed), "-o", str(run)]
-    _call(train, run / "train.log")
+    _call(train, run.with_suffix(".log"))
     if not (run / "eval.json").is_file():
-        _call([_script(), "evaluate", str(run)], run / "evaluate.log")
+        _call([_script(), "evaluate", str(run)], run.with_suffix(".evaluate.log"))
     summary = json.loads((run / "summary.json").read_text())
     evaluation = json.loads((run / "eval.json").read_text())
     info.update(
