@@ -53,14 +53,17 @@ def test_other_class_folders_in_test_are_an_error(tmp_path: Path) -> None:
     write_image(root / "test" / "bird" / "0.png", size=(8, 8))
     with pytest.raises(DataFormatError, match="only in test: bird"):
         load_dataset(str(root), "train")
-    (root / "test" / "bird" / "0.png").unlink()  # an empty class folder
+    (root / "test" / "bird" / "0.png").unlink()  # an empty class folder in test/ only
+    for i in range(2):
+        write_image(root / "train" / "bird" / f"{i}.png", size=(8, 8))
     with pytest.raises(DataFormatError, match="without images: bird"):
         load_dataset(str(root), "test")
 
 
 def test_a_folder_with_a_third_subfolder_is_a_class_folder(tmp_path: Path) -> None:
     root = _split_folder(tmp_path / "pets")
-    write_image(root / "val" / "0.png", size=(8, 8))
+    for i in range(2):
+        write_image(root / "val" / f"{i}.png", size=(8, 8))
     assert not has_test_split(str(root))
     assert load_dataset(str(root)).classes == ["test", "train", "val"]
 
