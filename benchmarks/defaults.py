@@ -139,7 +139,8 @@ def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def verdicts(means: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per dataset, variant and metric: the trained encoder against each baseline."""
+    """Per dataset, variant and metric: the trained encoder against each baseline (no
+    verdict, None, from fewer than 2 seeds)."""
     out = []
     by = {(r["dataset"], r["variant"], r["system"], r["metric"]): r for r in means}
     for (dataset, variant, system, metric), r in by.items():
@@ -152,7 +153,8 @@ def verdicts(means: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if b is not None:
                 gap = r["value"] - b["value"]
                 line[base] = f"{b['value']:.3f} ± {b['std']:.3f}"
-                line[f"beats {base}"] = gap > r["std"] + b["std"]
+                enough = min(r["n"], b["n"]) >= 2
+                line[f"beats {base}"] = gap > r["std"] + b["std"] if enough else None
         out.append(line)
     return out
 

@@ -35,6 +35,12 @@ def test_a_win_needs_a_gap_larger_than_the_stds() -> None:
     assert line["beats random-init encoder"] is False  # 0.92 vs 0.91, stds 0.02 each
 
 
+def test_one_seed_gives_no_verdict() -> None:
+    rows = [r for r in _rows() if r["seed"] == 0]
+    (line,) = defaults.verdicts(defaults.summaries(rows))
+    assert line["beats raw pixels"] is None and line["beats random-init encoder"] is None
+
+
 def test_system_names() -> None:
     assert defaults._system("contrastkit simclr") == "trained encoder (simclr)"
     assert defaults._system("raw pixels") == "raw pixels"
