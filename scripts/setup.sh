@@ -47,6 +47,24 @@ if [ -n "$missing" ]; then
   }
 fi
 
+# Evaluation image sets nothing was tuned on (contrastkit.data.eval_sets, benchmarks/defaults.py):
+# display fonts (letters), Tux Paint stamps, the MATE icon theme (Debian) and Twemoji (npm).
+missing=""
+[ -d /usr/share/fonts/truetype/aenigma ] || missing="$missing fonts-aenigma"
+[ -d /usr/share/tuxpaint/stamps ] || missing="$missing tuxpaint-stamps-default"
+[ -d /usr/share/icons/mate/32x32 ] || missing="$missing mate-icon-theme"
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages$missing (evaluation image sets)"
+  $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 || {
+    $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
+    $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+  }
+fi
+if ! [ -f "$(npm root -g 2>/dev/null)/emoji-datasource-twitter/emoji.json" ]; then
+  echo "setup: installing npm package emoji-datasource-twitter (Twemoji evaluation set)"
+  $SUDO npm install -g -q --no-audit --no-fund emoji-datasource-twitter@16.0.0 >/dev/null
+fi
+
 # torch first, pinned: an unpinned 'torch' can pull a multi-GB build on some machines.
 if ! $PY -c "import torch, torchvision" >/dev/null 2>&1; then
   echo "setup: installing torch and torchvision"

@@ -1,4 +1,5 @@
-"""A folder of image files (flat, or one subfolder per class) decoded into one uint8 tensor."""
+"""A folder of image files (flat, one subfolder per class, or train/ and test/ each with
+one subfolder per class) decoded into one uint8 tensor."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundErro
 from contrastkit.progress import bar
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+FOLDER_SPLITS = ("train", "test")
 _WARN_NAMES = 5  # how many skipped files the warning names
 
 
@@ -57,6 +59,39 @@ def _find_files(root: Path) -> tuple[list[Path], list[int] | None, list[str] | N
     pairs = [(p, label) for label, c in enumerate(classes) for p in per_class[c]]
     pairs.sort(key=lambda pair: pair[0].relative_to(root).as_posix())
     return [p for p, _ in pairs], [label for _, label in pairs], classes
+
+
+def _subfolders(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def is_split_folder(path: str | Path) -> bool:
+    """Whether `path` is a folder whose only (non-hidden) subfolders are train/ and test/."""
+    root = Path(path).expanduser()
+    return root.is_dir() and _subfolders(root) == sorted(FOLDER_SPLITS)
+
+
+def training_folder(root: Path) -> Path:
+    """root/train for a folder with train/ and test/ subfolders (a fixed split), else root:
+    the folder readers read a split folder's training part."""
+    return root / "train" if is_split_folder(root) else root
+
+
+def split_classes(root: Path) -> list[str]:
+    """The class subfolders shared by root/train and root/test.
+
+    Raises:
+        DataFormatError: the two hold different class subfolders (names the difference).
+    """
+    train, test = (_subfolders(root / s) for s in FOLDER_SPLITS)
+    if train != test:
+        only_train = sorted(set(train) - set(test))[:5]
+        only_test = sorted(set(test) - set(train))[:5]
+        raise DataFormatError(
+            f"{root}/train and {root}/test must hold the same class subfolders; only in train: "
+            f"{', '.join(only_train) or '-'}, only in test: {', '.join(only_test) or '-'}"
+        )
+    return train
 
 
 def load_image_file(
@@ -111,6 +146,8 @@ def load_image_folder(
 
     Two layouts are understood: image files directly in `path` (unlabelled), or one
     subfolder per class (searched recursively; labels index the sorted subfolder names).
+    A folder whose only subfolders are train/ and test/ is read as its train/ part (its
+    test/ part: `load_dataset(path, "test")`).
     Extensions are matched case-insensitively; hidden files and folders are ignored. Files
     that cannot be decoded are skipped, listed in `dataset.skipped` and summarised in one
     warning. Decoding that lasts over `DECODE_BAR_DELAY` seconds shows a progress bar on
@@ -146,6 +183,8 @@ def load_image_folder(
         raise DatasetNotFoundError(f"image folder not found: {root}")
     if not root.is_dir():
         raise DataFormatError(f"{root} is a file, not a folder of images")
+    name = root.resolve().name or str(root)
+    root = training_folder(root)
     files, labels, classes = _find_files(root)
     exts = ", ".join(sorted(IMAGE_EXTENSIONS))
     if not files:
@@ -206,6 +245,6 @@ def load_image_folder(
         labels=None if labels is None else torch.tensor([labels[i] for i in kept]),
         ids=[ids[i] for i in kept],
         classes=classes,
-        name=root.resolve().name or str(root),
+        name=name,
         skipped=skipped,
     )

@@ -11,7 +11,12 @@ import torch
 
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.file_images import FileImages
-from contrastkit.data.folder import IMAGE_EXTENSIONS, _find_files, parse_image_options
+from contrastkit.data.folder import (
+    IMAGE_EXTENSIONS,
+    _find_files,
+    parse_image_options,
+    training_folder,
+)
 from contrastkit.data.lazy_images import PROBE, probe_images
 from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
@@ -48,6 +53,7 @@ def decoded_bytes(path: str | Path, image_size, channels) -> int:
     root = Path(path).expanduser()
     if not root.is_dir():
         return 0
+    root = training_folder(root)
     try:
         files = _find_files(root)[0]
         if not files:
@@ -63,7 +69,8 @@ def stream_image_folder(
 ) -> ImageDataset:
     """An image folder listed, not decoded: an `ImageDataset` whose images are `FileImages`.
 
-    Layouts, labels, ids and classes are those of `load_image_folder`. The size and the
+    Layouts (a train/ and test/ folder: its train/ part), labels, ids and classes are those
+    of `load_image_folder`. The size and the
     channels come from `image_size` / `channels` or, when not given, from the first
     readable files (colour if any of the first 32 is); every image is converted and
     resized to them when read. Unreadable files are found when their batch is decoded
@@ -78,6 +85,8 @@ def stream_image_folder(
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder not found: {root}")
+    name = root.resolve().name or str(root)
+    root = training_folder(root)
     files, labels, classes = _find_files(root)
     if not files:
         raise DataFormatError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {root}")
@@ -92,6 +101,6 @@ def stream_image_folder(
         labels=None if labels is None else torch.tensor([labels[i] for i in kept]),
         ids=kept_ids,
         classes=classes,
-        name=root.resolve().name or str(root),
+        name=name,
         skipped=skipped,
     )

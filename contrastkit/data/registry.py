@@ -1,4 +1,5 @@
-"""Named datasets, image folders, tar shards and Hugging Face image datasets behind one
+"""Named datasets, image folders (one subfolder per class, or train/ and test/ each with
+one subfolder per class), tar shards and Hugging Face image datasets behind one
 `load_dataset` call."""
 
 from __future__ import annotations
@@ -10,20 +11,28 @@ import torch.nn.functional as F
 
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.digits import load_digits
-from contrastkit.data.folder import load_image_folder, parse_image_options
+from contrastkit.data.eval_sets import EVAL_SETS
+from contrastkit.data.folder import (
+    FOLDER_SPLITS,
+    is_split_folder,
+    load_image_folder,
+    parse_image_options,
+    split_classes,
+)
 from contrastkit.data.hf_source import hf_splits, is_hf_source, stream_hf_images
 from contrastkit.data.idx import load_fashion_mnist
 from contrastkit.data.tar_shards import is_tar_source, stream_tar_shards
-from contrastkit.errors import ConfigError, DatasetNotFoundError
+from contrastkit.errors import ConfigError, DataFormatError, DatasetNotFoundError
 
 DATASETS: dict[str, str] = {
     "fashion-mnist": "Fashion-MNIST: 70,000 28x28 grayscale clothing images, 10 classes "
     "(Debian package dataset-fashion-mnist)",
     "digits": "scikit-learn digits: 1,797 8x8 grayscale handwritten digits, 10 classes "
     "(bundled, stratified 80/20 split)",
+    **{name: spec.description for name, spec in EVAL_SETS.items()},
 }
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fmnist": "fashion-mnist"}
-_WITH_TEST_SPLIT = frozenset({"fashion-mnist", "digits"})
+_WITH_TEST_SPLIT = frozenset({"fashion-mnist", "digits", *EVAL_SETS})
 _CHUNK = 4096  # images resized per interpolate call, to bound float memory
 
 
@@ -35,9 +44,10 @@ def _canonical(name: str) -> str | None:
 
 
 def has_test_split(name: str) -> bool:
-    """Whether `name` is a named dataset or a saved Hugging Face `DatasetDict` with a
-    held-out "test" split (folders and tar shards have none)."""
-    if _canonical(name) in _WITH_TEST_SPLIT:
+    """Whether `name` is a named dataset, a folder with train/ and test/ subfolders or a
+    saved Hugging Face `DatasetDict` with a held-out "test" split (other folders and tar
+    shards have none)."""
+    if _canonical(name) in _WITH_TEST_SPLIT or is_split_folder(name):
         return True
     return is_hf_source(name) and {"train", "test"} <= set(hf_splits(name))
 
@@ -108,15 +118,19 @@ def load_dataset(
 ) -> ImageDataset:
     """Load a named dataset (see `DATASETS`) or a folder of images.
 
-    Names win over folders: to load a folder called "digits", pass "./digits".
+    Names win over folders: to load a folder called "digits", pass "./digits". A folder
+    whose only subfolders are train/ and test/ (each with one subfolder per class, the
+    same classes) has a fixed split: `split` picks the subfolder.
 
     Args:
-        name_or_path: "fashion-mnist" (aliases "fashion_mnist", "fmnist"), "digits", the
+        name_or_path: "fashion-mnist" (aliases "fashion_mnist", "fmnist"), "digits", an
+            evaluation set ("font-letters", "tux-stamps", "twemoji", "mate-icons"), the
             path of an image folder (see `load_image_folder`), tar shards (a folder of
             .tar files, a .tar or a brace pattern, see `stream_tar_shards`) or a Hugging
             Face dataset (see `stream_hf_images`).
-        split: "train" or "test" ("all" too for digits). Ignored for folders, which have
-            no splits: the whole folder is returned; tar shards have "train" only.
+        split: "train" or "test" ("all" too for digits and the evaluation sets). Ignored
+            for folders without train/ and test/ subfolders: the whole folder is returned;
+            tar shards have "train" only.
         data_dir: where the named dataset's files are (fashion-mnist only; the default is
             its usual install location). Ignored for digits and folders.
         image_size: resize to this size, an int for a square or (height, width). Folders
@@ -131,7 +145,7 @@ def load_dataset(
         DatasetNotFoundError: not a known name and no folder at that path (the message
             lists the known names), or the named dataset's files are missing.
         ConfigError: unknown split, invalid `image_size` or `channels`.
-        DataFormatError: the files are malformed.
+        DataFormatError: the files are malformed, or train/ and test/ hold other classes.
 
     Example:
         >>> train = load_dataset("fmnist", "train", image_size=32, channels=3)
@@ -143,6 +157,8 @@ def load_dataset(
         data = load_fashion_mnist(split, root=data_dir)
     elif name == "digits":
         data = load_digits(split)
+    elif name in EVAL_SETS:
+        data = EVAL_SETS[name].load(split)
     else:
         indexed = indexed_source(name_or_path, split, image_size, channels)
         if indexed is not None:
@@ -154,5 +170,17 @@ def load_dataset(
                 f"unknown dataset {name_or_path!r}: not a known name ({known}) and no folder "
                 f"at {path}"
             )
-        return load_image_folder(path, image_size=image_size, channels=channels)
+        if not is_split_folder(path):
+            return load_image_folder(path, image_size=image_size, channels=channels)
+        if split not in FOLDER_SPLITS:
+            raise ConfigError(f"split must be train or test for {path}, got {split!r}")
+        classes = split_classes(path)  # the same class folders on both sides
+        data = load_image_folder(path / split, image_size=image_size, channels=channels)
+        if data.classes != classes:
+            empty = sorted(set(classes) - set(data.classes or []))
+            raise DataFormatError(
+                f"{path / split} has class folder(s) without images: {', '.join(empty[:5])}"
+            )
+        data.name = path.resolve().name
+        return data
     return _adapt(data, image_size, channels)

@@ -60,7 +60,8 @@ def test_unknown_name_lists_known_names(tmp_path: Path) -> None:
 
 
 def test_registry_metadata() -> None:
-    assert set(DATASETS) == {"fashion-mnist", "digits"}
+    evaluation_sets = {"font-letters", "tux-stamps", "twemoji", "mate-icons"}
+    assert set(DATASETS) == {"fashion-mnist", "digits", *evaluation_sets}
     assert all(isinstance(text, str) and text for text in DATASETS.values())
     assert has_test_split("fashion-mnist") and has_test_split("fmnist")
     assert has_test_split("digits")

@@ -20,6 +20,7 @@ NAMED = {
     "wordnet": "text", "instrument-notes": "audio", "debian-graph": "graph",
     "credit": "table", "churn": "table", "hpc": "table", "breast-cancer": "table",
     "wine": "table", "emoji": "image-text", "movielens": "interactions",
+    "font-letters": "image", "tux-stamps": "image", "twemoji": "image", "mate-icons": "image",
 }  # fmt: skip
 
 
