@@ -61,6 +61,13 @@ if [ -n "$missing" ]; then
   }
 fi
 if ! [ -f "$(npm root -g 2>/dev/null)/emoji-datasource-twitter/emoji.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Debian package npm (for the Twemoji evaluation set)"
+    $SUDO apt-get install -y -q --no-install-recommends npm >/dev/null 2>&1 || {
+      $SUDO apt-get update -q -o Acquire::Languages=en >/dev/null
+      $SUDO apt-get install -y -q --no-install-recommends npm >/dev/null
+    }
+  fi
   echo "setup: installing npm package emoji-datasource-twitter (Twemoji evaluation set)"
   $SUDO npm install -g -q --no-audit --no-fund emoji-datasource-twitter@16.0.0 >/dev/null
 fi
