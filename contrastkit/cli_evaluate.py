@@ -31,7 +31,8 @@ def evaluation(
             raise
         notice(f"no evaluation: {exc}", as_json)
         return None
-    document = json.loads((run_dir / "eval.json").read_text())
+    written = run_dir / "eval.json"
+    document = json.loads(written.read_text()) if written.is_file() else {"rows": rows}
     if not as_json:
         typer.echo(format_records(rows))
     if document.get("knn_protocol"):
