@@ -20,13 +20,14 @@ def test_audio_simclr_learns_instrument_families(tmp_path: Path) -> None:
     if shutil.which("fluidsynth") is None or not SOUNDFONT.is_file():
         pytest.skip("needs Debian packages fluidsynth and fluid-soundfont-gm (scripts/setup.sh)")
     fit, s = train_and_evaluate(
-        tmp_path / "run", data__dataset="instrument-notes", train__steps=150,
+        tmp_path / "run", data__dataset="instrument-notes", train__steps=400,
         model__widths=[8, 16, 32, 64], model__proj_hidden_dim=512, method__temperature=0.2,
     )  # fmt: skip
     loss_fell(fit, by=0.5)
     rank, std = spread(tmp_path / "run")
     assert rank > 8 and std > 0.1, (rank, std)
-    # 16 families, chance 1/16; seen: random init 0.72, SimCLR (150 steps) 0.8
+    # 16 families, chance 1/16; seen before the note fix (clips with release tails): random
+    # init 0.72, SimCLR (150 steps) 0.8; after it, 150 steps gave 0.663 vs 0.638 (too close)
     trained, initial = s[("contrastkit simclr", "knn_top1")], s[("random-init encoder", "knn_top1")]
     assert trained > initial + 0.03, (trained, initial)
 
