@@ -21,7 +21,7 @@ from contrastkit.cli_evaluate import register as register_evaluate_commands
 from contrastkit.cli_export import register as register_export_command
 from contrastkit.cli_finetune import register as register_finetune_command
 from contrastkit.cli_index import register as register_index_commands
-from contrastkit.cli_output import AsJson, Progress, notice, print_json
+from contrastkit.cli_output import AsJson, Progress, notice, one_spelling, print_json
 from contrastkit.cli_recommend import register as register_recommend_commands
 from contrastkit.cli_report import register as register_report_command
 from contrastkit.cli_tune import register as register_tune_command
@@ -167,7 +167,7 @@ def train(
             "train.threads": threads,
         },
     )
-    run_dir = _one_of(output, run_dir)
+    run_dir = one_spelling("-o/--output", output, "--run-dir", run_dir)
     announce: list[str] = []  # data-aware defaults without a recipe, printed once read
     if resume is None:
         cfg, choices = load_train_config(config, {**overrides, "train.run_dir": run_dir})
@@ -189,16 +189,6 @@ def train(
               "announce": announce}  # fmt: skip
     with progress_bars(progress):
         _train_and_report(cfg, resume, nproc, device, folder, evaluate, report, as_json)
-
-
-def _one_of(output: str | None, run_dir: str | None) -> str | None:
-    """The run folder of -o/--output or of its old spelling --run-dir (not both)."""
-    if output is not None and run_dir is not None and output != run_dir:
-        raise ContrastkitError(
-            f"-o/--output {output} and --run-dir {run_dir} (its old name) name different "
-            "folders; give the run folder once, with -o"
-        )
-    return output if output is not None else run_dir
 
 
 def _train_and_report(

@@ -7,24 +7,13 @@ from typing import Annotated
 
 import typer
 
-from contrastkit.cli_output import DEVICE_HELP, AsJson, Progress, notice
+from contrastkit.cli_output import DEVICE_HELP, AsJson, Progress, notice, one_spelling
 from contrastkit.cli_output import show_rows as _show
-from contrastkit.errors import ContrastkitError
 from contrastkit.progress import bars_shown, progress_bars
 
 Opt = typer.Option
 DATASET_HELP = "another dataset, folder or file, read like the run's data"
 OldData = Annotated[str | None, Opt("--data", hidden=True, help="old name of --dataset")]
-
-
-def _dataset(dataset: str | None, data: str | None) -> str | None:
-    """The source of --dataset or of its old spelling --data (not both)."""
-    if dataset is not None and data is not None and dataset != data:
-        raise ContrastkitError(
-            f"--dataset {dataset} and --data {data} (its old name) name different sources; "
-            "give it once, with --dataset"
-        )
-    return dataset if dataset is not None else data
 
 
 def index(
@@ -41,7 +30,7 @@ def index(
     (with FAISS: its own index file too, which search, dedup and anomalies load)."""
     from contrastkit.pipeline.index_run import build_index
 
-    source = _dataset(dataset, data)
+    source = one_spelling("--dataset", dataset, "--data", data)
     with progress_bars(progress):
         built = build_index(
             model, output, source=source, split=split, kind=kind, device=device,
@@ -137,7 +126,7 @@ def anomalies(
     from contrastkit.train.devices import resolve_device
 
     resolve_device(device, key="--device")  # checked even without --dataset
-    source = _dataset(dataset, data)
+    source = one_spelling("--dataset", dataset, "--data", data)
     loaded = EmbeddingIndex.load(index_dir)
     with progress_bars(progress):
         queries = (

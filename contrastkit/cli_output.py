@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from contrastkit.errors import ContrastkitError
 from contrastkit.files import finite_json
 
 Opt = typer.Option
@@ -55,3 +56,14 @@ def show_rows(rows: list[dict[str, Any]], as_json: bool, width: int = 70) -> Non
     typer.echo("  ".join(f.ljust(w) for f, w in zip(fields, widths, strict=True)))
     for c in cells:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+
+
+def one_spelling(flag: str, value: Any, old_flag: str, old_value: Any) -> Any:
+    """The value of `flag` or of its old spelling `old_flag` (hidden alias); both given
+    with different values is one sentence naming them."""
+    if value is not None and old_value is not None and value != old_value:
+        raise ContrastkitError(
+            f"{flag} {value} and {old_flag} {old_value} (its old name) differ; give it once, "
+            f"with {flag.split('/')[-1]}"
+        )
+    return value if value is not None else old_value

@@ -78,7 +78,7 @@ def test_one_flag_vocabulary_across_commands() -> None:
 def test_old_flag_spellings_still_work_and_clash_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "-o", str(tmp_path / "a"), "--run-dir", str(tmp_path)])
     assert result.exit_code != 0
-    assert "--run-dir" in str(result.exception) and "different folders" in str(result.exception)
+    assert "--run-dir" in str(result.exception) and "differ" in str(result.exception)
     result = runner.invoke(app, ["index", "x", "-o", "y", "--dataset", "a", "--data", "b"])
     assert "--data b (its old name)" in str(result.exception)
 

@@ -133,3 +133,12 @@ def cached_arrays(
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
     return arrays
+
+
+def square_images(files: list[Path], size: int, mode: str = "RGB") -> dict[str, np.ndarray]:
+    """{"images": (N, 3, size, size) uint8} of image files through `square_image`."""
+    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
+    for i, path in enumerate(files):
+        with Image.open(path) as image:
+            images[i] = square_image(image, size, mode)
+    return {"images": images.transpose(0, 3, 1, 2)}

@@ -15,16 +15,13 @@ import hashlib
 import re
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.fixed_split import (
     cached_arrays,
     classes_on_both_sides,
     source_digest,
     split_dataset,
-    square_image,
+    square_images,
 )
 from contrastkit.errors import DatasetNotFoundError
 
@@ -56,14 +53,6 @@ def _distinct(root: Path) -> list[Path]:
             seen.add(digest)
             out.append(path)
     return out
-
-
-def _build(files: list[Path]) -> dict[str, np.ndarray]:
-    images = np.empty((len(files), SIZE, SIZE, 3), dtype=np.uint8)
-    for i, path in enumerate(files):
-        with Image.open(path) as image:
-            images[i] = square_image(image, SIZE, "RGB")
-    return {"images": images.transpose(0, 3, 1, 2)}
 
 
 def load_mate_icons(
@@ -100,7 +89,9 @@ def load_mate_icons(
     classes = classes_on_both_sides(context, groups, MIN_PER_SIDE)
     kept = [i for i, c in enumerate(context) if c in classes]
     files = [found[i] for i in kept]
-    arrays = cached_arrays("mate-icons", source_digest(files), lambda: _build(files), cache)
+    arrays = cached_arrays(
+        "mate-icons", source_digest(files), lambda: square_images(files, SIZE), cache
+    )
     return split_dataset(
         arrays["images"],
         labels=[classes.index(context[i]) for i in kept],

@@ -15,16 +15,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.fixed_split import (
     cached_arrays,
     classes_on_both_sides,
     source_digest,
     split_dataset,
-    square_image,
+    square_images,
 )
 from contrastkit.errors import DatasetNotFoundError
 
@@ -39,14 +36,6 @@ def _group(path: Path, root: Path) -> str:
     """The stamp's folder and the first word of its name: "animals/amphibians/frog"."""
     stem = re.split(r"[-_0-9]", path.stem.lower())[0] or path.stem.lower()
     return f"{path.parent.relative_to(root).as_posix()}/{stem}"
-
-
-def _build(files: list[Path], size: int) -> dict[str, np.ndarray]:
-    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(files):
-        with Image.open(path) as image:
-            images[i] = square_image(image, size, "RGB")
-    return {"images": images.transpose(0, 3, 1, 2)}
 
 
 def load_tux_stamps(
@@ -84,7 +73,7 @@ def load_tux_stamps(
     kept = [i for i, c in enumerate(category) if c in classes]
     files = [found[i] for i in kept]
     arrays = cached_arrays(
-        "tux-stamps", source_digest(files, size), lambda: _build(files, size), cache
+        "tux-stamps", source_digest(files, size), lambda: square_images(files, size), cache
     )
     return split_dataset(
         arrays["images"],

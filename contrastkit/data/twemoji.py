@@ -18,16 +18,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.fixed_split import (
     cached_arrays,
     classes_on_both_sides,
     source_digest,
     split_dataset,
-    square_image,
+    square_images,
 )
 from contrastkit.errors import DataFormatError, DatasetNotFoundError
 
@@ -69,14 +66,6 @@ def _group(entry: dict) -> str:
     words = [w for w in words if w not in _PEOPLE]
     head = words[0][:4] if words else str(entry.get("unified", ""))
     return f"{entry.get('subcategory', '')}/{head}"
-
-
-def _build(files: list[Path], size: int) -> dict[str, np.ndarray]:
-    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    for i, path in enumerate(files):
-        with Image.open(path) as image:
-            images[i] = square_image(image, size, "RGB")
-    return {"images": images.transpose(0, 3, 1, 2)}
 
 
 def load_twemoji(
@@ -129,7 +118,7 @@ def load_twemoji(
     kept = [i for i, c in enumerate(categories) if c in classes]
     files = [root / "img/twitter/64" / entries[i]["image"] for i in kept]
     arrays = cached_arrays(
-        "twemoji", source_digest(files, size), lambda: _build(files, size), cache
+        "twemoji", source_digest(files, size), lambda: square_images(files, size), cache
     )
     return split_dataset(
         arrays["images"],
