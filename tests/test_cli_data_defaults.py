@@ -58,6 +58,12 @@ def test_train_on_a_folder_prints_the_choices_and_writes_them_to_config(tmp_path
     for system in ("contrastkit simclr", "raw pixels"):
         assert at_k[(system, 16)] == rows[(system, "knn_top1")]
     assert not any("@" in r["metric"] for r in report["rows"])  # the table: the default k
+    solves = {r["system"]: r for r in report["linear_probe"]}  # how each probe's solve ended
+    assert set(solves) == {"contrastkit simclr", "raw pixels", "random-init encoder"}
+    for solve in solves.values():
+        assert solve["converged"] is True and solve["iterations"] >= 1
+        assert solve["gradient_max"] <= solve["tolerance"] == 1e-5
+    assert not any(r["metric"].startswith("linear_probe.") for r in report["rows"])
 
 
 def test_set_and_flags_win_over_the_data(tmp_path: Path) -> None:

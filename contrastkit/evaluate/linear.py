@@ -55,6 +55,9 @@ class ProbeNotConvergedWarning(UserWarning):
     """A linear probe reached its iteration cap (or float32 precision) before its tolerance."""
 
 
+PROBE_AT = "linear_probe."  # metric names of the probe's solve (not scores)
+
+
 @dataclass
 class ProbeReport(ClassificationReport):
     """A linear probe's test scores (those of `ClassificationReport`) and how its solve ended.
@@ -72,6 +75,16 @@ class ProbeReport(ClassificationReport):
     gradient_max: float = 0.0
     tolerance: float = 0.0
     objective: float = float("nan")
+
+    def solve_metrics(self) -> dict[str, float]:
+        """How the solve ended as numeric metrics named `PROBE_AT` + field ("linear_probe."
+        converged 1/0, iterations, gradient_max, tolerance), for a run's eval.json."""
+        return {
+            f"{PROBE_AT}converged": float(self.converged),
+            f"{PROBE_AT}iterations": float(self.iterations),
+            f"{PROBE_AT}gradient_max": float(self.gradient_max),
+            f"{PROBE_AT}tolerance": float(self.tolerance),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The scores plus the solver's outcome, ready for JSON."""

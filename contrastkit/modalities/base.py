@@ -370,9 +370,11 @@ def classification_scores(
 
     Returns:
         {"knn_top1": accuracy at eval.knn_k, "linear_top1": ..., ...} and the kNN accuracy
-        at the other reported k (`knn_protocol.reported_ks`) as "knn_top1@K".
+        at the other reported k (`knn_protocol.reported_ks`) as "knn_top1@K"; the probe's
+        solve as "linear_probe.converged" (1/0), ".iterations", ".gradient_max", ".tolerance".
     """
     from contrastkit.evaluate.knn_protocol import knn_accuracies, knn_metric, reported_ks
+    from contrastkit.evaluate.linear import ProbeReport
     from contrastkit.evaluate.report import evaluate_features, rows_to_records
 
     if standardize:
@@ -384,6 +386,8 @@ def classification_scores(
         temperature=cfg.eval.knn_temperature, linear=cfg.eval.linear,
     )  # fmt: skip
     out = {r["metric"]: r["value"] for r in rows_to_records([row]) if "seconds" not in r["metric"]}
+    if isinstance(row.linear, ProbeReport):  # how the probe's solve ended, for eval.json
+        out.update(row.linear.solve_metrics())
     ks = [other for other in reported_ks(len(train), k) if other != k]
     if ks and len(test):  # the same vote at the peers' k (see knn_protocol)
         at_k = knn_accuracies(

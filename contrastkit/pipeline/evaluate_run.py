@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from contrastkit.evaluate.knn_protocol import KNN_AT
+from contrastkit.evaluate.linear import PROBE_AT
 from contrastkit.evaluate.report import format_records
 from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
@@ -48,6 +49,25 @@ def _knn_at_k(scored: list[dict[str, Any]], k: int, temperature: float) -> dict[
     return {"knn_protocol": protocol, "knn_at_k": sorted(at_k, key=lambda r: r["k"])}
 
 
+def _probe_solves(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per system, how its linear probe's solve ended: {"system", "converged", "iterations",
+    "gradient_max", "tolerance"}."""
+    solves: dict[str, dict[str, Any]] = {}
+    for r in scored:
+        if r["metric"].startswith(PROBE_AT):
+            field = r["metric"].removeprefix(PROBE_AT)
+            value = r["value"]
+            value = (
+                bool(value)
+                if field == "converged"
+                else int(value)
+                if field == "iterations"
+                else value
+            )
+            solves.setdefault(r["system"], {"system": r["system"]})[field] = value
+    return list(solves.values())
+
+
 def on_device(model: Any, device: torch.device) -> Any:
     """`model` moved to `device` if it is a module; a raw-input baseline (a function,
     TF-IDF, a marker string) as it is, computing on the CPU."""
@@ -63,7 +83,8 @@ def evaluate(
 
     Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}, and for
     a kNN evaluation "knn_protocol", the default k named, and "knn_at_k": [{"system", "k",
-    "value"}] at k = 1, 5, 20, 200 where the bank allows),
+    "value"}] at k = 1, 5, 20, 200 where the bank allows; with a linear probe,
+    "linear_probe": [{"system", "converged", "iterations", "gradient_max", "tolerance"}]),
     eval.txt (the table) and README.md (the model card) into the run folder, and the test
     embeddings into the TensorBoard projector (`write_projector`, runs with the tensorboard
     logger); returns the rows. Progress bars (systems, embedding, probes) go to stderr as
@@ -88,7 +109,7 @@ def evaluate(
             scores = modality.score(model, cfg, data)
             scored += [{"system": name, "metric": m, "value": v} for m, v in scores.items()]
             progress.update()
-        rows = [r for r in scored if not r["metric"].startswith(KNN_AT)]
+        rows = [r for r in scored if not r["metric"].startswith((KNN_AT, PROBE_AT))]
         if cfg.eval.few_labels:
             progress.set_postfix_str("few labels")
             rows += modality.few_label_rows(trained, cfg, data)
@@ -98,6 +119,8 @@ def evaluate(
     report: dict[str, Any] = {"rows": rows, "settings": settings}
     if any(r["metric"] == "knn_top1" for r in rows):
         report.update(_knn_at_k(scored, cfg.eval.knn_k, cfg.eval.knn_temperature))
+    if solves := _probe_solves(scored):
+        report["linear_probe"] = solves
     write_json(run_dir / "eval.json", report)
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
     write_card(run_dir)  # the model card, now with the evaluation table

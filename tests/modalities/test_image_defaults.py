@@ -27,11 +27,12 @@ def _facts(side: int, channels: int, items: int, classes: int | None, **kw) -> I
 def test_grayscale_28px_glyphs_get_small_image_views_without_flip_or_colour() -> None:
     chosen = _chosen(_facts(28, 1, 5000, 10, stored=3))  # the folder
     assert chosen["data.channels"] == 1  # stored as RGB, grey pixels
-    assert chosen["views.size"] == 28 and chosen["views.crop_scale"] == [0.3, 1.0]
+    assert chosen["views.size"] == 20 and chosen["views.crop_scale"] == [0.3, 1.0]
     assert chosen["views.flip_p"] == 0.0 and chosen["views.blur_p"] == 0.0
     assert chosen["views.hue"] == chosen["views.saturation"] == chosen["views.grayscale_p"] == 0
     assert chosen["views.brightness"] == chosen["views.contrast"] == 0.4
     assert chosen["model.widths"] == [32, 64, 128, 256]
+    assert chosen["model.pool_size"] == 2  # a 2x2 grid: where a stroke is tells glyphs apart
     assert chosen["data.holdout"] == 400  # 10% of the 4,000 training items, not 1,000
     assert chosen["eval.knn_k"] == 20 and chosen["train.batch_size"] == 256
     assert chosen["train.epochs"] == 200 and chosen["train.max_time"] == "10m"
