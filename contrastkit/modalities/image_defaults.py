@@ -203,8 +203,9 @@ def choose_image_defaults(
 
     Example:
         >>> facts = ImageFacts("./glyphs", 5000, 28, 28, 1, 1, 10, False)
-        >>> [c.values.get("views.flip_p") for c in choose_image_defaults(facts)][4]
-        0.0
+        >>> chosen = {k: v for c in choose_image_defaults(facts) for k, v in c.values.items()}
+        >>> chosen["views.flip_p"], chosen["views.size"], chosen["model.pool_size"]
+        (0.0, 20, 2)
     """
     n_train = training_items(facts, test_size)
     budget_given = any(_given(key, given) for key in BUDGET_KEYS)
