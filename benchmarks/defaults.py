@@ -28,7 +28,8 @@ not cite it). Results: benchmarks/results/<output>.json.
 
 Usage:
     python -m benchmarks.defaults [--budget 5m] [--seeds 3] [--sets font-letters,twemoji]
-        [--tune] [--tune-share 0.5] [--root runs/bench-defaults] [--output defaults]
+        [--tune] [--tune-share 0.5] [--variants default,tuned] [--root runs/bench-defaults]
+        [--output defaults]
 """
 
 from __future__ import annotations
@@ -170,6 +171,10 @@ def main() -> None:
     parser.add_argument(
         "--tune-share", type=float, default=0.5, help="share of --budget given to tune-views"
     )
+    parser.add_argument(
+        "--variants", default=None,
+        help="comma-separated subset of default,tuned (default: default, and tuned with --tune)",
+    )  # fmt: skip
     parser.add_argument("--max-load", type=float, default=0.5, help="1-min load that competes")
     parser.add_argument("--root", default=str(ROOT / "runs" / "bench-defaults"))
     parser.add_argument("--output", default="defaults", help="results/<output>.json")
@@ -184,12 +189,16 @@ def main() -> None:
         parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(EVAL_SETS)}")
     if not 0 < args.tune_share < 1:
         parser.error(f"--tune-share must be between 0 and 1, got {args.tune_share}")
-    if args.tune and not has_tune_views():
+    variants = ["default", "tuned"] if args.tune else ["default"]
+    if args.variants:
+        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+        if not set(variants) <= {"default", "tuned"}:
+            parser.error(f"--variants takes default and/or tuned, got {args.variants}")
+    if "tuned" in variants and not has_tune_views():
         parser.error(
             "--tune needs `contrastkit tune-views`, which this installation does not have "
-            "(it is being built on branch tuneviews); run without --tune"
+            "; run without --tune"
         )
-    variants = ["default", "tuned"] if args.tune else ["default"]
     root = Path(args.root)
     load_before = os.getloadavg()
     rows: list[dict[str, Any]] = []

@@ -61,7 +61,7 @@ def test_tune_without_tune_views_is_refused_before_any_work(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["--sets", "cifar10"], "unknown set"), (["--budget", "soon"], "--budget"),
-     (["--tune-share", "1.5"], "--tune-share")],
+     (["--tune-share", "1.5"], "--tune-share"), (["--variants", "best"], "--variants")],
 )  # fmt: skip
 def test_bad_arguments(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv, message
