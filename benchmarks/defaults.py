@@ -23,8 +23,11 @@ BUDGET (`--max-time BUDGET - search wall time`): the same total budget.
 Rows: one per (dataset, variant, seed, system, metric), then the mean and sample std over
 the seeds; a verdict per set: the trained encoder beats a baseline when the gap of the
 means exceeds the sum of the stds. The 1-minute load average is recorded before and after
-every run; a run that started with load above `--max-load` is marked `competing_load` (do
-not cite it). Results: benchmarks/results/<output>.json.
+every run, and the CPU share other processes took during it (`benchmarks.common.
+machine_load`: machine CPU time from /proc/stat minus this script and its commands); a run
+in which others took over 10% is marked `competing_load` (do not cite it). The load average
+alone cannot say this: right after one run the 1-minute average still counts that run.
+Results: benchmarks/results/<output>.json.
 
 Usage:
     python -m benchmarks.defaults [--budget 5m] [--seeds 3] [--sets font-letters,twemoji]
@@ -45,7 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import print_table, write_results
+from benchmarks.common import load_snapshot, machine_load, print_table, write_results
 from contrastkit.config import parse_duration
 from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder
 
@@ -85,6 +88,7 @@ def run_one(
     run = runs / f"{variant}-seed{seed}"
     shutil.rmtree(run, ignore_errors=True)
     runs.mkdir(parents=True, exist_ok=True)
+    snapshot = load_snapshot()
     info: dict[str, Any] = {"load_before": _load()}
     start = time.perf_counter()
     train = [_script(), "train", "--dataset", str(folder)]
@@ -109,6 +113,7 @@ def run_one(
     info.update(
         wall_seconds=round(time.perf_counter() - start, 1),
         load_after=_load(),
+        load=machine_load(snapshot),
         steps=summary.get("steps"),
         epochs=summary.get("epochs"),
         train_seconds=summary.get("train_seconds"),
@@ -175,7 +180,6 @@ def main() -> None:
         "--variants", default=None,
         help="comma-separated subset of default,tuned (default: default, and tuned with --tune)",
     )  # fmt: skip
-    parser.add_argument("--max-load", type=float, default=0.5, help="1-min load that competes")
     parser.add_argument("--root", default=str(ROOT / "runs" / "bench-defaults"))
     parser.add_argument("--output", default="defaults", help="results/<output>.json")
     args = parser.parse_args()
@@ -233,13 +237,14 @@ def main() -> None:
                           "value": r["value"], "dataset": name, "variant": variant,
                           "seed": seed} for r in info.pop("rows")]  # fmt: skip
                 rows.extend(found)
-                competing = info["load_before"] > args.max_load
+                competing = bool(info["load"].get("competing_load"))
                 runs.append({"dataset": name, "variant": variant, "seed": seed,
                              "competing_load": competing, **info})  # fmt: skip
                 print_table(found, ["dataset", "variant", "seed", "system", "metric", "value"])
                 print(f"  {info['steps']} steps in {info['train_seconds']:.0f} s, wall "
-                      f"{info['wall_seconds']:.0f} s, load {info['load_before']} -> "
-                      f"{info['load_after']}{' (COMPETING LOAD)' if competing else ''}",
+                      f"{info['wall_seconds']:.0f} s, others' CPU share "
+                      f"{info['load'].get('other_cpu_share', '?')}"
+                      f"{' (COMPETING LOAD)' if competing else ''}",
                       flush=True)  # fmt: skip
                 save(complete=False)  # a benchmark cut short keeps its finished runs
 
