@@ -2,10 +2,11 @@
 each scored on a validation split carved from the training items.
 
 Every trial is an ordinary `train()` run (in-process, no evaluation, no report) on the
-training items without the validation split, with an equal share of the budget: the
-first trial is time-boxed, the others train as many steps as it did (within their share
-of the time: a slower view may stop earlier; the steps are recorded). Each is scored on the
-validation items: with labels, weighted kNN against a bank of the remaining training
+training items without the validation split, with an equal share of what is left of the
+budget (a trial that overran is paid for by the ones after it, so the search ends near its
+budget): the first trial is time-boxed, the others train as many steps as it did (within
+their share of the time: a slower view may stop earlier; the steps are recorded). Each is
+scored on the validation items: with labels, weighted kNN against a bank of the remaining training
 items (the labelled criterion, which picks the winner); always, RankMe [1], the effective
 rank of the (uncentred) validation embeddings (`evaluate.geometry.effective_rank`), the
 label-free criterion that picks the winner of unlabelled data (text pairs: validation
@@ -39,7 +40,15 @@ from contrastkit.pipeline.train_run import train
 from contrastkit.pipeline.tune_grid import Factor, new_levels, view_grid
 from contrastkit.pipeline.tune_split import ValidationSplit, carve_validation
 
-__all__ = ["MIN_TRIAL_SECONDS", "Trial", "TuneResult", "check_budget", "trial_count", "tune_views"]
+__all__ = [
+    "MIN_TRIAL_SECONDS",
+    "Trial",
+    "TuneResult",
+    "check_budget",
+    "trial_count",
+    "trial_share",
+    "tune_views",
+]
 
 MIN_TRIAL_SECONDS = 5.0  # data on the device, one step, embedding the validation items
 TRAIN_SHARE = 0.7  # of a trial's share: training (the rest: start-up, scoring)
@@ -91,6 +100,12 @@ def check_budget(seconds: float, trials: int) -> None:
         )
 
 
+def trial_share(budget: float, elapsed: float, trials_left: int) -> float:
+    """The next trial's seconds: what is left of `budget` after `elapsed` over the trials
+    left, never below MIN_TRIAL_SECONDS (one step and scoring)."""
+    return max((budget - elapsed) / max(trials_left, 1), MIN_TRIAL_SECONDS)
+
+
 def _channels(data: Any) -> int | None:
     images = getattr(getattr(data, "train", None), "images", None)
     return int(images.shape[1]) if images is not None and len(images.shape) == 4 else None
@@ -110,17 +125,17 @@ def tune_views(
         ContrastkitError: a modality without a grid, too few items, or a budget under
             MIN_TRIAL_SECONDS per trial (all before any training).
     """
-    start = time.monotonic()
+    start = _clock()
     modality = get_modality(base.data.modality)
     fewest = trial_count(view_grid(modality.name, base.views), base)  # before reading data
     check_budget(budget, fewest)
     data = modality.prepare(base, None)
     factors = view_grid(modality.name, base.views, _channels(data))
     count = trial_count(factors, base)
-    check_budget(budget - (time.monotonic() - start), count)
+    check_budget(budget - (_clock() - start), count)
     split = carve_validation(data, base.train.seed)
     criterion = _criterion(split)
-    share = (budget - (time.monotonic() - start)) / count
+    share = trial_share(budget, _clock() - start, count)
     log(
         f"{count} trials of {share:.0f}s on {len(split.train_ids):,} training items; "
         f"validation: {len(split.val_ids):,} items; the winner has the best {criterion}"
@@ -134,7 +149,8 @@ def tune_views(
         nonlocal steps
         trial = Trial(len(trials), label, _views_of(cfg, factors))
         trial.run_dir = str(out_dir / "trials" / f"{trial.index:02d}")
-        _run_trial(trial, cfg, modality, split, share, steps)
+        left = max(count, len(trials) + 1) - len(trials)  # the greedy path may add a trial
+        _run_trial(trial, cfg, modality, split, trial_share(budget, _clock() - start, left), steps)
         steps = steps or max(trial.steps, 1)
         trials.append(trial)
         configs.append(cfg)
@@ -181,12 +197,17 @@ def _views_of(cfg: Config, factors: list[Factor]) -> dict[str, Any]:
             ((k, getattr(cfg.views, k)) for k in keys)}  # fmt: skip
 
 
+def _clock() -> float:
+    """Seconds on a monotonic clock (a function, so tests can replace it)."""
+    return time.monotonic()
+
+
 def _proxy_config(cfg: Config, run_dir: str, share: float, steps: int | None) -> Config:
     """`cfg` as a proxy run: its budget, no monitor, no checkpoints, csv logs only."""
     out = cfg.model_copy(deep=True)
     t = out.train
     t.epochs, t.steps = None, steps
-    t.max_time = TRAIN_SHARE * share if steps is None else share
+    t.max_time = TRAIN_SHARE * share  # the rest of the share: start-up and scoring
     t.monitor_every, t.checkpoint_every, t.loggers = 0, 10**9, ["csv"]
     t.run_dir = run_dir
     return out
@@ -254,7 +275,7 @@ def _header() -> str:
 
 def _row(t: Trial) -> str:
     def pct(key: str) -> str:
-        return f"{100 * t.scores[key]:.1f}" if key in t.scores else "-"
+        return f"{t.scores[key]:.3f}" if key in t.scores else "-"
 
     return (
         f"{t.index:>2}  {t.label:<16} {t.steps:>6} {pct('knn_top1'):>6} "

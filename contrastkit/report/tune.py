@@ -40,7 +40,7 @@ def _trial_record(t: Trial) -> dict[str, Any]:
 def _cell(t: Trial, key: str) -> str:
     if key not in t.scores:
         return "-"
-    return f"{t.scores[key]:.2f}" if key == "rankme" else f"{100 * t.scores[key]:.1f}%"
+    return f"{t.scores[key]:.2f}" if key == "rankme" else f"{t.scores[key]:.3f}"
 
 
 def tune_markdown(result: TuneResult) -> str:

@@ -53,3 +53,28 @@ def test_rankme_agreement_is_with_knn_else_with_pair_recall() -> None:
     pairs = tv._agreement(trials("recall@1", [0.5, 0.6, 0.7], [1.0, 2.0, 3.0]))
     assert pairs["against"] == "recall@1" and pairs["kendall"] == pytest.approx(1.0)
     assert tv._agreement(trials("other", [1, 2, 3], [1, 2, 3]))["spearman"] is None
+
+
+def test_a_trial_that_overran_is_paid_for_by_the_ones_after_it(tmp_path: Path, monkeypatch) -> None:
+    now = [0.0]
+    shares: list[float] = []
+
+    def fake(trial, cfg, modality, split, share, steps) -> None:
+        shares.append(share)
+        now[0] += 2 * share if trial.index == 0 else share  # the first trial takes twice its share
+        trial.steps = 17
+        trial.scores = {"knn_top1": SCORES[trial.label], "rankme": 1.0}
+
+    monkeypatch.setattr(tv, "_clock", lambda: now[0])
+    monkeypatch.setattr(tv, "_run_trial", fake)
+    base = load_config(None, {"data.dataset": "digits", "train.epochs": 3})
+    tv.tune_views(base, 100.0, tmp_path, log=lambda line: None)
+    assert shares[0] == pytest.approx(20.0)  # 100 s over 5 trials
+    assert shares[1:] == pytest.approx([15.0] * 4)  # the 60 s left over the 4 trials left
+    assert now[0] == pytest.approx(100.0)  # the search ends on its budget, not 20 s later
+
+
+def test_trial_share_never_drops_under_one_step() -> None:
+    assert tv.trial_share(100.0, 40.0, 4) == pytest.approx(15.0)
+    assert tv.trial_share(100.0, 120.0, 2) == tv.MIN_TRIAL_SECONDS  # overrun: the minimum
+    assert tv.trial_share(100.0, 0.0, 0) == pytest.approx(100.0)  # no division by zero
