@@ -38,13 +38,13 @@ def _reference(kind: str, run: Path, data: str):
     return items.items, e.embed_items(items).vectors
 
 
+def _refuse(*args, **kwargs):
+    raise AssertionError("the training data was read")
+
+
 def _no_reading(monkeypatch, kind: str) -> None:
     """Make the modality's data reader fail: loading must not call it."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the training data was read")
-
-    monkeypatch.setattr(type(get_modality(MODALITY[kind])), "prepare", refuse)
+    monkeypatch.setattr(type(get_modality(MODALITY[kind])), "prepare", _refuse)
 
 
 @pytest.mark.parametrize("kind", ["image-folder", "audio", "table", "text"])
@@ -67,6 +67,22 @@ def test_a_copied_run_loads_without_its_training_data(
     np.testing.assert_allclose(z, ref, atol=TOL)
     np.testing.assert_allclose(z, z_original, atol=TOL)
     assert moved.fingerprint == original.fingerprint
+
+
+def test_an_image_text_model_loads_both_towers_without_its_data(
+    tiny_runs, tmp_path, monkeypatch
+) -> None:
+    run, _ = tiny_runs("image-text")  # a text tower fitted on the captions: text_init/
+    e = load_embedder(run, "cpu")
+    items = e.item_set(None, "test").part(0, 30)
+    images, captions = items.items, list(items.texts)
+    ref_images = e.embed_items(items).vectors
+    ref_texts = e.embed_items(e.modality_adapter.as_items(e.cfg, e.data, captions, "text"))
+    copy = Path(shutil.copytree(run, tmp_path / "run"))
+    monkeypatch.setattr(type(e.modality_adapter), "prepare", _refuse)
+    moved = contrastkit.load(copy, "cpu")
+    np.testing.assert_allclose(moved.encode_image(images), ref_images, atol=TOL)
+    np.testing.assert_allclose(moved.encode_text(captions), ref_texts.vectors, atol=TOL)
 
 
 def test_the_safetensors_export_carries_preprocess_json(tiny_runs, tmp_path) -> None:
