@@ -104,6 +104,8 @@ def inference_data(folder: Path, cfg: Config, modality: Modality) -> tuple[Confi
         path = folder / PREPROCESS_FILE
         try:
             cfg, data = modality.without_data(cfg, record, folder)
+        except ContrastkitError:
+            raise  # a file it names is missing or malformed: said by the modality
         except KeyError as exc:
             raise ContrastkitError(f"{path} lacks the key {exc}; delete it to read the "
                                    "training data again") from exc  # fmt: skip
