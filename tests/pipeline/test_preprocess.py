@@ -16,6 +16,7 @@ import pytest
 
 import contrastkit
 from contrastkit.errors import ContrastkitError
+from contrastkit.export import export
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.embedder import load_embedder
 from contrastkit.pipeline.preprocess import PREPROCESS_FILE
@@ -87,7 +88,7 @@ def test_an_image_text_model_loads_both_towers_without_its_data(
 
 def test_the_safetensors_export_carries_preprocess_json(tiny_runs, tmp_path) -> None:
     run, _ = tiny_runs("table")
-    out = contrastkit.export.export(run, "safetensors", tmp_path / "st")
+    out = export(run, "safetensors", tmp_path / "st")
     assert json.loads((out / PREPROCESS_FILE).read_text()) == json.loads(
         (run / PREPROCESS_FILE).read_text()
     )
