@@ -125,17 +125,30 @@ def _chunks(items: Any, size: int) -> list[Any]:
 
 
 def load(path: str | Path, device: str | torch.device = "auto") -> Encoder:
-    """The trained model of a run folder or a safetensors export folder, on `device`.
+    """The trained model of a run folder or an export folder, on `device`.
+
+    What loading reads: config.yaml, the weights and preprocess.json (how the run reads
+    inputs: image size, channels and normalisation; audio sample rate, clip length and
+    log-mel settings; the table schema.json; the text model/ folder), never the training
+    data, for image, audio, table, text and image-text models: a copied folder loads on
+    a machine without the data. Graph and interactions models encode node and item ids
+    with the training graph and histories, so they read their training data as
+    config.yaml names it. A run from before preprocess.json reads its training data once
+    (a one-line notice) and writes the file.
 
     Args:
-        path: a folder `contrastkit train` wrote, or one `contrastkit export --format
-            safetensors` wrote (both hold config.yaml; the training data the config names
-            is read again, as `contrastkit embed` reads it), or a sentence-transformers
+        path: a folder `contrastkit train` wrote; one `contrastkit export --format
+            safetensors` wrote (the same, without checkpoints); one `contrastkit export
+            --format onnx` wrote (image, audio, table: `encode` runs ONNX Runtime, from
+            the `export` extra, on the same preprocessing); or a sentence-transformers
             folder (a text model).
         device: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps".
 
     Raises:
-        ContrastkitError: not such a folder, or the run has not finished.
+        ContrastkitError: not such a folder, the run has not finished, or a file loading
+            needs (preprocess.json, schema.json, model/, ...) is missing or malformed:
+            one sentence naming it.
+        MissingExtraError: an ONNX export without onnxruntime installed.
 
     Example:
         >>> import contrastkit
@@ -143,4 +156,4 @@ def load(path: str | Path, device: str | torch.device = "auto") -> Encoder:
         >>> enc.encode([{"alcohol": 13.2, "malic_acid": 1.8, ...}]).shape
         (1, 256)
     """
-    return Encoder(load_embedder(path, device))
+    return Encoder(load_embedder(path, device, data_free=True))

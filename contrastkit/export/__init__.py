@@ -3,7 +3,8 @@
 Formats (each a module here; every export folder also gets the model card, README.md):
 
 - safetensors: config.yaml, weights and the run's artifacts; `contrastkit.load` reads it.
-- onnx: model.onnx (dynamic batch axis) + preprocessing.json (image, audio, table).
+- onnx: model.onnx (dynamic batch axis) + preprocessing.json (image, audio, table), and
+  config.yaml + preprocess.json, with which `contrastkit.load` runs it on ONNX Runtime.
 - torchscript: model.pt (traced) + preprocessing.json (image, audio, table).
 - torchvision: a ResNet state_dict that `torchvision.models.resnetNN()` loads.
 - sentence-transformers: the text model folder (text runs, image-text text towers).
@@ -35,6 +36,8 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> Path
     run = Path(run_dir)
     if not (run / CONFIG_FILE).is_file():
         raise ContrastkitError(f"{run} is not a run folder (no {CONFIG_FILE})")
+    if (run / "model.onnx").is_file() and not (run / "encoder.safetensors").is_file():
+        raise ContrastkitError(f"{run} is an ONNX export, not a run folder; export the run")
     folder = Path(out) if out is not None else run / "export" / fmt
     if fmt == "safetensors":
         from contrastkit.export.safetensors import export_safetensors as write

@@ -12,6 +12,9 @@ import torch
 
 from contrastkit.errors import ContrastkitError
 from contrastkit.export.tensor_model import TensorModel, tensor_model
+from contrastkit.files import write_json
+from contrastkit.pipeline.preprocess import PREPROCESS_FILE
+from contrastkit.pipeline.settings import CONFIG_FILE
 
 __all__ = ["export_onnx", "write_preprocessing"]
 
@@ -27,7 +30,9 @@ def write_preprocessing(model: TensorModel, out: Path, output_dim: int, run_dir:
 
 
 def export_onnx(run_dir: Path, out: Path) -> None:
-    """Write out/model.onnx (input `pixels`/`waveform`/`features`, output `embedding`)."""
+    """Write out/model.onnx (input `pixels`/`waveform`/`features`, output `embedding`),
+    and config.yaml and preprocess.json, with which `contrastkit.load(out)` reads inputs
+    as the run does and runs the model on ONNX Runtime."""
     try:
         import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
     except ImportError as exc:
@@ -36,6 +41,8 @@ def export_onnx(run_dir: Path, out: Path) -> None:
     with torch.no_grad():
         dim = int(model.module(model.example).shape[1])
     write_preprocessing(model, out, dim, run_dir)
+    shutil.copy2(run_dir / CONFIG_FILE, out / CONFIG_FILE)
+    write_json(out / PREPROCESS_FILE, model.record)
     batch = torch.export.Dim("batch", min=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -28,12 +28,15 @@ class TensorModel:
         preprocessing: how raw items become `example`-like inputs (written to
             preprocessing.json and the model card).
         input_name: "pixels", "waveform" or "features".
+        record: the run's preprocess.json (`contrastkit.pipeline.preprocess`), with which
+            `contrastkit.load` reads inputs for an ONNX export.
     """
 
     module: nn.Module
     example: Tensor
     preprocessing: dict[str, Any]
     input_name: str
+    record: dict[str, Any] | None = None
 
 
 def tensor_model(run_dir: str | Path, examples: int = 8) -> TensorModel:
@@ -43,6 +46,7 @@ def tensor_model(run_dir: str | Path, examples: int = 8) -> TensorModel:
         ContrastkitError: another modality (one sentence naming the formats that fit it).
     """
     from contrastkit.pipeline.embedder import load_embedder
+    from contrastkit.pipeline.preprocess import preprocess_record
 
     e = load_embedder(run_dir, "cpu")
     if e.modality not in TENSOR_MODALITIES:
@@ -58,7 +62,8 @@ def tensor_model(run_dir: str | Path, examples: int = 8) -> TensorModel:
     with torch.no_grad():
         example = (prepare(items) if prepare is not None else items).float()
     module = e.model.float().eval()
-    return TensorModel(module, example, _preprocessing(e, example), _INPUT[e.modality])
+    record = preprocess_record(cfg, e.modality_adapter, data)
+    return TensorModel(module, example, _preprocessing(e, example), _INPUT[e.modality], record)
 
 
 _INPUT = {"image": "pixels", "audio": "waveform", "table": "features"}

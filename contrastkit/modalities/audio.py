@@ -49,6 +49,7 @@ class AudioModality(TensorModality):
     }  # fmt: skip
     main_metric = "knn_top1"
     has_transfer = True
+    data_free = True
 
     def detect(self, path: Path) -> bool:
         return path.is_dir() and any(
@@ -100,6 +101,19 @@ class AudioModality(TensorModality):
     def build_encoder(self, cfg: Config, data: TensorData) -> AudioEncoder:
         m = cfg.model
         return AudioEncoder(cfg.data.sample_rate, tuple(m.widths), n_mels=m.n_mels, hop=m.hop)
+
+    def preprocessing(self, cfg: Config, data: TensorData) -> dict[str, Any]:
+        """Sample rate and clip length of the clips, and the log-mel front end's settings."""
+        d, m = cfg.data, cfg.model
+        samples = round(d.clip_seconds * d.sample_rate)
+        return {"sample_rate": d.sample_rate, "clip_seconds": d.clip_seconds, "samples": samples,
+                "n_mels": m.n_mels, "hop": m.hop}  # fmt: skip
+
+    def without_data(self, cfg: Config, record: dict[str, Any], folder: Path):
+        cfg = cfg.model_copy(deep=True)
+        cfg.data.sample_rate, cfg.data.clip_seconds = record["sample_rate"], record["clip_seconds"]
+        cfg.model.n_mels, cfg.model.hop = record["n_mels"], record["hop"]
+        return cfg, TensorData(f"{cfg.data.dataset} (not read: loaded from {folder})", None)
 
     def views(self, cfg: Config, data: TensorData, method) -> AudioViews:
         v = cfg.views

@@ -30,6 +30,7 @@ from contrastkit.config import Config, DataConfig, ModelConfig, ViewsConfig
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.methods.params import construct, method_params
 from contrastkit.methods.registry import METHODS
+from contrastkit.modalities.scoring import classification_scores, few_label_rows
 from contrastkit.train.checkpoint import load_weights
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "classification_scores",
     "few_label_rows",
     "method_defaults",
+    "trained_weights",
 ]
 
 ENCODER_FILE = "encoder.safetensors"
@@ -155,6 +157,8 @@ class Modality:
         has_transfer: `labelled_source` is implemented (`contrastkit finetune`).
         embed_chunk: items `embed` may take per call when a progress bar is shown (each
             item's embedding depends on that item alone); None: all at once, no bar.
+        data_free: `preprocessing` and `without_data` are implemented: a trained model
+            loads without its training data.
     """
 
     name: ClassVar[str] = ""
@@ -170,6 +174,7 @@ class Modality:
     has_few_labels: ClassVar[bool] = False
     has_transfer: ClassVar[bool] = False
     embed_chunk: ClassVar[int | None] = None
+    data_free: ClassVar[bool] = False
 
     # ---- choosing and configuring -------------------------------------------------------
     def detect(self, path: Path) -> bool:
@@ -254,17 +259,24 @@ class Modality:
     def export(self, method: nn.Module, cfg: Config, data: Prepared, run_dir: Path) -> None:
         """Write extra exports besides encoder.safetensors and method.safetensors."""
 
+    def preprocessing(self, cfg: Config, data: Prepared) -> dict[str, Any] | None:
+        """What `load_trained`, `as_items` and `embed` need of the data, as JSON values
+        (RUN_DIR/preprocess.json; files it names sit beside it), so a model loads without
+        its training data; None (default): they need the training data itself."""
+        return None
+
+    def without_data(
+        self, cfg: Config, record: dict[str, Any], folder: Path
+    ) -> tuple[Config, Prepared]:
+        """(config, data) to load and embed with, from a `preprocessing` record read back
+        from `folder`, the training data not read (KeyError: a key is missing)."""
+        raise NotImplementedError
+
     # ---- evaluation ----------------------------------------------------------------------
     def load_trained(self, cfg: Config, data: Prepared, run_dir: Path) -> Any:
         """The trained model that `score`, `embed` and `read_query` take (default: the
         encoder with the run's final weights)."""
-        path = Path(run_dir) / ENCODER_FILE
-        if not path.is_file():
-            raise ContrastkitError(
-                f"{path} does not exist: the run has not finished; resume it with "
-                f"`contrastkit train --resume {run_dir}`"
-            )
-        return load_weights(self.build_encoder(cfg, data), path).eval()
+        return load_weights(self.build_encoder(cfg, data), trained_weights(run_dir)).eval()
 
     def baselines(self, cfg: Config, data: Prepared) -> list[tuple[str, Any]]:
         """(name, model) pairs scored beside the trained one: raw input, random init."""
@@ -317,81 +329,24 @@ class Modality:
         raise ContrastkitError(f"{self.name} models do not encode inputs given in Python")
 
 
+def trained_weights(run_dir: Path) -> Path:
+    """RUN_DIR/encoder.safetensors.
+
+    Raises:
+        ContrastkitError: it does not exist (the run has not finished).
+    """
+    path = Path(run_dir) / ENCODER_FILE
+    if not path.is_file():
+        raise ContrastkitError(
+            f"{path} does not exist: the run has not finished; resume it with "
+            f"`contrastkit train --resume {run_dir}`"
+        )
+    return path
+
+
 def method_defaults(tree: dict[str, Any], **values: Any) -> dict[str, Any]:
     """Those of `values` that the config tree's method (default simclr) takes as arguments:
     a modality's defaults for the `method` section (a temperature, say)."""
     name = (tree.get("method") or {}).get("name", "simclr")
     params = method_params(name) if name in METHODS else {}
     return {key: value for key, value in values.items() if key in params}
-
-
-def few_label_rows(
-    encoder: nn.Module,
-    make_scratch: Callable[[], nn.Module],
-    train: tuple[Tensor, Tensor],
-    test: tuple[Tensor, Tensor],
-    cfg: Config,
-    prepare: Callable[[Tensor], Tensor] | None = None,
-) -> list[dict[str, Any]]:
-    """`semi_supervised_eval` with `cfg.eval.few_labels` of the training labels, as rows:
-    "pre-trained linear probe", "pre-trained + fine-tune" and "scratch" (the same
-    architecture trained on those labels only), metric "accuracy@<share> labels"."""
-    from contrastkit.evaluate.semi_supervised import semi_supervised_eval
-
-    names = {"linear probe": "pre-trained linear probe", "fine-tune": "pre-trained + fine-tune"}
-
-    def scratch() -> nn.Module:  # seeded: the same network whatever ran before
-        torch.manual_seed(cfg.train.seed + 1)
-        return make_scratch()
-
-    found = semi_supervised_eval(
-        encoder, scratch, train, test, fractions=cfg.eval.few_labels,
-        steps=cfg.eval.fine_tune_steps, prepare=prepare, seed=cfg.train.seed,
-    )  # fmt: skip
-    return [
-        {"system": names.get(r["protocol"], r["protocol"]),
-         "metric": f"accuracy@{r['fraction']:g} labels", "value": r["accuracy"],
-         "labels": r["labels"]}
-        for r in found
-    ]  # fmt: skip
-
-
-def classification_scores(
-    train: Tensor,
-    train_labels: Tensor,
-    test: Tensor,
-    test_labels: Tensor,
-    cfg: Config,
-    standardize: bool = False,
-) -> dict[str, float]:
-    """Weighted kNN (cfg.eval.knn_k, knn_temperature) and, if cfg.eval.linear, a linear
-    probe of frozen (N, D) features; `standardize` scales features by the train split's
-    mean and std before kNN (for features whose dimensions have unrelated units).
-
-    Returns:
-        {"knn_top1": accuracy at eval.knn_k, "linear_top1": ..., ...} and the kNN accuracy
-        at the other reported k (`knn_protocol.reported_ks`) as "knn_top1@K"; the probe's
-        solve as "linear_probe.converged" (1/0), ".iterations", ".gradient_max", ".tolerance".
-    """
-    from contrastkit.evaluate.knn_protocol import knn_accuracies, knn_metric, reported_ks
-    from contrastkit.evaluate.linear import ProbeReport
-    from contrastkit.evaluate.report import evaluate_features, rows_to_records
-
-    if standardize:
-        mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
-        train, test = (train - mean) / std, (test - mean) / std
-    k = min(cfg.eval.knn_k, len(train))
-    row = evaluate_features(
-        "", train, train_labels, test, test_labels, k=k,
-        temperature=cfg.eval.knn_temperature, linear=cfg.eval.linear,
-    )  # fmt: skip
-    out = {r["metric"]: r["value"] for r in rows_to_records([row]) if "seconds" not in r["metric"]}
-    if isinstance(row.linear, ProbeReport):  # how the probe's solve ended, for eval.json
-        out.update(row.linear.solve_metrics())
-    ks = [other for other in reported_ks(len(train), k) if other != k]
-    if ks and len(test):  # the same vote at the peers' k (see knn_protocol)
-        at_k = knn_accuracies(
-            train, train_labels, test, test_labels, ks=ks, temperature=cfg.eval.knn_temperature
-        )
-        out.update({knn_metric(other): value for other, value in at_k.items()})
-    return out

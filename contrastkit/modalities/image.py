@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,6 +45,7 @@ from contrastkit.modalities.base import (
     Prepared,
     classification_scores,
     few_label_rows,
+    trained_weights,
 )
 from contrastkit.modalities.image_config import (
     build_image_encoder,
@@ -51,11 +53,14 @@ from contrastkit.modalities.image_config import (
     check_backbone_keys,
     fit_views_to_backbone,
     has_pretrained,
+    image_preprocessing,
+    with_image_preprocessing,
 )
 from contrastkit.modalities.image_defaults import choose_image_defaults
 from contrastkit.modalities.sections import ImageDataConfig, ImageModelConfig, ImageViewsConfig
 from contrastkit.train import ddp
 from contrastkit.train.batches import ImageBatches
+from contrastkit.train.checkpoint import load_weights
 from contrastkit.train.devices import module_device
 from contrastkit.train.monitor import KnnMonitor
 from contrastkit.train.precision import inference_autocast
@@ -81,6 +86,7 @@ class ImageModality(Modality):
     aliases = {"fmnist": "fashion-mnist"}
     has_few_labels = True
     has_transfer = True
+    data_free = True
     data_config, model_config, views_config = ImageDataConfig, ImageModelConfig, ImageViewsConfig
     main_metric = "knn_top1"
 
@@ -196,6 +202,20 @@ class ImageModality(Modality):
             preprocess=build_image_views(cfg.views).preprocess, k=cfg.eval.knn_k,
             temperature=cfg.eval.knn_temperature, batch_size=cfg.eval.batch_size,
         )  # fmt: skip
+
+    def preprocessing(self, cfg: Config, data: ImageData) -> dict[str, Any]:
+        """Decoding size, channels, eval size and normalisation (`image_preprocessing`)."""
+        return image_preprocessing(cfg, len(cfg.views.mean or [data.train.channels]))
+
+    def without_data(self, cfg: Config, record: dict[str, Any], folder: Path):
+        cfg = with_image_preprocessing(cfg, record)
+        return cfg, ImageData(f"{cfg.data.dataset} (not read: loaded from {folder})", None)
+
+    def load_trained(self, cfg: Config, data: Prepared, run_dir: Path) -> torch.nn.Module:
+        """The encoder with the run's weights, built without `model.weights` (the run's
+        replace every one, so that file need not be on this machine)."""
+        encoder = self.build_encoder(cfg, data, pretrained=False)
+        return load_weights(encoder, trained_weights(run_dir)).eval()
 
     def baselines(self, cfg: Config, data: ImageData) -> list[tuple[str, object]]:
         out = [

@@ -9,6 +9,7 @@ user left `views.mean`/`views.std` unset.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from torch import nn
 
@@ -26,6 +27,8 @@ __all__ = [
     "check_backbone_keys",
     "fit_views_to_backbone",
     "has_pretrained",
+    "image_preprocessing",
+    "with_image_preprocessing",
 ]
 
 # the model keys each kind of backbone takes besides `backbone` (the rest are refused)
@@ -142,3 +145,37 @@ def fit_views_to_backbone(cfg: Config, channels: int) -> list[str]:
         for note in notes:
             print(f"{m.backbone}: {note}", file=sys.stderr)
     return notes
+
+
+def image_preprocessing(cfg: Config, channels: int) -> dict[str, Any]:
+    """How a resolved config reads and normalises images for embedding (preprocess.json):
+    the side they are decoded at (`data.image_size`, None: as they are), `channels`, the
+    side the encoder sees (`views.eval_size`, None: `views.size`) and the per-channel
+    normalisation (None: none)."""
+    v = cfg.views
+    return {
+        "image_size": cfg.data.image_size,
+        "channels": channels,
+        "size": v.size,
+        "eval_size": v.eval_size,
+        "mean": None if v.mean is None else list(v.mean),
+        "std": None if v.std is None else list(v.std),
+    }
+
+
+def with_image_preprocessing(cfg: Config, record: dict[str, Any]) -> Config:
+    """A copy of `cfg` reading images as `record` (from `image_preprocessing`) says.
+
+    Raises:
+        KeyError: a key of the record is missing.
+        ValueError: mean/std do not have one value per channel.
+    """
+    cfg = cfg.model_copy(deep=True)
+    channels, mean, std = int(record["channels"]), record["mean"], record["std"]
+    sizes = {None if x is None else len(x) for x in (mean, std)}
+    if sizes not in ({None}, {channels}):
+        raise ValueError(f"'mean' and 'std' must both hold {channels} values (one per channel)")
+    cfg.data.image_size = record["image_size"]
+    cfg.views.size, cfg.views.eval_size = record["size"], record["eval_size"]
+    cfg.views.mean, cfg.views.std = mean, std
+    return cfg

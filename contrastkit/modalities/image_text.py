@@ -37,6 +37,8 @@ from contrastkit.modalities.image_config import (
     check_backbone_keys,
     fit_views_to_backbone,
     has_pretrained,
+    image_preprocessing,
+    with_image_preprocessing,
 )
 from contrastkit.modalities.sections import (
     ImageTextDataConfig,
@@ -46,6 +48,8 @@ from contrastkit.modalities.sections import (
 from contrastkit.train.checkpoint import load_weights
 from contrastkit.train.devices import module_device, to_device
 from contrastkit.train.pair_batches import PairBatches
+
+TEXT_LENGTH = 32  # tokens of a caption the text tower reads
 
 
 @dataclass
@@ -66,6 +70,7 @@ class ImageTextModality(Modality):
         ImageTextDataConfig, ImageTextModelConfig, ImageViewsConfig,
     )  # fmt: skip
     towers = 2
+    data_free = True
     main_metric = "image_to_text/recall@1"
 
     def detect(self, path: Path) -> bool:
@@ -121,7 +126,7 @@ class ImageTextModality(Modality):
             scratch = {"vocab_size": 4000, "dim": m.text_dim, "layers": m.text_layers,
                        "heads": max(1, m.text_dim // 32)}  # fmt: skip
         out.text_start = build_text_encoder(
-            m.text_model, train.captions, max_length=32, seed=cfg.train.seed, **scratch
+            m.text_model, train.captions, max_length=TEXT_LENGTH, seed=cfg.train.seed, **scratch
         )
         return out
 
@@ -151,6 +156,25 @@ class ImageTextModality(Modality):
     def export(self, method, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> None:
         if not method.lock_text:  # the trained text tower as a sentence-transformers folder
             method.text_encoder.save(run_dir / "text")
+
+    def preprocessing(self, cfg: Config, data: ImageTextPrepared) -> dict[str, Any]:
+        """How images are read (`image_preprocessing`) and where the text tower's tokenizer
+        and architecture come from: text_init/ (a tower fitted on the captions) or the
+        model named by `model.text_model` (its weights are in method.safetensors)."""
+        scratch = cfg.model.text_model == "scratch"
+        tower = "text_init" if scratch else cfg.model.text_model
+        return image_preprocessing(cfg, 3) | {"text_tower": tower, "max_length": TEXT_LENGTH}
+
+    def without_data(self, cfg: Config, record: dict[str, Any], folder: Path):
+        cfg = with_image_preprocessing(cfg, record)
+        data = ImageTextPrepared(f"{cfg.data.dataset} (not read: loaded from {folder})", None)
+        if record["text_tower"] == "text_init":
+            data.text_start = TextEncoder.from_pretrained(Path(folder) / "text_init")
+        else:
+            data.text_start = build_text_encoder(
+                record["text_tower"], [], max_length=record["max_length"]
+            )
+        return cfg, data
 
     def load_trained(self, cfg: Config, data: ImageTextPrepared, run_dir: Path) -> Any:
         super().load_trained(cfg, data, run_dir)  # a clear error when the run is unfinished

@@ -19,12 +19,15 @@ import torch
 from contrastkit.config import Config
 from contrastkit.data.tabular import read_table
 from contrastkit.data.tabular_datasets import TABLE_DATASETS, load_table_splits
+from contrastkit.data.tabular_schema import TableSchema
 from contrastkit.encoders.tabular import TabularMLP
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet, method_defaults
 from contrastkit.modalities.sections import TableDataConfig, TableModelConfig, TableViewsConfig
 from contrastkit.modalities.tensor import TensorData, TensorModality
 from contrastkit.views.tabular import ScarfViews
+
+SCHEMA_FILE = "schema.json"
 
 
 @dataclass
@@ -39,6 +42,7 @@ class TableModality(TensorModality):
     datasets = {name: spec.description for name, spec in TABLE_DATASETS.items()}
     data_config, model_config, views_config = TableDataConfig, TableModelConfig, TableViewsConfig
     main_metric = "linear_top1"
+    data_free = True
 
     def detect(self, path: Path) -> bool:
         return path.is_file() and path.suffix.lower() in (".csv", ".tsv")
@@ -72,7 +76,23 @@ class TableModality(TensorModality):
         )  # fmt: skip
 
     def write_artifacts(self, cfg: Config, data: TableData, run_dir: Path) -> None:
-        data.schema.save(run_dir / "schema.json")  # to pack other CSVs the same way
+        data.schema.save(run_dir / SCHEMA_FILE)  # to pack other CSVs the same way
+
+    def preprocessing(self, cfg: Config, data: TableData) -> dict[str, Any]:
+        """The schema file: columns, standardisation statistics, category vocabularies and
+        label classes, fitted on the training rows."""
+        return {"schema": SCHEMA_FILE}
+
+    def without_data(self, cfg: Config, record: dict[str, Any], folder: Path):
+        path = Path(folder) / record["schema"]
+        if not path.is_file():
+            raise ContrastkitError(
+                f"{path} does not exist: a table model packs rows with the schema of its "
+                "training data; copy it with the run folder"
+            )
+        s = TableSchema.load(path)
+        what = f"{cfg.data.dataset} (not read: loaded from {folder})"
+        return cfg, TableData(what, None, classes=s.classes or None, schema=s)
 
     def build_encoder(self, cfg: Config, data: TableData) -> TabularMLP:
         m = cfg.model

@@ -34,7 +34,13 @@ from contrastkit.encoders.text import TextEncoder, build_text_encoder
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.tfidf import TfidfFeatures
-from contrastkit.modalities.base import ItemSet, Modality, Prepared, classification_scores
+from contrastkit.modalities.base import (
+    ENCODER_FILE,
+    ItemSet,
+    Modality,
+    Prepared,
+    classification_scores,
+)
 from contrastkit.modalities.sections import TextDataConfig, TextModelConfig, TextViewsConfig
 from contrastkit.train.batches import TextBatches
 from contrastkit.views.text import TextViews
@@ -60,6 +66,7 @@ class TextModality(Modality):
     datasets = TEXT_DATASETS
     data_config, model_config, views_config = TextDataConfig, TextModelConfig, TextViewsConfig
     main_metric = "recall@1"
+    data_free = True
 
     def detect(self, path: Path) -> bool:
         if is_hf_source(path):
@@ -146,6 +153,19 @@ class TextModality(Modality):
 
     def export(self, method, cfg: Config, data: TextPrepared, run_dir: Path) -> None:
         method.encoder.save(run_dir / "model")
+
+    def preprocessing(self, cfg: Config, data: TextPrepared) -> dict[str, Any]:
+        """The trained model's folder (model/: its tokenizer, weights and pooling)."""
+        return {"model": "model", "max_length": cfg.model.max_length}
+
+    def without_data(self, cfg: Config, record: dict[str, Any], folder: Path):
+        model = Path(folder) / record["model"] / "config.json"
+        if Path(folder, ENCODER_FILE).is_file() and not model.is_file():
+            raise ContrastkitError(
+                f"{model} does not exist: a text model is its tokenizer and weights in "
+                f"{model.parent}; copy that folder with the run"
+            )
+        return cfg, TextPrepared(f"{cfg.data.dataset} (not read: loaded from {folder})", None)
 
     def load_trained(self, cfg: Config, data: TextPrepared, run_dir: Path) -> TextEncoder:
         if not (run_dir / "model" / "config.json").is_file():

@@ -173,7 +173,7 @@ def model_card(run_dir: str | Path, fmt: str = "run", path: str | None = None) -
         "",
         "```python",
         "import contrastkit",
-        f'encoder = contrastkit.load("{where}")  # a run folder or its safetensors export',
+        f'encoder = contrastkit.load("{where}")  # a run folder, its safetensors or ONNX export',
         "z = encoder.encode(items)  # (N, D) float32, read as the run reads its data",
         "```",
     ]

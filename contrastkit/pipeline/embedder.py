@@ -18,11 +18,15 @@ import torch
 
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet
-from contrastkit.pipeline.settings import CONFIG_FILE
+from contrastkit.modalities.registry import get_modality
+from contrastkit.pipeline.preprocess import inference_data
+from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
 from contrastkit.progress import bar, progress_bars
 from contrastkit.train.devices import resolve_device
 
-__all__ = ["Embedder", "Items", "fingerprint", "load_embedder"]
+__all__ = ["ONNX_FILE", "Embedder", "Items", "fingerprint", "load_embedder"]
+
+ONNX_FILE = "model.onnx"  # an ONNX export's model (`contrastkit.export.onnx`)
 
 
 def fingerprint(module: torch.nn.Module) -> str:
@@ -52,12 +56,15 @@ class Embedder:
     Args:
         cfg, modality, data, model: as `load_run_model` returns them.
         source: the folder (or model name) it came from, recorded in indexes.
+        data_free: `data` was built from preprocess.json without reading the training
+            data; the run's own items (`item_set` without a source) read it then.
     """
 
-    def __init__(self, cfg, modality, data, model, source: str) -> None:
+    def __init__(self, cfg, modality, data, model, source: str, data_free: bool = False) -> None:
         self.cfg, self.modality_adapter, self.data, self.model = cfg, modality, data, model
         self.modality = modality.name
         self.source = source
+        self.data_free = data_free
         self.fingerprint = fingerprint(model)
 
     def embed_items(self, items: ItemSet, progress: bool = False) -> Items:
@@ -81,6 +88,8 @@ class Embedder:
         """The run's own `split`, or `source` (another dataset or file) read like the run's."""
         m = self.modality_adapter
         if source is None:
+            if self.data_free:  # loaded without the training data: read it now
+                self.data, self.data_free = m.prepare(self.cfg, Path(self.source)), False
             return m.items(self.cfg, self.data, split)
         return m.read_source(self.cfg, self.data, source, split)
 
@@ -95,19 +104,34 @@ class Embedder:
         return self.embed_items(items).vectors
 
 
-def load_embedder(path: str | Path, device: str | torch.device = "auto") -> Embedder:
-    """The embedder of a run folder (any modality), a text model folder, or "minilm", with
-    its model on `device` ("auto", "cpu", "cuda", "cuda:N", "mps" or a torch device); the
-    embeddings come back to the CPU.
+def load_embedder(
+    path: str | Path, device: str | torch.device = "auto", *, data_free: bool = False
+) -> Embedder:
+    """The embedder of a run folder (any modality), an ONNX export, a text model folder,
+    or "minilm", with its model on `device` ("auto", "cpu", "cuda", "cuda:N", "mps" or a
+    torch device); the embeddings come back to the CPU. With `data_free`, a run folder's
+    model is loaded as its preprocess.json says, without reading its training data
+    (`contrastkit.pipeline.preprocess`; graph and interactions models read it anyway).
 
     Raises:
         ConfigError: `device` is misspelt or missing on this machine (before any work).
-        ContrastkitError: the folder is neither a run folder nor a model folder.
+        ContrastkitError: the folder is neither a run folder nor a model folder, or a file
+            that loading needs is missing or malformed.
     """
     from contrastkit.pipeline.evaluate_run import load_run_model, on_device
 
     where = device if isinstance(device, torch.device) else resolve_device(device, key="--device")
     folder = Path(path)
+    if (folder / ONNX_FILE).is_file():
+        from contrastkit.pipeline.onnx_model import load_onnx_embedder
+
+        return load_onnx_embedder(folder, where)
+    if (folder / CONFIG_FILE).is_file() and data_free:
+        cfg = read_run_config(folder)
+        modality = get_modality(cfg.data.modality)
+        cfg, data, free = inference_data(folder, cfg, modality)
+        model = on_device(modality.load_trained(cfg, data, folder), where)
+        return Embedder(cfg, modality, data, model, str(folder.resolve()), data_free=free)
     if (folder / CONFIG_FILE).is_file():
         cfg, modality, data, model = load_run_model(folder, where)
         return Embedder(cfg, modality, data, model, str(folder.resolve()))
@@ -125,7 +149,6 @@ def load_embedder(path: str | Path, device: str | torch.device = "auto") -> Embe
 def _pretrained_text_model(name: str) -> Embedder:
     """A text model folder (or "minilm") as it is: it embeds text files and text queries."""
     from contrastkit.encoders.text import TextEncoder, minilm_path
-    from contrastkit.modalities.registry import get_modality
     from contrastkit.modalities.text import TextPrepared
     from contrastkit.pipeline.settings import validate_config
 

@@ -60,7 +60,8 @@ def query_vectors(
     """The (1, D) query embedding and, for an id query, its own position (to leave out).
 
     A text or a file (an image, a sound) is embedded by `model` (default: the encoder that
-    built the index) on `device`, which must have the index's fingerprint.
+    built the index) on `device`, which must have the index's fingerprint; the model is
+    loaded without its training data where it can be (`load_embedder(data_free=True)`).
     """
     given = [q for q in (text, file, item_id) if q is not None]
     if len(given) != 1:
@@ -71,7 +72,7 @@ def query_vectors(
     where = model or index.source
     if not where:
         raise ContrastkitError("the index does not record its encoder: pass --model")
-    embedder = load_embedder(where, device)
+    embedder = load_embedder(where, device, data_free=True)  # a query needs no training data
     index.check_encoder(embedder.fingerprint, source=str(where))
     if text is not None:
         return embedder.embed_query(text, "text"), None

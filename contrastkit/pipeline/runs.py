@@ -5,7 +5,8 @@ included: what the folder holds is read from it, never guessed), metrics.csv,
 tensorboard/ (and wandb/, mlflow.db with those loggers: `contrastkit.train.loggers`),
 checkpoints/, encoder.safetensors and method.safetensors (final weights), summary.json,
 eval.json and eval.txt after evaluation, report.html; plus a modality's own exports
-(text: model/, a sentence-transformers folder).
+(text: model/, a sentence-transformers folder) and preprocess.json (what the model needs
+to read new inputs without the training data: `contrastkit.pipeline.preprocess`).
 
 The rules that keep a folder's files from one run:
 

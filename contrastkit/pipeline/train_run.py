@@ -22,6 +22,7 @@ from contrastkit.modalities.base import Modality, Prepared
 from contrastkit.modalities.registry import get_modality
 from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
 from contrastkit.pipeline.card import write_card
+from contrastkit.pipeline.preprocess import write_preprocess
 from contrastkit.pipeline.runs import (
     check_resume_config,
     claim_run_dir,
@@ -244,6 +245,7 @@ def _run(
     if ddp.is_main():
         if not result.paused:
             modality.export(method, cfg, data, run_dir)
+            write_preprocess(run_dir, cfg, modality, data)  # loading needs no data then
         write_json(run_dir / "summary.json", summary)
         write_card(run_dir)  # README.md; `evaluate` rewrites it with the evaluation table
     return result, run_dir

@@ -37,6 +37,17 @@ def _wine(root: Path) -> str:
     return str(path)
 
 
+def _digit_folder(root: Path) -> str:
+    """96 digits (8x8 grey, 3 classes) as root/digits/c{label}/NNNN.png."""
+    from contrastkit.data.registry import load_dataset
+    from tests.data.helpers import write_png_folder
+
+    digits = load_dataset("digits", "train")
+    keep = (digits.labels < 3).nonzero().flatten()[:96]
+    images, labels = digits.images[keep, 0].numpy(), digits.labels[keep].numpy()
+    return str(write_png_folder(root / "digits", images, labels))
+
+
 def _clips(root: Path) -> str:
     from tests.audio.conftest import write_labelled_folder
 
@@ -74,6 +85,8 @@ RUNS: dict[str, tuple[Callable[[Path], str], dict[str, Any]]] = {
     "image": (lambda r: "digits",
               {"data.holdout": 200, "data.monitor_bank": 200, "model.widths": [8, 16],
                "train.batch_size": 32}),
+    "image-folder": (_digit_folder, {"model.widths": [8, 16], "train.monitor_every": 0,
+                                     "train.batch_size": 16}),
     "fashion-mnist": (lambda r: "fashion-mnist",
                       {"model.widths": [8, 16], "train.monitor_every": 0,
                        "train.batch_size": 32}),
