@@ -142,7 +142,8 @@ def test_wandb_offline_resume_reuses_the_run_id_and_logs_only_new_steps(
     folders = sorted((resumed.run / "wandb").glob("offline-run-*"))  # by start time
     assert [f.name.rsplit("-", 1)[1] for f in folders] == [run_id, run_id]
     (first_id, first), (second_id, second) = map(_offline_history, folders)
-    assert first_id == second_id == run_id
+    assert second_id == run_id  # the crashed process's file may end before its run record
+    assert first_id in ("", run_id)
     # the crashed process got as far as step 6 (what reached its file before the crash);
     # the resumed one logs from step 7, so `wandb sync` of both gives each step once
     assert set(first) <= set(resumed.crashed_steps)
