@@ -355,6 +355,8 @@ class Trainer(CheckpointedState):
                             window, rate_items, rate_time = [], 0, 0.0
                         bar.update(1 if total is not None else int(self.elapsed) - bar.n)
                         if self.step % self.checkpoint_every == 0 and not self.guard.in_a_row:
+                            if log is not None:  # rows a resume will not log again reach disk
+                                log.flush()
                             self.save()  # never during a run of non-finite steps
                         if stop_at_step is not None and self.step >= stop_at_step:
                             break
