@@ -167,13 +167,18 @@ def model_card(run_dir: str | Path, fmt: str = "run", path: str | None = None) -
         ]
     else:
         lines.append(f"Not evaluated yet: `contrastkit evaluate {run}` writes the table.")
+    # contrastkit.load reads run folders and their safetensors, ONNX and sentence-
+    # transformers exports; a TorchScript or torchvision export is loaded from its run
+    loadable, loadable_note = where, "a run folder, its safetensors or ONNX export"
+    if fmt in ("torchscript", "torchvision"):
+        loadable, loadable_note = str(run), f"the run folder this {fmt} export came from"
     lines += [
         "",
         "## Use",
         "",
         "```python",
         "import contrastkit",
-        f'encoder = contrastkit.load("{where}")  # a run folder, its safetensors or ONNX export',
+        f'encoder = contrastkit.load("{loadable}")  # {loadable_note}',
         "z = encoder.encode(items)  # (N, D) float32, read as the run reads its data",
         "```",
     ]

@@ -52,6 +52,8 @@ def test_every_export_carries_the_card(tiny_runs, tmp_path, kind, fmt, snippet) 
     out = export(run, fmt, tmp_path / fmt)
     card = (out / "README.md").read_text()
     assert snippet in card and str(out) in card
+    loads = f'contrastkit.load("{run if fmt == "torchscript" else out}")'  # what load can read
+    assert loads in card
     assert _front_matter(card)["library_name"] == "contrastkit"
     main = next(r for r in json.loads((run / "eval.json").read_text())["rows"])
     assert f"{main['value']:.4f}" in card
