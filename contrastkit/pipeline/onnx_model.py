@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from contrastkit.errors import ContrastkitError
 from contrastkit.extras import require
 from contrastkit.modalities.registry import get_modality
-from contrastkit.pipeline.embedder import ONNX_FILE, Embedder
+from contrastkit.pipeline.embedding import ONNX_FILE, Embedder
 from contrastkit.pipeline.preprocess import PREPROCESS_FILE, inference_data
 from contrastkit.pipeline.settings import CONFIG_FILE, read_run_config
 
