@@ -49,6 +49,9 @@ def _knn_at_k(scored: list[dict[str, Any]], k: int, temperature: float) -> dict[
     return {"knn_protocol": protocol, "knn_at_k": sorted(at_k, key=lambda r: r["k"])}
 
 
+_PROBE_TYPES = {"converged": bool, "iterations": int}  # the others stay floats
+
+
 def _probe_solves(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per system, how its linear probe's solve ended: {"system", "converged", "iterations",
     "gradient_max", "tolerance"}."""
@@ -56,14 +59,7 @@ def _probe_solves(scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in scored:
         if r["metric"].startswith(PROBE_AT):
             field = r["metric"].removeprefix(PROBE_AT)
-            value = r["value"]
-            value = (
-                bool(value)
-                if field == "converged"
-                else int(value)
-                if field == "iterations"
-                else value
-            )
+            value = _PROBE_TYPES.get(field, float)(r["value"])
             solves.setdefault(r["system"], {"system": r["system"]})[field] = value
     return list(solves.values())
 
