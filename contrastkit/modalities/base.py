@@ -177,6 +177,12 @@ class Modality:
     data_free: ClassVar[bool] = False
 
     # ---- choosing and configuring -------------------------------------------------------
+    def trains(self, method: type) -> bool:
+        """Whether method class `method` trains on this modality (its towers, and its
+        `modalities` where it names them)."""
+        named = getattr(method, "modalities", None)
+        return method.towers == self.towers and (named is None or self.name in named)
+
     def detect(self, path: Path) -> bool:
         """Whether `path` (an existing file or folder) holds this modality's data."""
         return False
