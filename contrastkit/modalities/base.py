@@ -284,6 +284,14 @@ class Modality:
         encoder with the run's final weights)."""
         return load_weights(self.build_encoder(cfg, data), trained_weights(run_dir)).eval()
 
+    def nested_modules(self, model: Any) -> list[torch.nn.Module]:
+        """The modules whose outputs are the embeddings a Matryoshka run is evaluated on,
+        cut to their first m features: the encoder (one tower), or the two projections
+        into the shared space (two towers: CLIP, SigLIP)."""
+        if self.towers == 2:
+            return [model.image_proj, model.text_proj]
+        return [model]
+
     def baselines(self, cfg: Config, data: Prepared) -> list[tuple[str, Any]]:
         """(name, model) pairs scored beside the trained one: raw input, random init."""
         raise NotImplementedError
