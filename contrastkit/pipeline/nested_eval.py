@@ -20,17 +20,28 @@ EXTRA_METRICS = ("spearman",)  # scored text pairs: reported at each size as wel
 @contextmanager
 def first_features(modules: Sequence[torch.nn.Module], m: int) -> Iterator[None]:
     """Inside the block, every module of `modules` returns only the first `m` features of
-    its (..., D) output (forward hooks, removed on exit)."""
+    its (..., D) output (forward hooks) and an `output_dim` attribute, where it has one,
+    says m (so callers that size their buffers by it, `TextEncoder.encode`, agree); both
+    are undone on exit."""
 
     def cut(_module: torch.nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
         return output[..., :m]
 
+    sized = [
+        (mod, mod.output_dim)
+        for mod in modules
+        if isinstance(getattr(mod, "output_dim", None), int)
+    ]
     handles = [module.register_forward_hook(cut) for module in modules]
     try:
+        for module, _ in sized:
+            module.output_dim = m
         yield
     finally:
         for handle in handles:
             handle.remove()
+        for module, dim in sized:
+            module.output_dim = dim
 
 
 def nested_scores(

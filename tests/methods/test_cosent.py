@@ -20,20 +20,41 @@ from contrastkit.pipeline.train_run import train
 from contrastkit.train.batches import TextBatches
 from tests.methods.test_text_methods import WORDS, _texts
 
+# a synonym for each of WORDS, never a token of the first texts: a pair's words match by
+# meaning only, which token overlap (TF-IDF, a random-init encoder) does not see
+SYNONYMS = [
+    "crimson",
+    "lime",
+    "navy",
+    "kitten",
+    "puppy",
+    "trout",
+    "sprint",
+    "leap",
+    "paddle",
+    "quick",
+    "sluggish",
+    "huge",
+    "tiny",
+    "ancient",
+    "fresh",
+    "oak",
+]
+
 
 def scored_pairs(n: int, seed: int) -> TextData:
-    """Pairs whose score is the share of words the second text keeps from the first (the
-    rest replaced by random words): a similarity a bag-of-words model can learn."""
+    """Pairs whose second text says each word of the first with its synonym, or with the
+    synonym of another word; the score is 5 x the share of words whose meaning is kept."""
     g = torch.Generator().manual_seed(seed)
     first, second, scores = _texts(n, seed), [], []
     for text in first:
-        words = text.split()
-        keep = torch.rand(len(words), generator=g) < torch.rand(1, generator=g)
-        new = [w if k else WORDS[int(torch.randint(len(WORDS), (1,), generator=g))]
-               for w, k in zip(words, keep.tolist(), strict=True)]  # fmt: skip
-        second.append(" ".join(new))
+        words = [WORDS.index(w) for w in text.split()]
+        keep = (torch.rand(len(words), generator=g) < torch.rand(1, generator=g)).tolist()
+        other = torch.randint(len(WORDS), (len(words),), generator=g).tolist()
+        said = [w if k else o for w, k, o in zip(words, keep, other, strict=True)]
+        second.append(" ".join(SYNONYMS[w] for w in said))
         scores.append(
-            round(5 * sum(a == b for a, b in zip(words, new, strict=True)) / len(words), 2)
+            round(5 * sum(a == b for a, b in zip(words, said, strict=True)) / len(words), 2)
         )
     return TextData(first, second, score=scores)
 
@@ -106,16 +127,17 @@ def test_the_scored_pair_file_reads_with_text_a_text_b_score(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["cosent", "angle"])
 def test_a_scored_pair_file_trains_end_to_end_and_spearman_rises(tmp_path, name):
-    """~20 s: 600 pairs, a 1-layer 32-wide encoder from scratch, 150 steps; eval.json gives
+    """~25 s: 600 pairs, a 1-layer 32-wide encoder from scratch, 300 steps; eval.json gives
     Spearman on 100 held-out pairs for the trained and the random-init encoder, and with
-    matryoshka_dims the main metric at each nested size."""
+    matryoshka_dims the main metric at each nested size. The pairs match by synonyms
+    only, so token overlap scores nothing and the encoder must learn the meanings."""
     path = tmp_path / "scored.tsv"
     write_scored(path, scored_pairs(600, 0))
     run = tmp_path / "run"
     cfg = load_config(None, {
         "data.dataset": str(path), "data.test_size": 100, "method.name": name,
         "method.matryoshka_dims": [8, 16, 32], "model.name": "scratch", "model.dim": 32,
-        "model.layers": 1, "model.vocab_size": 200, "optim.lr": 1e-3, "train.steps": 150,
+        "model.layers": 1, "model.vocab_size": 200, "optim.lr": 3e-3, "train.steps": 300,
         "train.batch_size": 32, "train.precision": "fp32", "train.threads": 1,
         "train.run_dir": str(run),
     })  # fmt: skip
@@ -127,7 +149,8 @@ def test_a_scored_pair_file_trains_end_to_end_and_spearman_rises(tmp_path, name)
     report = json.loads((run / "eval.json").read_text())
     rho = {r["system"]: r["value"] for r in report["rows"] if r["metric"] == "spearman"}
     trained, start = rho[f"contrastkit {name}"], rho["random-init encoder"]
-    assert trained > start + 0.1 and trained > 0.5, rho
+    # measured: cosent 0.54, angle 0.61 against -0.12 / -0.16 (TF-IDF: None, no overlap)
+    assert trained > 0.35 and trained > start + 0.35, rho
     nested = {r["dim"]: r["value"] for r in report["matryoshka"] if r["metric"] == "spearman"}
     assert sorted(nested) == [8, 16, 32]
     assert nested[32] == pytest.approx(trained, abs=1e-6)  # the full size is the model itself

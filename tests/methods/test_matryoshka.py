@@ -108,4 +108,5 @@ def test_first_features_cuts_outputs_inside_the_block_only():
     full = encoder(x)
     with first_features([encoder], 4):
         torch.testing.assert_close(encoder(x), full[:, :4])
-    assert encoder(x).shape == full.shape
+        assert encoder.output_dim == 4
+    assert encoder(x).shape == full.shape and encoder.output_dim == full.shape[1]
