@@ -110,3 +110,29 @@ def test_first_features_cuts_outputs_inside_the_block_only():
         torch.testing.assert_close(encoder(x), full[:, :4])
         assert encoder.output_dim == 4
     assert encoder(x).shape == full.shape and encoder.output_dim == full.shape[1]
+
+
+@pytest.mark.slow
+def test_an_image_run_reports_knn_at_each_nested_size(tmp_path):
+    """A few steps of SimCLR on digits without a head; eval.json's "matryoshka" holds kNN
+    accuracy of the encoder's first 4, 8 and 16 features (16: the whole encoder)."""
+    import json
+
+    from contrastkit.pipeline.evaluate_run import evaluate
+    from contrastkit.pipeline.train_run import train
+
+    run = tmp_path / "run"
+    cfg = load_config(None, {"data.dataset": "digits", "data.holdout": 200,
+                             "data.monitor_bank": 200, "model.widths": [8, 16],
+                             "model.proj_dim": 0, "method.matryoshka_dims": [4, 8, 16],
+                             "train.steps": 3, "train.batch_size": 32, "train.threads": 1,
+                             "train.run_dir": str(run)})  # fmt: skip
+    torch.manual_seed(0)
+    train(cfg, progress=False)
+    evaluate(run, device="cpu", linear=False)
+    report = json.loads((run / "eval.json").read_text())
+    nested = {r["dim"]: r["value"] for r in report["matryoshka"] if r["metric"] == "knn_top1"}
+    full = next(r["value"] for r in report["rows"]
+                if r["system"] == "contrastkit simclr" and r["metric"] == "knn_top1")  # fmt: skip
+    assert sorted(nested) == [4, 8, 16] and nested[16] == pytest.approx(full)
+    assert nested[4] != nested[16]  # the cut changes the features
