@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.nn.distributed import gather_no_grad, gather_with_grad, require_distributed
+
 __all__ = ["angle_difference", "angle_loss", "cosent_loss", "score_ranking"]
 
 
@@ -42,7 +44,12 @@ def score_ranking(values: Tensor, scores: Tensor, scale: float | Tensor) -> Tens
 
 
 def cosent_loss(
-    anchor: Tensor, positive: Tensor, scores: Tensor, *, scale: float | Tensor = 20.0
+    anchor: Tensor,
+    positive: Tensor,
+    scores: Tensor,
+    *,
+    scale: float | Tensor = 20.0,
+    gather: bool = False,
 ) -> Tensor:
     """CoSENT [1]: the cosine similarities of the pairs must be ordered as their scores.
 
@@ -54,6 +61,9 @@ def cosent_loss(
         positive: (N, D) embeddings of the second texts, row i paired with anchor i.
         scores: (N,) gold similarity of each pair.
         scale: lambda > 0.
+        gather: rank the pairs of every process (torch.distributed): each pair's cosine
+            is gathered with a gradient and its score without; every process returns the
+            loss of the whole global batch, so DDP's averaging gives its gradient.
 
     Returns:
         Scalar float32 loss.
@@ -71,7 +81,15 @@ def cosent_loss(
     _check(anchor, positive, scores)
     with torch.autocast(anchor.device.type, enabled=False):
         cos = F.cosine_similarity(anchor.float(), positive.float(), dim=1)
-    return score_ranking(cos, scores, scale)
+    return score_ranking(*_gathered(cos, scores, gather), scale)
+
+
+def _gathered(values: Tensor, scores: Tensor, gather: bool) -> tuple[Tensor, Tensor]:
+    """Per-pair values (with a gradient) and scores of every process, or these ones."""
+    if not gather:
+        return values, scores
+    require_distributed()
+    return gather_with_grad(values), gather_no_grad(scores.float())
 
 
 def angle_difference(anchor: Tensor, positive: Tensor) -> Tensor:
@@ -112,6 +130,7 @@ def angle_loss(
     angle_weight: float = 1.0,
     cosine_scale: float = 20.0,
     angle_scale: float = 1.0,
+    gather: bool = False,
 ) -> Tensor:
     """AnglE [1]: CoSENT's cosine objective plus the angle objective in complex space.
 
@@ -129,6 +148,7 @@ def angle_loss(
         angle_weight: w_angle >= 0.
         cosine_scale: lambda of the cosine term.
         angle_scale: 1 / tau of the angle term.
+        gather: rank the pairs of every process, as in `cosent_loss`.
 
     Returns:
         Scalar float32 loss.
@@ -145,8 +165,10 @@ def angle_loss(
             f"cosine_weight and angle_weight must be >= 0, got {cosine_weight}, {angle_weight}"
         )
     with torch.autocast(anchor.device.type, enabled=False):
-        angle = score_ranking(angle_difference(anchor, positive), scores, angle_scale)
-        loss = angle_weight * angle
+        angle = _gathered(angle_difference(anchor, positive), scores, gather)
+        loss = angle_weight * score_ranking(*angle, angle_scale)
         if cosine_weight:
-            loss = loss + cosine_weight * cosent_loss(anchor, positive, scores, scale=cosine_scale)
+            loss = loss + cosine_weight * cosent_loss(
+                anchor, positive, scores, scale=cosine_scale, gather=gather
+            )
     return loss

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses.cosent import angle_loss, cosent_loss
 from contrastkit.methods.base import Batch, Method, Output, encode_views, encoder_dim
+from contrastkit.nn.distributed import require_distributed
 
 __all__ = ["AnglE", "CoSENT"]
 
@@ -25,6 +26,7 @@ class CoSENT(Method):
     Args:
         encoder: text encoder with `output_dim` (token dict -> (B, D)).
         scale: lambda, 20 in [1] ("lambda = 20").
+        gather: rank the pairs of every process together (torch.distributed).
 
     [1] Su, "CoSENT: a more efficient sentence vector scheme than Sentence-BERT", 2022.
     """
@@ -34,18 +36,20 @@ class CoSENT(Method):
     needs_scores = True
     modalities = ("text",)
 
-    def __init__(self, encoder: nn.Module, *, scale: float = 20.0) -> None:
+    def __init__(self, encoder: nn.Module, *, scale: float = 20.0, gather: bool = False) -> None:
         super().__init__(encoder)
         if not scale > 0:
             raise ValueError(f"scale must be > 0, got {scale}")
-        self.scale = scale
+        if gather:
+            require_distributed()
+        self.scale, self.gather = scale, gather
 
     def represent(self, views: Sequence[Any]) -> tuple[list[Tensor], list[Tensor]]:
         h = encode_views(self.encoder, views[:2])
         return h, h
 
     def objective(self, z: list[Tensor], batch: Batch) -> Tensor:
-        return cosent_loss(z[0], z[1], batch.scores, scale=self.scale)
+        return cosent_loss(z[0], z[1], batch.scores, scale=self.scale, gather=self.gather)
 
     def training_step(self, batch: Batch) -> Output:
         return self.represent_and_score(batch)
@@ -64,6 +68,7 @@ class AnglE(CoSENT):
         angle_weight: weight of the angle term (1.0).
         scale: lambda of the cosine term (20).
         angle_scale: 1 / tau of the angle term (1.0).
+        gather: rank the pairs of every process together (torch.distributed).
 
     [1] Li and Li, "AnglE-optimized Text Embeddings", 2023 (arXiv:2309.12871).
     """
@@ -79,8 +84,9 @@ class AnglE(CoSENT):
         angle_weight: float = 1.0,
         scale: float = 20.0,
         angle_scale: float = 1.0,
+        gather: bool = False,
     ) -> None:
-        super().__init__(encoder, scale=scale)
+        super().__init__(encoder, scale=scale, gather=gather)
         if cosine_weight < 0 or angle_weight < 0 or not cosine_weight + angle_weight > 0:
             raise ValueError(
                 f"cosine_weight and angle_weight must be >= 0 and not both 0, got "
@@ -105,4 +111,5 @@ class AnglE(CoSENT):
             angle_weight=self.angle_weight,
             cosine_scale=self.scale,
             angle_scale=self.angle_scale,
+            gather=self.gather,
         )
