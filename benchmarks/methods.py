@@ -62,8 +62,9 @@ from contrastkit.pipeline.train_run import train
 from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-# the methods that train one image encoder (METHODS also holds two-tower CLIP)
-IMAGE_METHODS = [n for n, c in METHODS.items() if c.towers == ImageModality.towers]
+# the methods that train one image encoder (METHODS also holds two-tower CLIP and SigLIP,
+# and CoSENT / AnglE for scored text pairs)
+IMAGE_METHODS = [n for n, c in METHODS.items() if ImageModality().trains(c)]
 
 
 def _recipe_path(name: str) -> Path:

@@ -1,9 +1,11 @@
 """Losses: pure functions on embeddings, with thin nn.Module wrappers."""
 
 from contrastkit.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
+from contrastkit.losses.cosent import angle_loss, cosent_loss
 from contrastkit.losses.dcl import DCLLoss, dcl_loss
 from contrastkit.losses.hard_negative import HardNegativeNTXentLoss, hard_negative_nt_xent
 from contrastkit.losses.info_nce import InfoNCELoss, NTXentLoss, info_nce, nt_xent
+from contrastkit.losses.matryoshka import MatryoshkaLoss, matryoshka_loss
 from contrastkit.losses.metric import (
     ContrastiveLoss,
     TripletLoss,
@@ -19,6 +21,7 @@ from contrastkit.losses.negative_cosine import (
     negative_cosine,
 )
 from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
+from contrastkit.losses.siglip import siglip_loss
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
 from contrastkit.losses.swav import SwAVLoss, sinkhorn, swav_loss
 from contrastkit.losses.vicreg import VICRegLoss, VICRegTerms, vicreg_loss
@@ -30,6 +33,7 @@ __all__ = [
     "DCLLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
+    "MatryoshkaLoss",
     "MultipleNegativesRankingLoss",
     "NTXentLoss",
     "NegativeCosineLoss",
@@ -38,19 +42,23 @@ __all__ = [
     "TripletLoss",
     "VICRegLoss",
     "VICRegTerms",
+    "angle_loss",
     "barlow_twins_loss",
     "byol_loss",
     "contrastive_loss",
+    "cosent_loss",
     "dcl_loss",
     "hard_negative_nt_xent",
     "info_nce",
     "instance_labels",
+    "matryoshka_loss",
     "mine_pairs",
     "mine_triplets",
     "multiple_negatives_ranking",
     "negative_cosine",
     "nt_xent",
     "pairwise_distance",
+    "siglip_loss",
     "sinkhorn",
     "supcon_loss",
     "swav_loss",

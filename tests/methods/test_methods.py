@@ -17,7 +17,7 @@ SMALL = {
     "swav": {"n_prototypes": 10, "queue_size": 32, "freeze_prototypes_steps": 2},
     "supcon": {},
 }
-NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1)  # image views
+NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1 and c.modalities is None)  # images
 
 
 def _method(name: str, **extra):
