@@ -8,6 +8,7 @@ from contrastkit.methods.dcl import DCL
 from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.registry import METHODS
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
@@ -20,6 +21,7 @@ __all__ = [
     "CLIP",
     "DCL",
     "METHODS",
+    "NNCLR",
     "BarlowTwins",
     "Batch",
     "Method",
