@@ -32,7 +32,7 @@ class NNCLR(Method):
     Args:
         encoder: backbone with `output_dim`.
         head: projector; default a 3-layer MLP with BatchNorm on every layer, the output
-            included (sec. 4.1 of [1]).
+            included ("implementation details" of [1]).
         temperature: tau (0.1 in [1]).
         queue_size: rows of the support set; at least the global batch size (98,304 for
             ImageNet in [1]; 8192 suits Fashion-MNIST's 60,000 images).
