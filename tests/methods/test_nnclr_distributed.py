@@ -5,7 +5,6 @@ of both processes, in rank order)."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
 import torch
@@ -47,11 +46,13 @@ def _mlp(*sizes: int) -> nn.Sequential:
 def _fit(gather: bool, batch: int = 32) -> tuple[dict[str, torch.Tensor], bool]:
     torch.manual_seed(4)
     encoder = as_encoder(_mlp(12, 32, 16), (12,))
-    method = NNCLR(encoder, queue_size=64, proj_hidden_dim=16, proj_dim=8, gather=gather)
+    method = NNCLR(encoder, queue_size=48, proj_hidden_dim=16, proj_dim=8, gather=gather)
     convert_sync_batchnorm(method)  # one process: plain BN; two: statistics of both halves
-    trainer = Trainer(method, optimizer="sgd", lr=0.2, batch_size=batch, steps=6,
+    # lr 0.1, 5 steps: the top-1 search is discontinuous, and at lr 0.2 the float noise of
+    # the two reduction orders flipped one neighbour by step 6 (weights then differ by 3e-3)
+    trainer = Trainer(method, optimizer="sgd", lr=0.1, batch_size=batch, steps=5,
                       precision="fp32", progress=False, device="cpu")  # fmt: skip
-    trainer.fit(NoisyPairs())  # 6 x 32 rows through a support set of 64: it wraps
+    trainer.fit(NoisyPairs())  # 5 x 32 rows through a support set of 48: it wraps
     used_ddp = isinstance(trainer.step_module, DistributedDataParallel)
     return {k: t.detach().clone() for k, t in method.state_dict().items()}, used_ddp
 
@@ -91,7 +92,7 @@ def test_ddp_ends_with_the_single_process_weights_and_support_set(
 ) -> None:
     single, used_ddp = _fit(gather=False)
     assert not used_ddp
-    assert int(single["support.count"]) == 64 and int(single["support.ptr"]) == 192 % 64
+    assert int(single["support.count"]) == 48 and int(single["support.ptr"]) == 160 % 48
     for r in rank_results:
         assert r["used_ddp"]  # gradients went through torch's DDP
         assert r["state"].keys() == single.keys()
