@@ -20,6 +20,7 @@ from contrastkit.losses.negative_cosine import (
     byol_loss,
     negative_cosine,
 )
+from contrastkit.losses.nnclr import nearest_neighbours, nnclr_loss
 from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
 from contrastkit.losses.siglip import siglip_loss
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
@@ -55,7 +56,9 @@ __all__ = [
     "mine_pairs",
     "mine_triplets",
     "multiple_negatives_ranking",
+    "nearest_neighbours",
     "negative_cosine",
+    "nnclr_loss",
     "nt_xent",
     "pairwise_distance",
     "siglip_loss",

@@ -9,6 +9,7 @@ from contrastkit.methods.dcl import DCL
 from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.registry import METHODS
 from contrastkit.methods.siglip import SigLIP
 from contrastkit.methods.simclr import SimCLR
@@ -23,6 +24,7 @@ __all__ = [
     "DCL",
     "METHODS",
     "AnglE",
+    "NNCLR",
     "BarlowTwins",
     "Batch",
     "CoSENT",

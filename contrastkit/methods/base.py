@@ -142,6 +142,11 @@ class Method(nn.Module):
         metrics = {"loss": float(loss.detach()), "z_std": embedding_std(z[0])}
         return Output(loss, metrics, embeddings=(h[0], h[1]))
 
+    @staticmethod
+    def check_settings(params: dict[str, Any], batch_size: int) -> None:
+        """Raise ValueError naming the argument when the method's arguments `params` do
+        not fit the global `batch_size` (NNCLR's support set must hold a batch)."""
+
     def fixed_lr_parameters(self) -> list[nn.Parameter]:
         """Parameters the learning-rate schedule leaves at the base rate (none by default;
         SimSiam keeps its predictor's rate fixed, as its paper recommends)."""

@@ -75,6 +75,20 @@ def validate_method_params(name: str, values: dict[str, Any]) -> dict[str, Any]:
     return validated
 
 
+def check_method_settings(name: str, params: dict[str, Any], batch_size: int) -> None:
+    """Check method `name`'s validated arguments against the run's global batch size.
+
+    Raises:
+        ConfigError: an argument that cannot work with this batch size (NNCLR's
+            queue_size below it), named as `method.<argument>`.
+    """
+    try:
+        _method_class(name).check_settings(params, batch_size)
+    except ValueError as exc:
+        key = _mentioned_key(str(exc), list(params))
+        raise ConfigError(f"config key 'method.{key}': {exc}") from None
+
+
 def _signature(name: str) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(_method_class(name).__init__).parameters)
 

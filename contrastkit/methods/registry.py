@@ -16,6 +16,7 @@ from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.siglip import SigLIP
+from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
@@ -31,6 +32,7 @@ METHODS: dict[str, type[Method]] = {
         BYOL,
         SimSiam,
         SwAV,
+        NNCLR,
         BarlowTwins,
         VICReg,
         SupCon,

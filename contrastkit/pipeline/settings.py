@@ -27,7 +27,7 @@ from contrastkit.config import (
     validation_messages,
 )
 from contrastkit.errors import ConfigError, ContrastkitError
-from contrastkit.methods.params import validate_method_params
+from contrastkit.methods.params import check_method_settings, validate_method_params
 from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import DefaultChoice, Modality
 from contrastkit.modalities.registry import (
@@ -121,6 +121,7 @@ def check_method(cfg: Config, modality: Modality) -> None:
     params = validate_method_params(name, cfg.method.params)
     cfg.method = MethodConfig(name=name, **params)
     cls = METHODS[name]
+    check_method_settings(name, params, cfg.train.batch_size)
     if not modality.trains(cls):
         fitting = [n for n, c in METHODS.items() if modality.trains(c)]
         why = (

@@ -29,6 +29,7 @@ WIDTHS = (16, 32, 64, 128)
 # large, so plain SGD wants a smaller learning rate than the paper's LARS.
 SMALL = {
     "moco": {"queue_size": 1024},
+    "nnclr": {"queue_size": 2048},  # 16 batches: a third of the 6,000 images
     "swav": {"n_prototypes": 30, "freeze_prototypes_steps": 50},
     "triplet": {"miner": "batch_all", "margin": 0.5},
     "barlow_twins": {"lambda_": 0.02},

@@ -21,6 +21,7 @@ from contrastkit.train.trainer import Trainer
 NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1 and c.modalities is None)  # images
 SMALL = {
     "moco": {"queue_size": 64},
+    "nnclr": {"queue_size": 64},
     "swav": {"n_prototypes": 10, "queue_size": 32, "freeze_prototypes_steps": 2},
 }
 POISON = 4  # the step whose batch holds an inf pixel
@@ -113,7 +114,7 @@ def test_a_skipped_step_leaves_every_state_bit_identical_and_training_goes_on(
     assert weights_finite(trainer.method), f"{name}: non-finite state after the skip"
     changed = [k for k, v in after["state"].items() if not torch.equal(end[k], v)]
     assert any(k.startswith("encoder.") for k in changed), f"{name} stopped training"
-    for queue in (k for k in end if k.endswith(".rows")):  # MoCo's, SwAV's: still filling
+    for queue in (k for k in end if k.endswith(".rows")):  # MoCo, SwAV, NNCLR: still filling
         assert queue in changed, f"{name}: {queue} no longer written"
     losses = [row["loss"] for row in result.history if "loss" in row]
     assert len(losses) == STEPS - 1 and all(math.isfinite(v) for v in losses)
