@@ -12,12 +12,18 @@ from contrastkit.losses.metric import (
     triplet_loss,
 )
 from contrastkit.losses.miners import mine_pairs, mine_triplets, pairwise_distance
+from contrastkit.losses.multi_similarity import (
+    MultiSimilarityLoss,
+    multi_similarity_loss,
+    multi_similarity_miner,
+)
 from contrastkit.losses.negative_cosine import (
     BYOLLoss,
     NegativeCosineLoss,
     byol_loss,
     negative_cosine,
 )
+from contrastkit.losses.proxy_anchor import ProxyAnchorLoss, proxy_anchor_loss
 from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
 from contrastkit.losses.swav import SwAVLoss, sinkhorn, swav_loss
@@ -30,9 +36,11 @@ __all__ = [
     "DCLLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
+    "MultiSimilarityLoss",
     "MultipleNegativesRankingLoss",
     "NTXentLoss",
     "NegativeCosineLoss",
+    "ProxyAnchorLoss",
     "SupConLoss",
     "SwAVLoss",
     "TripletLoss",
@@ -47,10 +55,13 @@ __all__ = [
     "instance_labels",
     "mine_pairs",
     "mine_triplets",
+    "multi_similarity_loss",
+    "multi_similarity_miner",
     "multiple_negatives_ranking",
     "negative_cosine",
     "nt_xent",
     "pairwise_distance",
+    "proxy_anchor_loss",
     "sinkhorn",
     "supcon_loss",
     "swav_loss",

@@ -11,9 +11,10 @@ from contrastkit.methods.base import Method
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.dcl import DCL
-from contrastkit.methods.metric import PairContrastive, Triplet
+from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
@@ -35,6 +36,8 @@ METHODS: dict[str, type[Method]] = {
         DCL,
         PairContrastive,
         Triplet,
+        MultiSimilarity,
+        ProxyAnchor,
         CLIP,
     )
 }
