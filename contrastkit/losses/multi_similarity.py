@@ -144,7 +144,8 @@ def multi_similarity_loss(
     Args:
         embeddings: (N, D) query embeddings, any float dtype (similarities in float32).
         labels: (N,) integer labels.
-        alpha, beta: > 0, the positive and negative scales.
+        alpha: > 0, the scale of the positive term.
+        beta: > 0, the scale of the negative term.
         base: the similarity margin lambda.
         epsilon: the mining margin, or None to use every pair.
         memory: (M, D) extra references (a cross-batch memory), used without gradient.

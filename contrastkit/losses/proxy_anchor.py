@@ -84,7 +84,8 @@ class ProxyAnchorLoss(nn.Module):
     Args:
         num_classes: C.
         dim: D.
-        alpha, delta: see `proxy_anchor_loss`.
+        alpha: the scale, see `proxy_anchor_loss`.
+        delta: the margin.
 
     Example:
         >>> loss = ProxyAnchorLoss(4, 16)(torch.randn(8, 16), torch.arange(8) % 4)

@@ -245,11 +245,13 @@ class MultiSimilarity(LabelledEmbeddings):
 
     Args:
         encoder: backbone with `output_dim`.
-        alpha, beta: positive and negative scales (2 and 50 in [1]).
+        alpha: the positive scale (2 in [1]).
+        beta: the negative scale (50 in [1]).
         base: the similarity margin lambda (0.5 as the authors' code; [1]'s text: 1).
         epsilon: the miner's margin (0.1 in [1]); None: every pair.
         use_labels: positives by class label (supervised); False: by item (views).
-        memory_size, memory_start: cross-batch memory (see `LabelledEmbeddings`).
+        memory_size: rows of a cross-batch memory (see `LabelledEmbeddings`); 0: none.
+        memory_start: applied steps before the memory is used.
 
     [1] Wang et al., "Multi-Similarity Loss with General Pair Weighting for Deep Metric
         Learning", CVPR 2019.
