@@ -32,6 +32,7 @@ SMALL = {
     "swav": {"n_prototypes": 30, "freeze_prototypes_steps": 50},
     "triplet": {"miner": "batch_all", "margin": 0.5},
     "barlow_twins": {"lambda_": 0.02},
+    "proxy_anchor": {"num_classes": 10},
 }
 LR = {"byol": 0.1, "simsiam": 0.1, "vicreg": 0.05, "barlow_twins": 0.05}
 MIN_RANK = 8.0  # effective rank of 128-d test features; a collapsed encoder gives about 1
