@@ -86,7 +86,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     When the model names parameters with a fixed learning rate (`fixed_lr_parameters()`,
     e.g. SimSiam's predictor), they form two more groups marked `fixed_lr=True`, which
     `set_lr` keeps at the base rate. Parameters named by `lr_scaled_parameters()` ->
-    (scale, parameters), e.g. proxy-anchor's proxies, form a first group with `lr_scale`,
+    (scale, parameters), e.g. proxy-anchor's proxies, form a last group with `lr_scale`,
     which `set_lr` multiplies into the scheduled rate.
     """
     fixed_fn = getattr(model, "fixed_lr_parameters", None)
@@ -96,9 +96,6 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     scaled_ids = {id(p) for p in scaled}
     trained = [p for p in model.parameters() if p.requires_grad and id(p) not in scaled_ids]
     groups = []
-    if scaled:  # e.g. proxy-anchor's proxies: base rate x scale, scheduled like the rest
-        groups.append({"params": list(scaled), "weight_decay": weight_decay, "lr_scale": scale,
-                       "lars_exclude": True})  # fmt: skip
     for is_fixed in (False, True):
         params = [p for p in trained if (id(p) in fixed) == is_fixed]
         if is_fixed and not params:
@@ -109,6 +106,9 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0,
              "lars_exclude": True, **mark},
         ]  # fmt: skip
+    if scaled:  # e.g. proxy-anchor's proxies: base rate x scale, scheduled like the rest
+        groups.append({"params": list(scaled), "weight_decay": weight_decay, "lr_scale": scale,
+                       "lars_exclude": True})  # fmt: skip
     return groups
 
 
