@@ -5,9 +5,10 @@ from contrastkit.methods.base import Batch, Method, Output, embedding_std
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.dcl import DCL
-from contrastkit.methods.metric import PairContrastive, Triplet
+from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.registry import METHODS
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
@@ -25,8 +26,10 @@ __all__ = [
     "Method",
     "MoCo",
     "MoCoV3",
+    "MultiSimilarity",
     "Output",
     "PairContrastive",
+    "ProxyAnchor",
     "SimCLR",
     "SimSiam",
     "SupCon",
