@@ -17,6 +17,7 @@ from contrastkit.methods.base import (
     embedding_std,
     encode_views,
     encoder_dim,
+    head_dim,
 )
 from contrastkit.nn.distributed import gather_no_grad, rank, require_distributed
 from contrastkit.nn.heads import ProjectionHead
@@ -71,7 +72,7 @@ class LabelledEmbeddings(Method):
         self.needs_labels = use_labels
         self.memory = None
         if memory_size:
-            out_dim = getattr(self.head, "output_dim", proj_dim)
+            out_dim = head_dim(self.head, encoder, proj_dim)
             self.memory = CrossBatchMemory(memory_size, out_dim, memory_start)
         self.pending: tuple[Tensor, Tensor] | None = None  # written in on_step_end
 

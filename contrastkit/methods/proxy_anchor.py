@@ -6,7 +6,15 @@ import torch
 from torch import nn
 
 from contrastkit.losses.proxy_anchor import ProxyAnchorLoss
-from contrastkit.methods.base import Batch, Method, Output, embedding_std, encode_views, encoder_dim
+from contrastkit.methods.base import (
+    Batch,
+    Method,
+    Output,
+    embedding_std,
+    encode_views,
+    encoder_dim,
+    head_dim,
+)
 from contrastkit.nn.distributed import gather_no_grad, gather_with_grad, require_distributed
 from contrastkit.nn.heads import ProjectionHead
 
@@ -54,7 +62,7 @@ class ProxyAnchor(Method):
         if not proxy_lr_scale > 0:
             raise ValueError(f"proxy_lr_scale must be > 0, got {proxy_lr_scale}")
         self.head = head or ProjectionHead(encoder_dim(encoder), proj_hidden_dim, proj_dim)
-        out_dim = getattr(self.head, "output_dim", proj_dim)
+        out_dim = head_dim(self.head, encoder, proj_dim)
         self.loss_fn = ProxyAnchorLoss(num_classes, out_dim, alpha, delta)
         self.proxy_lr_scale, self.gather = proxy_lr_scale, gather
 
