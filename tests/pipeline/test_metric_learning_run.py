@@ -27,7 +27,7 @@ SETTINGS = {"data.dataset": "digits", "data.holdout": 0, "model.widths": [8, 16]
 
 
 def _train(run_dir: Path, stop: int | None = None, resume: bool = False, **extra):
-    cfg = load_config(None, {**SETTINGS, **extra})
+    cfg = None if resume else load_config(None, {**SETTINGS, **extra})  # resume: its own
     return train(cfg, run_dir=run_dir, progress=False, stop_at_step=stop, resume=resume,
                  device="cpu")  # fmt: skip
 
