@@ -37,3 +37,27 @@ def test_summaries_give_mean_and_sample_std_over_seeds():
     (summary,) = summaries(rows)
     assert summary["value"] == pytest.approx(0.2) and summary["n"] == 2
     assert summary["std"] == pytest.approx(0.1414, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_a_system_trains_and_is_scored_on_font_letters():
+    """The benchmark's training and scoring path, 3 steps on 640 glyphs."""
+    from benchmarks.metric_learning import scores, train_encoder
+    from contrastkit.modalities.image import ImageModality, embed_images
+
+    cfg = config(SYSTEMS["multi-similarity + m-per-class"], 60.0, 0, 0.1)
+    cfg.train.steps = 3
+    data = ImageModality().prepare(cfg, None)
+    fit, val = validation_split(data.train.ids[:640])
+    encoder, run = train_encoder(cfg, data.train.subset(fit))
+    part = data.train.subset(val)
+    found = scores(
+        (
+            embed_images(encoder, data.train.subset(fit).images, run),
+            embed_images(encoder, part.images, run),
+        ),
+        data.train.subset(fit),
+        part,
+    )
+    assert set(found) == {"map_at_r", "r_precision", "precision_at_1", "knn_top1"}
+    assert all(0 <= v <= 1 for v in found.values())
