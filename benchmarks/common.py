@@ -83,6 +83,20 @@ def machine_load(start: tuple | None = None) -> dict[str, Any]:
     return out
 
 
+def previous_results(name: str) -> dict[str, Any] | None:
+    """benchmarks/results/NAME.json as a dict, or None when there is none (for `--resume`:
+    a benchmark spread over several invocations keeps the rows of the earlier ones)."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def commands_so_far(previous: dict[str, Any] | None) -> list[str]:
+    """Every command that wrote into a resumed results file, this one last."""
+    if previous is None:
+        return [command()]
+    return [*previous.get("commands", [previous["command"]]), command()]
+
+
 def command() -> str:
     return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 

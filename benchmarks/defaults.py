@@ -32,7 +32,10 @@ Results: benchmarks/results/<output>.json.
 Usage:
     python -m benchmarks.defaults [--budget 5m] [--seeds 3] [--sets font-letters,twemoji]
         [--tune] [--tune-share 0.5] [--variants default,tuned] [--root runs/bench-defaults]
-        [--output defaults]
+        [--output defaults] [--resume]
+
+`--resume` keeps what an earlier invocation wrote to results/<output>.json and runs only
+the (set, variant, seed) it lacks; the file lists every command that wrote into it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import load_snapshot, machine_load, print_table, write_results
+from benchmarks.common import (
+    commands_so_far,
+    load_snapshot,
+    machine_load,
+    previous_results,
+    print_table,
+    write_results,
+)
 from contrastkit.config import parse_duration
 from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder
 
@@ -144,6 +154,14 @@ def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def resumed(previous: dict[str, Any] | None) -> tuple[list[dict], list[dict]]:
+    """The per-seed rows and the runs of an earlier results file (its means are recomputed
+    over all seeds at the end), or two empty lists."""
+    if previous is None:
+        return [], []
+    return [r for r in previous["rows"] if r.get("seed") is not None], list(previous["runs"])
+
+
 def verdicts(means: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per dataset, variant and metric: the trained encoder against each baseline (no
     verdict, None, from fewer than 2 seeds)."""
@@ -182,6 +200,11 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--root", default=str(ROOT / "runs" / "bench-defaults"))
     parser.add_argument("--output", default="defaults", help="results/<output>.json")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the per-seed rows and runs already in results/<output>.json and run only "
+        "the (set, variant, seed) it lacks",
+    )  # fmt: skip
     args = parser.parse_args()
     try:
         budget = parse_duration(args.budget)
@@ -205,8 +228,9 @@ def main() -> None:
         )
     root = Path(args.root)
     load_before = os.getloadavg()
-    rows: list[dict[str, Any]] = []
-    runs: list[dict[str, Any]] = []
+    previous = previous_results(args.output) if args.resume else None
+    rows, runs = resumed(previous)
+    done = {(r["dataset"], r["variant"], r["seed"]) for r in runs}
     failures: list[dict[str, Any]] = []
 
     def save(complete: bool) -> Path:
@@ -217,6 +241,7 @@ def main() -> None:
             tune_share=args.tune_share if args.tune else None, complete=complete,
             load_average={"before": load_before, "after": os.getloadavg()},
             competing_load=any(r["competing_load"] for r in runs),
+            commands=commands_so_far(previous),
         )  # fmt: skip
 
     for name in sets:
@@ -225,6 +250,9 @@ def main() -> None:
         print(f"{name}: {folder} ({counts['train']} train, {counts['test']} test)", flush=True)
         for variant in variants:
             for seed in range(args.seeds):
+                if (name, variant, seed) in done:
+                    print(f"{name} {variant} seed {seed}: in {args.output}.json already")
+                    continue
                 try:
                     info = run_one(folder, root / "runs" / name, variant, seed, budget,
                                    args.tune_share)  # fmt: skip

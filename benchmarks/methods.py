@@ -9,11 +9,20 @@ Raw pixels and the randomly initialised encoder are the baselines. SupCon uses t
 labels (marked); every other method sees images only. A name that is not a method names
 the packaged recipe fashion_mnist_<name> (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
 `--seeds N` trains every row with seeds 0..N-1 (rows per seed, then mean and sample std);
-the machine's load average is recorded before and after.
+the machine's load average is recorded before and after, and each row records the CPU share
+other processes took while it trained and was scored (`other_cpu_share`; over 10%:
+`competing_load`, not for citing).
+
+`--validation` is for choosing recipes: 10,000 of the 60,000 training images (a fixed
+random draw) become the validation queries, training and the kNN bank / probe use the other
+50,000, and the test split is not read. `--resume` keeps the rows already in
+results/<output>.json and trains only the (method, seed) rows it lacks, so a long table can
+be measured over several invocations (the file lists every command that wrote into it).
 
 Usage:
     python -m benchmarks.methods [--budget 120] [--methods simclr,byol,vit_tiny]
         [--seeds 1] [--output methods] [--set optim.lr=0.1 ...] [--no-baselines]
+        [--validation] [--resume]
 """
 
 from __future__ import annotations
@@ -26,22 +35,36 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import write_results
+from benchmarks.common import (
+    commands_so_far,
+    load_snapshot,
+    machine_load,
+    previous_results,
+    write_results,
+)
 from contrastkit.config import parse_override
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.splits import held_out
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
 from contrastkit.methods import METHODS
-from contrastkit.modalities.image import ImageModality, embed_images, evaluation_split
+from contrastkit.modalities.image import (
+    ImageData,
+    ImageModality,
+    embed_images,
+    evaluation_split,
+)
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
 from contrastkit.recipes import RECIPE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-# the methods that train one image encoder (METHODS also holds two-tower CLIP)
-IMAGE_METHODS = [n for n, c in METHODS.items() if c.towers == ImageModality.towers]
+# the methods that train one image encoder (METHODS also holds two-tower CLIP and SigLIP,
+# and CoSENT / AnglE for scored text pairs)
+IMAGE_METHODS = [n for n, c in METHODS.items() if ImageModality().trains(c)]
 
 
 def _recipe_path(name: str) -> Path:
@@ -65,6 +88,24 @@ def _recipe(name: str, budget: float, run_dir: Path, extra: dict | None = None):
     return cfg
 
 
+VALIDATION_SIZE, VALIDATION_SEED = 10_000, 20261202
+
+
+def validation_split(data: ImageData) -> tuple[ImageData, ImageDataset, ImageDataset]:
+    """(data to train on, bank / probe set, validation queries), all from the training
+    images: 10,000 of them (a fixed draw) are the queries, the rest the other two."""
+    pool = data.pool
+    generator = torch.Generator().manual_seed(VALIDATION_SEED)
+    val, keep = held_out(len(pool), VALIDATION_SIZE, generator)
+    train = pool.subset(keep.sort().values)
+    name = f"{train.name}: {len(train):,} train images (validation: {len(val):,})"
+    return (
+        ImageData(name, train.labels, list(train.skipped), train, None, None, train),
+        train,
+        pool.subset(val),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=120.0, help="training seconds each")
@@ -76,6 +117,14 @@ def main() -> None:
     )
     parser.add_argument("--no-baselines", action="store_true", help="skip raw/random rows")
     parser.add_argument("--seeds", type=int, default=1, help="train each row with seeds 0..N-1")
+    parser.add_argument(
+        "--validation", action="store_true",
+        help="score on 10,000 held-out training images instead of the test split",
+    )  # fmt: skip
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="keep the rows in results/<output>.json, train only the missing ones",
+    )  # fmt: skip
     args = parser.parse_args()
     extra = dict(parse_override(text) for text in args.set)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -90,12 +139,19 @@ def main() -> None:
     base = _recipe("simclr", args.budget, Path(args.run_root) / "base", shared)
     modality = ImageModality()
     data = modality.prepare(base, None)  # data.holdout is 0: data.train is the whole split
-    train_set, test_set = evaluation_split(data)
+    if args.validation:
+        data, train_set, test_set = validation_split(data)
+    else:
+        train_set, test_set = evaluation_split(data)
     base = modality.resolve(base, data)
+    previous = previous_results(args.output) if args.resume else None
+    kept = [r for r in (previous or {}).get("rows", []) if not r["system"].endswith("(mean)")]
+    kept = [r for r in kept if r["metric"] != "failed"]  # a failed row is tried again
+    done = {r["system"] for r in kept}
     rows: list[EvalRow] = []
     failures: dict[str, str] = {}
 
-    def score(name: str, encoder, cfg, extra: dict) -> None:
+    def score(name: str, encoder, cfg, extra: dict, snapshot: tuple) -> None:
         start = time.perf_counter()
         if encoder is None:
             f_train, f_test = raw_features(train_set.images), raw_features(test_set.images)
@@ -113,30 +169,43 @@ def main() -> None:
         )
         row.extra.update(extra, effective_rank=effective_rank(f_test))
         row.extra["eval_seconds"] = time.perf_counter() - start
+        load = machine_load(snapshot)
+        row.extra["other_cpu_share"] = load.get("other_cpu_share", float("nan"))
+        row.extra["competing_load"] = bool(load.get("competing_load"))
         rows.append(row)
         print(format_table([row]), flush=True)
         save(complete=False)  # a run cut short still leaves its finished rows
 
     def save(complete: bool) -> Path:
-        records = rows_to_records(rows) + [
-            {"system": label, "metric": "failed", "value": 1, "error": reason}
-            for label, reason in failures.items()
-        ]
+        records = (
+            kept
+            + rows_to_records(rows)
+            + [
+                {"system": label, "metric": "failed", "value": 1, "error": reason}
+                for label, reason in failures.items()
+            ]
+        )
         return write_results(
-            args.output, records + summaries(rows), budget_seconds=args.budget,
+            args.output, records + summaries(records), budget_seconds=args.budget,
             overrides=args.set, seeds=seeds, complete=complete,
             load_average={"before": load_before, "after": os.getloadavg()},
+            split="validation" if args.validation else "test",
+            commands=commands_so_far(previous),
         )  # fmt: skip
 
     def tag(label: str, seed: int) -> str:
         return label if len(seeds) == 1 else f"{label} (seed {seed})"
 
     if not args.no_baselines:
-        score("raw pixels", None, base, {})
+        if "raw pixels" not in done:
+            score("raw pixels", None, base, {}, load_snapshot())
         for seed in seeds:
+            if tag("random-init encoder", seed) in done:
+                continue
+            snapshot = load_snapshot()
             torch.manual_seed(seed)
             random_init = modality.build_encoder(base, data)
-            score(tag("random-init encoder", seed), random_init, base, {"seed": seed})
+            score(tag("random-init encoder", seed), random_init, base, {"seed": seed}, snapshot)
 
     for name, seed in [(n, s) for n in names for s in seeds]:
         run_dir = Path(args.run_root) / (name if len(seeds) == 1 else f"{name}-seed{seed}")
@@ -144,8 +213,15 @@ def main() -> None:
         method = cfg.method.name
         label = name if name in METHODS else f"{name} ({method})"
         label = tag(label + (" (uses labels)" if METHODS[method].needs_labels else ""), seed)
+        if label in done:
+            print(f"{label}: in {args.output}.json already", flush=True)
+            continue
+        snapshot = load_snapshot()
         try:
-            result, run_dir = train(cfg, run_dir=cfg.train.run_dir, progress=False)
+            result, run_dir = train(
+                cfg, run_dir=cfg.train.run_dir, progress=False,
+                data=data if args.validation else None,
+            )  # fmt: skip
         except ContrastkitError as exc:  # e.g. a diverging recipe: report it, go on
             print(f"{label}: training failed: {exc}", flush=True)
             failures[label] = str(exc)
@@ -163,6 +239,7 @@ def main() -> None:
                 "collapsed": result.collapsed_at_step is not None,
                 "seed": seed,
             },
+            snapshot,
         )
 
     print()
@@ -177,15 +254,15 @@ def main() -> None:
         )
     for label, reason in failures.items():
         print(f"{label}: FAILED ({reason})")
-    for r in summaries(rows):
+    for r in summaries(kept + rows_to_records(rows)):
         print(f"{r['system']:40s} {r['metric']:10s} {r['value']:.4f} ± {r['std']:.4f} (n={r['n']})")
     print(f"written {save(complete=True)}")
 
 
-def summaries(rows: list[EvalRow]) -> list[dict]:
+def summaries(records: list[dict]) -> list[dict]:
     """Mean and sample std over the seeds of each system with rows for several seeds."""
     groups: dict[tuple[str, str], list[float]] = {}
-    for record in rows_to_records(rows):
+    for record in records:
         system = record["system"]
         if " (seed " in system and isinstance(record.get("value"), int | float):
             key = (system[: system.index(" (seed ")] + " (mean)", record["metric"])

@@ -61,7 +61,7 @@ def methods(
 
     rows = []
     for name, cls in METHODS.items():
-        on = [m.name for m in MODALITIES.values() if m.towers == cls.towers]
+        on = [m.name for m in MODALITIES.values() if m.trains(cls)]
         row = {"name": name, "summary": cls.summary, "uses_labels": cls.needs_labels,
                "modalities": on}  # fmt: skip
         if keys:
@@ -72,7 +72,7 @@ def methods(
         return
     for name, cls in METHODS.items():
         labels = " [uses labels]" if cls.needs_labels else ""
-        on = ", ".join(m.name for m in MODALITIES.values() if m.towers == cls.towers)
+        on = ", ".join(m.name for m in MODALITIES.values() if m.trains(cls))
         typer.echo(f"{name:12s} {cls.summary}{labels} [{on}]")
         if keys:
             for key, (_, default) in method_params(name).items():

@@ -71,3 +71,44 @@ def test_bad_arguments(
     with pytest.raises(SystemExit):
         defaults.main()
     assert message in capsys.readouterr().err
+
+
+def test_resume_runs_only_the_missing_seeds_and_averages_over_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import json
+
+    from benchmarks import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    earlier = [r for r in _rows() if r["seed"] == 0]
+    (tmp_path / "out.json").write_text(json.dumps({
+        "command": "python -m benchmarks.defaults --seeds 1", "rows": earlier,
+        "runs": [{"dataset": "twemoji", "variant": "default", "seed": 0,
+                  "competing_load": False}],
+    }))  # fmt: skip
+    later = {r["seed"]: r for r in _rows() if r["seed"] > 0}
+    called: list[int] = []
+
+    def run_one(folder, runs, variant, seed, budget, share):
+        called.append(seed)
+        rows = [{"system": "contrastkit simclr" if "trained" in r["system"] else r["system"],
+                 "metric": r["metric"], "value": r["value"]}
+                for r in _rows() if r["seed"] == seed]  # fmt: skip
+        del later[seed]
+        return {"rows": rows, "load": {"competing_load": False}, "steps": 1,
+                "train_seconds": 1.0, "wall_seconds": 1.0}  # fmt: skip
+
+    monkeypatch.setattr(
+        defaults, "export_image_folder", lambda name, folder: {"train": 1, "test": 1}
+    )
+    monkeypatch.setattr(defaults, "run_one", run_one)
+    argv = ["defaults", "--sets", "twemoji", "--seeds", "3", "--output", "out", "--resume"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--root", str(tmp_path)])
+    defaults.main()
+    assert called == [1, 2]
+    written = json.loads((tmp_path / "out.json").read_text())
+    means = {r["system"]: r for r in written["rows"] if r["seed"] is None}
+    assert means["trained encoder (simclr)"]["n"] == 3
+    assert means["trained encoder (simclr)"]["value"] == pytest.approx(0.92)
+    assert len(written["commands"]) == 2 and len(written["runs"]) == 3

@@ -30,8 +30,8 @@ __all__ = [
 TEXT_COLUMNS = ("anchor", "positive", "negative")
 # Column names recognised in a header when the caller does not map them.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "anchor": ("anchor", "text", "sentence", "query", "sentence1", "text1", "question"),
-    "positive": ("positive", "pos", "sentence2", "text2", "document", "answer"),
+    "anchor": ("anchor", "text", "sentence", "query", "sentence1", "text1", "text_a", "question"),
+    "positive": ("positive", "pos", "sentence2", "text2", "text_b", "document", "answer"),
     "negative": ("negative", "neg", "hard_negative", "sentence3"),
     "score": ("score", "similarity", "label_score"),
     "label": ("label", "class", "category"),
@@ -103,7 +103,7 @@ def load_texts(
             rows. `.jsonl`: one JSON object per line.
         columns: maps roles ("anchor", "positive", "negative", "score", "label") to the
             file's column (or key) names. Without it, common names are recognised:
-            text/sentence/anchor/query/sentence1, positive/sentence2/document,
+            text/sentence/anchor/query/sentence1/text_a, positive/sentence2/text_b/document,
             negative/hard_negative, score/similarity, label.
         encoding: text encoding of the file.
 

@@ -1,9 +1,11 @@
 """Losses: pure functions on embeddings, with thin nn.Module wrappers."""
 
 from contrastkit.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
+from contrastkit.losses.cosent import angle_loss, cosent_loss
 from contrastkit.losses.dcl import DCLLoss, dcl_loss
 from contrastkit.losses.hard_negative import HardNegativeNTXentLoss, hard_negative_nt_xent
 from contrastkit.losses.info_nce import InfoNCELoss, NTXentLoss, info_nce, nt_xent
+from contrastkit.losses.matryoshka import MatryoshkaLoss, matryoshka_loss
 from contrastkit.losses.metric import (
     ContrastiveLoss,
     TripletLoss,
@@ -25,6 +27,7 @@ from contrastkit.losses.negative_cosine import (
 )
 from contrastkit.losses.proxy_anchor import ProxyAnchorLoss, proxy_anchor_loss
 from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
+from contrastkit.losses.siglip import siglip_loss
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
 from contrastkit.losses.swav import SwAVLoss, sinkhorn, swav_loss
 from contrastkit.losses.vicreg import VICRegLoss, VICRegTerms, vicreg_loss
@@ -36,6 +39,7 @@ __all__ = [
     "DCLLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
+    "MatryoshkaLoss",
     "MultiSimilarityLoss",
     "MultipleNegativesRankingLoss",
     "NTXentLoss",
@@ -46,13 +50,16 @@ __all__ = [
     "TripletLoss",
     "VICRegLoss",
     "VICRegTerms",
+    "angle_loss",
     "barlow_twins_loss",
     "byol_loss",
     "contrastive_loss",
+    "cosent_loss",
     "dcl_loss",
     "hard_negative_nt_xent",
     "info_nce",
     "instance_labels",
+    "matryoshka_loss",
     "mine_pairs",
     "mine_triplets",
     "multi_similarity_loss",
@@ -62,6 +69,7 @@ __all__ = [
     "nt_xent",
     "pairwise_distance",
     "proxy_anchor_loss",
+    "siglip_loss",
     "sinkhorn",
     "supcon_loss",
     "swav_loss",

@@ -4,12 +4,14 @@ from contrastkit.methods.barlow_twins import BarlowTwins
 from contrastkit.methods.base import Batch, Method, Output, embedding_std
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
+from contrastkit.methods.cosent import AnglE, CoSENT
 from contrastkit.methods.dcl import DCL
 from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.registry import METHODS
+from contrastkit.methods.siglip import SigLIP
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
@@ -21,8 +23,10 @@ __all__ = [
     "CLIP",
     "DCL",
     "METHODS",
+    "AnglE",
     "BarlowTwins",
     "Batch",
+    "CoSENT",
     "Method",
     "MoCo",
     "MoCoV3",
@@ -30,6 +34,7 @@ __all__ = [
     "Output",
     "PairContrastive",
     "ProxyAnchor",
+    "SigLIP",
     "SimCLR",
     "SimSiam",
     "SupCon",

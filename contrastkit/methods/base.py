@@ -26,12 +26,15 @@ class Batch:
         negatives: given hard negatives, a (B, ...) tensor or token dict: row i is a
             negative of item i and a candidate for every anchor (text triplets); None
             without. Only methods with `uses_negatives` read it.
+        scores: (B,) float gold similarity of each pair (scored text pairs); None without.
+            Only methods with `needs_scores` read it.
     """
 
     views: list[Tensor] | list[dict[str, Tensor]]
     labels: Tensor | None = None
     index: Tensor | None = None
     negatives: Tensor | dict[str, Tensor] | None = None
+    scores: Tensor | None = None
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Method(nn.Module):
         towers: encoders the method trains: 1, or 2 for two-tower methods (CLIP), whose
             views are [first tower's input, second tower's input].
         uses_negatives: the method uses `batch.negatives` (given hard negatives).
+        needs_scores: the method trains on `batch.scores` (scored pairs: CoSENT, AnglE).
+        modalities: the modalities it trains on; None: every modality with its `towers`.
         unused_parameters: some steps leave trainable parameters without a gradient (SwAV's
             frozen prototypes), which DistributedDataParallel must be told of.
     """
@@ -84,6 +89,8 @@ class Method(nn.Module):
     min_views: int = 2
     towers: int = 1
     uses_negatives: bool = False
+    needs_scores: bool = False
+    modalities: tuple[str, ...] | None = None
     unused_parameters: bool = False
 
     def __init__(self, encoder: nn.Module) -> None:
@@ -104,6 +111,11 @@ class Method(nn.Module):
             )
         if self.needs_labels and batch.labels is None:
             raise ValueError(f"{type(self).__name__} is supervised: the batch has no labels")
+        if self.needs_scores and batch.scores is None:
+            raise ValueError(
+                f"{type(self).__name__} trains on scored pairs: the batch has no scores "
+                "(give the data a score column)"
+            )
 
     def represent(self, views: Sequence[Any]) -> tuple[list[Tensor], list[Tensor]]:
         """Per view, the encoder outputs h (B, D) and the loss inputs z (B, D').

@@ -12,8 +12,14 @@ from torch import Tensor, nn
 
 from contrastkit.errors import ConfigError
 from contrastkit.methods.base import encoder_dim
+from contrastkit.methods.matryoshka import with_matryoshka
 from contrastkit.methods.registry import METHODS
 
+# Keys every method with a separate objective takes: Matryoshka training (`with_matryoshka`).
+MATRYOSHKA_KEYS: dict[str, tuple[Any, Any]] = {
+    "matryoshka_dims": (list[int] | None, None),
+    "matryoshka_weights": (list[float] | None, None),
+}
 # Constructor arguments that come from elsewhere (the model section, the launcher).
 NOT_CONFIGURABLE = frozenset(
     {
@@ -47,6 +53,8 @@ def method_params(name: str) -> dict[str, tuple[Any, Any]]:
         if p.name in NOT_CONFIGURABLE or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         params[p.name] = (hints.get(p.name, Any), p.default)
+    if cls.supports_grad_cache():
+        params.update(MATRYOSHKA_KEYS)
     return params
 
 
@@ -94,10 +102,14 @@ def construct(
 
     The model section's head sizes, `gather` and `extra` arguments (a second tower) are
     passed to the methods whose constructor takes them; `proj_dim=0` replaces the
-    projection head of the methods that take a `head` by the identity.
+    projection head of the methods that take a `head` by the identity;
+    `matryoshka_dims` (and `matryoshka_weights`) train it with `with_matryoshka`.
     """
     signature = _signature(name)
-    kwargs = dict(params)
+    kwargs = {k: v for k, v in params.items() if k not in MATRYOSHKA_KEYS}
+    dims, weights = params.get("matryoshka_dims"), params.get("matryoshka_weights")
+    if weights is not None and dims is None:
+        raise ValueError("matryoshka_weights needs matryoshka_dims (the sizes they weigh)")
     if "proj_dim" in signature:
         kwargs.update(proj_hidden_dim=proj_hidden_dim, proj_dim=max(proj_dim, 1))
     if proj_dim == 0:
@@ -110,7 +122,8 @@ def construct(
     if "gather" in signature:
         kwargs["gather"] = gather
     kwargs.update({k: v for k, v in extra.items() if k in signature})
-    return METHODS[name](encoder, **kwargs)
+    method = METHODS[name](encoder, **kwargs)
+    return method if dims is None else with_matryoshka(method, dims, weights)
 
 
 def _method_class(name: str) -> type:

@@ -177,6 +177,12 @@ class Modality:
     data_free: ClassVar[bool] = False
 
     # ---- choosing and configuring -------------------------------------------------------
+    def trains(self, method: type) -> bool:
+        """Whether method class `method` trains on this modality (its towers, and its
+        `modalities` where it names them)."""
+        named = getattr(method, "modalities", None)
+        return method.towers == self.towers and (named is None or self.name in named)
+
     def detect(self, path: Path) -> bool:
         """Whether `path` (an existing file or folder) holds this modality's data."""
         return False
@@ -279,6 +285,14 @@ class Modality:
         """The trained model that `score`, `embed` and `read_query` take (default: the
         encoder with the run's final weights)."""
         return load_weights(self.build_encoder(cfg, data), trained_weights(run_dir)).eval()
+
+    def nested_modules(self, model: Any) -> list[torch.nn.Module]:
+        """The modules whose outputs are the embeddings a Matryoshka run is evaluated on,
+        cut to their first m features: the encoder (one tower), or the two projections
+        into the shared space (two towers: CLIP, SigLIP)."""
+        if self.towers == 2:
+            return [model.image_proj, model.text_proj]
+        return [model]
 
     def baselines(self, cfg: Config, data: Prepared) -> list[tuple[str, Any]]:
         """(name, model) pairs scored beside the trained one: raw input, random init."""

@@ -84,9 +84,10 @@ class ImageTextModality(Modality):
 
     def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
         scratch = (tree.get("model") or {}).get("text_model") == "scratch"
-        clip = (tree.get("method") or {}).get("name", "clip") == "clip"
+        name = (tree.get("method") or {}).get("name", "clip")
+        two_tower = name in ("clip", "siglip")  # a pre-trained text tower stays locked (LiT)
         return {
-            "method": {"name": "clip", "lock_text": not scratch} if clip else {},
+            "method": {"name": name, "lock_text": not scratch} if two_tower else {},
             "views": {"n_views": 1, "crop_scale": [0.6, 1.0], "flip_p": 0.0, "brightness": 0.2,
                       "contrast": 0.2, "saturation": 0.0, "hue": 0.0, "grayscale_p": 0.0,
                       "blur_p": 0.0},

@@ -5,7 +5,9 @@ Items are rows of the file. With pairs (`views.pairs`, the default) the views ar
 columns, anchor and positive (supervised SimCSE / multiple-negatives ranking when trained
 with SimCLR without a projection head), and a triplet's negative column is given to the
 methods that take hard negatives; otherwise every text is an item and its views are
-dropout copies (unsupervised SimCSE) or word-level edits. The encoder is a transformers
+dropout copies (unsupervised SimCSE) or word-level edits. Scored pairs (a score column)
+train CoSENT and AnglE and are evaluated by the Spearman correlation of the cosine
+similarities with the held-out scores. The encoder is a transformers
 model from a local folder (MiniLM from its PyPI package by default) or a small BERT trained
 from scratch; the starting encoder is kept in RUN_DIR/init (exact resumes) and the trained
 one exported to RUN_DIR/model as a sentence-transformers folder. Evaluation: retrieval of
@@ -31,9 +33,11 @@ from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
-from contrastkit.errors import ContrastkitError
+from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.similarity import similarity_correlation
 from contrastkit.evaluate.tfidf import TfidfFeatures
+from contrastkit.methods.registry import METHODS
 from contrastkit.modalities.base import (
     ENCODER_FILE,
     ItemSet,
@@ -104,6 +108,12 @@ class TextModality(Modality):
             data = load_named_texts(named)
         else:
             data = _read_texts(d.dataset, d.columns)
+        if METHODS[cfg.method.name].needs_scores and data.score is None:
+            raise ConfigError(
+                f"config key 'method.name': {cfg.method.name} trains on scored pairs, but "
+                f"{data.source} has no score column (expected text_a/text_b/score or "
+                "sentence1/sentence2/score)"
+            )
         size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
         train, test = split_texts(data, size, cfg.train.seed, d.max_items)
         if not cfg.views.pairs and train.positive is not None:  # every text alone, labelled
@@ -192,7 +202,11 @@ class TextModality(Modality):
             raise ContrastkitError(f"{data.description} has no pairs or labels to evaluate on")
         if test.positive is not None:
             q, d = embed(test.anchor), embed(test.positive)
-            out.update(retrieval_metrics(q, d, torch.arange(len(test))))
+            if test.score is not None:  # scored pairs: not all are matches to retrieve
+                rho = similarity_correlation(torch.as_tensor(q), torch.as_tensor(d), test.score)
+                out.update(spearman=rho["spearman"], pearson=rho["pearson"])
+            else:
+                out.update(retrieval_metrics(q, d, torch.arange(len(test))))
         if test.label is not None and data.train.label is not None:
             bank = random.Random(0).sample(range(len(data.train)), min(EVAL_BANK, len(data.train)))
             train = data.train.subset(sorted(bank))

@@ -14,6 +14,7 @@ from contrastkit.evaluate.report import format_records
 from contrastkit.files import write_json
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.card import write_card
+from contrastkit.pipeline.nested_eval import nested_scores
 from contrastkit.pipeline.projector import write_projector
 from contrastkit.pipeline.settings import read_run_config
 from contrastkit.progress import bar
@@ -80,7 +81,9 @@ def evaluate(
     Writes eval.json ({"rows": [{"system", "metric", "value"}], "settings": ...}, and for
     a kNN evaluation "knn_protocol", the default k named, and "knn_at_k": [{"system", "k",
     "value"}] at k = 1, 5, 20, 200 where the bank allows; with a linear probe,
-    "linear_probe": [{"system", "converged", "iterations", "gradient_max", "tolerance"}]),
+    "linear_probe": [{"system", "converged", "iterations", "gradient_max", "tolerance"}];
+    for a Matryoshka run, "matryoshka": [{"dim", "metric", "value"}], the trained model's
+    main metric at each size of `method.matryoshka_dims`),
     eval.txt (the table) and README.md (the model card) into the run folder, and the test
     embeddings into the TensorBoard projector (`write_projector`, runs with the tensorboard
     logger); returns the rows. Progress bars (systems, embedding, probes) go to stderr as
@@ -117,6 +120,8 @@ def evaluate(
         report.update(_knn_at_k(scored, cfg.eval.knn_k, cfg.eval.knn_temperature))
     if solves := _probe_solves(scored):
         report["linear_probe"] = solves
+    if dims := cfg.method.params.get("matryoshka_dims"):
+        report["matryoshka"] = nested_scores(modality, trained, cfg, data, dims)
     write_json(run_dir / "eval.json", report)
     (run_dir / "eval.txt").write_text(format_records(rows) + "\n")
     write_card(run_dir)  # the model card, now with the evaluation table

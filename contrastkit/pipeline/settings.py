@@ -121,13 +121,22 @@ def check_method(cfg: Config, modality: Modality) -> None:
     params = validate_method_params(name, cfg.method.params)
     cfg.method = MethodConfig(name=name, **params)
     cls = METHODS[name]
-    if cls.towers != modality.towers:
-        fitting = [n for n, c in METHODS.items() if c.towers == modality.towers]
-        raise ConfigError(
-            f"config key 'method.name': {name} trains {cls.towers} encoder(s), {modality.name} "
-            f"data trains {modality.towers}; choose one of {', '.join(fitting)}"
+    if not modality.trains(cls):
+        fitting = [n for n, c in METHODS.items() if modality.trains(c)]
+        why = (
+            f"{name} trains {cls.towers} encoder(s), {modality.name} data trains {modality.towers}"
+            if cls.towers != modality.towers
+            else f"{name} trains on {', '.join(cls.modalities or ())} data only"
         )
-    if cfg.model.proj_dim == 0 and "head" not in inspect.signature(cls.__init__).parameters:
+        raise ConfigError(f"config key 'method.name': {why}; choose one of {', '.join(fitting)}")
+    has_head = "head" in inspect.signature(cls.__init__).parameters
+    if params.get("matryoshka_dims") and has_head and cfg.model.proj_dim != 0:
+        raise ConfigError(
+            f"config key 'method.matryoshka_dims': Matryoshka cuts the embeddings {name}'s loss "
+            f"sees, which its projection head makes; set model.proj_dim: 0 (got "
+            f"{cfg.model.proj_dim}) so they are the encoder's output that evaluation uses"
+        )
+    if cfg.model.proj_dim == 0 and not has_head:
         raise ConfigError(
             f"config key 'model.proj_dim': {name} has no projection head to leave out; "
             "use a size >= 1"

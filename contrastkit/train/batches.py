@@ -125,7 +125,7 @@ class TextBatches:
     text twice; its dropout makes them differ). With pairs the columns are the views:
     [anchor, positive], each optionally edited by `views` first. A triplet's negative column
     becomes `batch.negatives` (given hard negatives) when `negatives` is True, else it is
-    not used.
+    not used. Scored pairs put their scores into `batch.scores` (CoSENT, AnglE).
 
     Args:
         data: the texts (`load_texts`).
@@ -153,6 +153,7 @@ class TextBatches:
         self.columns = columns
         self._keys = list(zip(*columns, strict=True)) if unique_batches else None
         self.labels = _label_tensor(data.label)
+        self.scores = None if data.score is None else torch.tensor(data.score, dtype=torch.float32)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -181,7 +182,8 @@ class TextBatches:
                 views.append(dict(self.tokenize(texts)))
         negatives = views.pop() if self.negatives is not None else None
         labels = self.labels[index] if self.labels is not None else None
-        return Batch(views, labels, index, negatives)
+        scores = self.scores[index] if self.scores is not None else None
+        return Batch(views, labels, index, negatives, scores)
 
 
 def _label_tensor(labels: list[str] | None) -> Tensor | None:

@@ -100,7 +100,7 @@ def backend_for(device: torch.device) -> str:
 
 
 def move_batch(batch: Batch, device: torch.device) -> Batch:
-    """`batch` with its views, labels and negatives on `device` (the index stays put).
+    """`batch` with its views, labels, negatives and scores on `device` (the index stays put).
 
     Tensors already there are not copied; a CPU batch bound for CUDA goes through pinned
     memory with a non-blocking copy.
@@ -111,6 +111,7 @@ def move_batch(batch: Batch, device: torch.device) -> Batch:
         views=_move(batch.views, device, pin),
         labels=_move(batch.labels, device, pin),
         negatives=_move(batch.negatives, device, pin),
+        scores=_move(batch.scores, device, pin),
     )
 
 

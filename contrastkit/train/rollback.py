@@ -69,12 +69,12 @@ class RunningStats:
 
 def non_finite_inputs(batch: Batch) -> dict[str, list[int]]:
     """Dataset positions (or batch rows, without `batch.index`) of the items whose input
-    holds a NaN or an infinity, per floating-point input ("view 0", ..., "negatives").
+    holds a NaN or an infinity, per floating-point input ("view 0", ..., "negatives", "scores").
 
     Meant for a step already known to be bad: it reads every input value once.
     """
     named: list[tuple[str, object]] = [(f"view {i}", v) for i, v in enumerate(batch.views)]
-    named.append(("negatives", batch.negatives))
+    named += [("negatives", batch.negatives), ("scores", batch.scores)]
     found: dict[str, list[int]] = {}
     for name, value in named:
         if not isinstance(value, Tensor) or not value.is_floating_point() or value.ndim < 1:

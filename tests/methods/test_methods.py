@@ -19,7 +19,7 @@ SMALL = {
     "multi_similarity": {"memory_size": 64},  # with its cross-batch memory
     "proxy_anchor": {"num_classes": 10},
 }
-NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1)  # image views
+NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1 and c.modalities is None)  # images
 
 
 def _method(name: str, **extra):

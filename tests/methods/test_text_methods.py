@@ -51,7 +51,9 @@ def _encoder(data: TextData, seed: int = 0) -> TextEncoder:
     return TextEncoder.from_scratch(corpus, vocab_size=120, dim=32, layers=1, heads=2, seed=seed)
 
 
-SINGLE = sorted(n for n, c in METHODS.items() if c.towers == 1 and not c.needs_labels)
+SINGLE = sorted(
+    n for n, c in METHODS.items() if c.towers == 1 and not (c.needs_labels or c.needs_scores)
+)  # scored pairs: tests/methods/test_cosent.py
 
 
 @pytest.mark.parametrize("name", SINGLE)

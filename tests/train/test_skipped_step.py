@@ -18,7 +18,7 @@ from contrastkit.methods import METHODS, Batch
 from contrastkit.train.guards import NonFiniteStepWarning, weights_finite
 from contrastkit.train.trainer import Trainer
 
-NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1)  # image views
+NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1 and c.modalities is None)  # images
 SMALL = {
     "moco": {"queue_size": 64},
     "swav": {"n_prototypes": 10, "queue_size": 32, "freeze_prototypes_steps": 2},

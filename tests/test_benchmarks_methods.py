@@ -1,0 +1,42 @@
+"""benchmarks/methods.py without training: the validation split and the seed summaries."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks import methods
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.modalities.image import ImageData
+
+
+def _data(n: int) -> ImageData:
+    images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 4, 4).clone()
+    pool = ImageDataset(images, torch.arange(n) % 3, [f"train/{i}" for i in range(n)])
+    test = ImageDataset(images[:5].clone(), torch.zeros(5, dtype=torch.long), list("abcde"))
+    return ImageData("tiny", pool.labels, [], pool, None, test, pool)
+
+
+def test_validation_split_holds_out_training_images_and_never_the_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(methods, "VALIDATION_SIZE", 30)
+    data = _data(200)
+    train_data, bank, queries = methods.validation_split(data)
+    assert len(queries) == 30 and len(bank) == 170
+    assert set(bank.ids).isdisjoint(queries.ids)
+    assert set(bank.ids) | set(queries.ids) == set(data.pool.ids)
+    assert train_data.train is bank and train_data.test is None
+    again = methods.validation_split(_data(200))[2]
+    assert again.ids == queries.ids  # a fixed draw: every method is scored on the same images
+
+
+def test_summaries_average_seeds_only() -> None:
+    records = [
+        {"system": "simclr (seed 0)", "metric": "knn_top1", "value": 0.80},
+        {"system": "simclr (seed 1)", "metric": "knn_top1", "value": 0.84},
+        {"system": "raw pixels", "metric": "knn_top1", "value": 0.7},
+    ]
+    (mean,) = methods.summaries(records)
+    assert mean["system"] == "simclr (mean)" and mean["n"] == 2
+    assert mean["value"] == pytest.approx(0.82) and mean["std"] == pytest.approx(0.02828, abs=1e-4)
