@@ -172,6 +172,10 @@ class EvalConfig(Section):
     knn_k: int = Field(200, ge=1)
     knn_temperature: float = Field(0.1, gt=0)
     linear: bool = True
+    retrieval: bool = Field(
+        True, description="labelled data: MAP@R, R-precision and precision@1 of the test "
+        "split searched against itself (Musgrave et al. 2020)"
+    )  # fmt: skip
     baselines: bool = True
     batch_size: int = Field(1024, ge=1)
     few_labels: list[float] = Field(

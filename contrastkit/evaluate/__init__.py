@@ -11,6 +11,7 @@ from contrastkit.evaluate.linear import (
     classification_report,
     linear_probe,
 )
+from contrastkit.evaluate.metric_retrieval import retrieval_scores
 from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
 from contrastkit.evaluate.report import (
     EvalRow,
@@ -39,6 +40,7 @@ __all__ = [
     "rank_corpus",
     "raw_features",
     "retrieval_metrics",
+    "retrieval_scores",
     "rows_to_records",
     "similarity_correlation",
     "spearman_rho",

@@ -14,6 +14,11 @@ from contrastkit.losses.metric import (
     triplet_loss,
 )
 from contrastkit.losses.miners import mine_pairs, mine_triplets, pairwise_distance
+from contrastkit.losses.multi_similarity import (
+    MultiSimilarityLoss,
+    multi_similarity_loss,
+    multi_similarity_miner,
+)
 from contrastkit.losses.negative_cosine import (
     BYOLLoss,
     NegativeCosineLoss,
@@ -21,6 +26,7 @@ from contrastkit.losses.negative_cosine import (
     negative_cosine,
 )
 from contrastkit.losses.nnclr import nearest_neighbours, nnclr_loss
+from contrastkit.losses.proxy_anchor import ProxyAnchorLoss, proxy_anchor_loss
 from contrastkit.losses.ranking import MultipleNegativesRankingLoss, multiple_negatives_ranking
 from contrastkit.losses.siglip import siglip_loss
 from contrastkit.losses.supcon import SupConLoss, supcon_loss
@@ -35,9 +41,11 @@ __all__ = [
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
     "MatryoshkaLoss",
+    "MultiSimilarityLoss",
     "MultipleNegativesRankingLoss",
     "NTXentLoss",
     "NegativeCosineLoss",
+    "ProxyAnchorLoss",
     "SupConLoss",
     "SwAVLoss",
     "TripletLoss",
@@ -55,12 +63,15 @@ __all__ = [
     "matryoshka_loss",
     "mine_pairs",
     "mine_triplets",
+    "multi_similarity_loss",
+    "multi_similarity_miner",
     "multiple_negatives_ranking",
     "nearest_neighbours",
     "negative_cosine",
     "nnclr_loss",
     "nt_xent",
     "pairwise_distance",
+    "proxy_anchor_loss",
     "siglip_loss",
     "sinkhorn",
     "supcon_loss",

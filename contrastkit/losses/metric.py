@@ -68,6 +68,21 @@ def _global_batch(embeddings: Tensor, labels: Tensor, gather: bool) -> tuple[Ten
     return gather_with_grad(embeddings), gather_no_grad(labels.contiguous())
 
 
+def _with_memory(
+    embeddings: Tensor, labels: Tensor, memory: Tensor | None, memory_labels: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """The batch followed by a cross-batch memory's rows (detached) and labels, if any.
+
+    Only pairs or triplets anchored in the batch (index < N) are scored afterwards.
+    """
+    if memory is None:
+        return embeddings, labels
+    if memory_labels is None or memory_labels.shape != (memory.shape[0],):
+        raise ValueError("memory_labels must have one label per memory row")
+    rows = torch.cat([embeddings, memory.detach().to(embeddings.dtype)])
+    return rows, torch.cat([labels, memory_labels.to(labels.device)])
+
+
 def _mean_or_zero(values: Tensor) -> Tensor:
     """Mean of `values`, or 0 still attached to the graph when there are none."""
     return values.sum() / max(values.numel(), 1)
@@ -81,6 +96,8 @@ def contrastive_loss(
     miner: str = "all",
     *,
     gather: bool = False,
+    memory: Tensor | None = None,
+    memory_labels: Tensor | None = None,
 ) -> Tensor:
     """The margin-based (pair) contrastive loss of Hadsell, Chopra and LeCun [1].
 
@@ -100,6 +117,9 @@ def contrastive_loss(
         miner: "all" pairs or "hard" pairs only (see `mine_pairs`).
         gather: in distributed training, mine and score the pairs of every process's rows
             (`_global_batch`): the value is the whole global batch's loss on every process.
+        memory: (M, D) extra references from a cross-batch memory (no gradient); pairs
+            are then those with at least one end in the batch.
+        memory_labels: (M,) their labels.
 
     Returns:
         Scalar float32 loss.
@@ -124,9 +144,12 @@ def contrastive_loss(
     check_choice("miner", miner, PAIR_MINERS)
     _check_embeddings(embeddings)
     embeddings, labels = _global_batch(embeddings, labels, gather)
+    n = embeddings.shape[0]
+    embeddings, labels = _with_memory(embeddings, labels, memory, memory_labels)
 
     distances = pairwise_distance(embeddings, metric)
     positives, negatives = mine_pairs(distances, labels, miner)
+    positives, negatives = positives[positives[:, 0] < n], negatives[negatives[:, 0] < n]
     with torch.autocast(embeddings.device.type, enabled=False):
         d_pos = distances[positives[:, 0], positives[:, 1]]
         d_neg = distances[negatives[:, 0], negatives[:, 1]]
@@ -141,6 +164,8 @@ def triplet_loss(
     miner: str = "batch_hard",
     *,
     gather: bool = False,
+    memory: Tensor | None = None,
+    memory_labels: Tensor | None = None,
 ) -> Tensor:
     """The triplet loss [1, 2]: relu(d(a, p) - d(a, n) + margin) over mined triplets.
 
@@ -159,6 +184,9 @@ def triplet_loss(
         miner: "batch_all", "batch_hard" or "semi_hard" (see `mine_triplets`).
         gather: in distributed training, mine and score the triplets of every process's
             rows (`_global_batch`): the value is the whole global batch's loss everywhere.
+        memory: (M, D) extra references from a cross-batch memory (no gradient); anchors
+            stay the batch's rows, positives and negatives come from batch and memory.
+        memory_labels: (M,) their labels.
 
     Returns:
         Scalar float32 loss.
@@ -185,9 +213,12 @@ def triplet_loss(
     check_choice("miner", miner, TRIPLET_MINERS)
     _check_embeddings(embeddings)
     embeddings, labels = _global_batch(embeddings, labels, gather)
+    n = embeddings.shape[0]
+    embeddings, labels = _with_memory(embeddings, labels, memory, memory_labels)
 
     distances = pairwise_distance(embeddings, metric)
-    anchor, positive, negative = mine_triplets(distances, labels, miner, margin).unbind(dim=1)
+    triplets = mine_triplets(distances, labels, miner, margin)
+    anchor, positive, negative = triplets[triplets[:, 0] < n].unbind(dim=1)
     with torch.autocast(embeddings.device.type, enabled=False):
         losses = F.relu(distances[anchor, positive] - distances[anchor, negative] + margin)
         if miner == "batch_all":

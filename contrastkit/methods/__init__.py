@@ -6,10 +6,11 @@ from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.cosent import AnglE, CoSENT
 from contrastkit.methods.dcl import DCL
-from contrastkit.methods.metric import PairContrastive, Triplet
+from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
 from contrastkit.methods.nnclr import NNCLR
+from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.registry import METHODS
 from contrastkit.methods.siglip import SigLIP
 from contrastkit.methods.simclr import SimCLR
@@ -31,8 +32,10 @@ __all__ = [
     "Method",
     "MoCo",
     "MoCoV3",
+    "MultiSimilarity",
     "Output",
     "PairContrastive",
+    "ProxyAnchor",
     "SigLIP",
     "SimCLR",
     "SimSiam",

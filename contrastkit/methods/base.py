@@ -172,6 +172,14 @@ def encoder_dim(encoder: nn.Module) -> int:
     return dim
 
 
+def head_dim(head: nn.Module, encoder: nn.Module, default: int) -> int:
+    """Size of a head's output: its `output_dim`, the encoder's for an identity head, else
+    `default` (the size the method's default head was built with)."""
+    if hasattr(head, "output_dim"):
+        return int(head.output_dim)
+    return encoder_dim(encoder) if isinstance(head, nn.Identity) else default
+
+
 def encode_views(
     fn: Callable[[Any], Tensor], views: Sequence[Tensor] | Sequence[Mapping[str, Tensor]]
 ) -> list[Tensor]:

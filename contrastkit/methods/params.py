@@ -22,7 +22,16 @@ MATRYOSHKA_KEYS: dict[str, tuple[Any, Any]] = {
 }
 # Constructor arguments that come from elsewhere (the model section, the launcher).
 NOT_CONFIGURABLE = frozenset(
-    {"self", "encoder", "head", "gather", "proj_hidden_dim", "proj_dim", "text_encoder"}
+    {
+        "self",
+        "encoder",
+        "head",
+        "gather",
+        "proj_hidden_dim",
+        "proj_dim",
+        "text_encoder",
+        "num_classes",
+    }
 )
 
 

@@ -12,9 +12,10 @@ from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.cosent import AnglE, CoSENT
 from contrastkit.methods.dcl import DCL
-from contrastkit.methods.metric import PairContrastive, Triplet
+from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.siglip import SigLIP
 from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.simclr import SimCLR
@@ -39,6 +40,8 @@ METHODS: dict[str, type[Method]] = {
         DCL,
         PairContrastive,
         Triplet,
+        MultiSimilarity,
+        ProxyAnchor,
         CLIP,
         SigLIP,
         CoSENT,

@@ -248,10 +248,12 @@ class Modality:
         """The configured method around a new encoder (and second tower), seeded by the
         caller; heads sized by the model section."""
         m = cfg.model
+        labels = getattr(data, "labels", None)  # proxy-based methods: one proxy per class
+        classes = {"num_classes": int(labels.max()) + 1} if labels is not None else {}
         return construct(
             cfg.method.name, self.build_encoder(cfg, data), cfg.method.params,
             proj_hidden_dim=m.proj_hidden_dim, proj_dim=m.proj_dim, gather=gather,
-            **self.method_kwargs(cfg, data),
+            **classes, **self.method_kwargs(cfg, data),
         )  # fmt: skip
 
     def batches(self, cfg: Config, data: Prepared, method: nn.Module, device: torch.device):

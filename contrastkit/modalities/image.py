@@ -33,6 +33,7 @@ from contrastkit.data.hf_source import hf_kind
 from contrastkit.data.image_facts import read_image_facts
 from contrastkit.data.inputs import image_batch
 from contrastkit.data.lazy_images import LazyImages
+from contrastkit.data.m_per_class import check_m_per_class
 from contrastkit.data.registry import DATASETS, has_test_split, indexed_source, load_dataset
 from contrastkit.data.splits import split_images
 from contrastkit.data.tar_shards import is_tar_source
@@ -183,12 +184,20 @@ class ImageModality(Modality):
         views = build_image_views(cfg.views)
         if cfg.data.dataset not in DATASETS:  # a folder, shards: say how it is read, and why
             _say_choice(cfg.data.dataset, data.train.images, cfg.data.max_memory)
+        m = cfg.data.m_per_class
+        if m is not None:
+            try:
+                check_m_per_class(data.train.labels, m, cfg.train.batch_size, ddp.world_size())
+            except ValueError as exc:
+                raise ContrastkitError(str(exc)) from None
         if isinstance(data.train.images, LazyImages):
             return StreamingImageBatches(
                 data.train, views, device=device, channels_last=cfg.train.channels_last,
-                workers=cfg.data.workers, skipped=data.skipped,
+                workers=cfg.data.workers, skipped=data.skipped, m_per_class=m,
             )  # fmt: skip
-        return ImageBatches(data.train, views, device=device, channels_last=cfg.train.channels_last)
+        return ImageBatches(
+            data.train, views, device=device, channels_last=cfg.train.channels_last, m_per_class=m
+        )
 
     def monitor(self, cfg: Config, data: ImageData, method) -> KnnMonitor | None:
         if cfg.train.monitor_every == 0 or data.monitor_queries is None:

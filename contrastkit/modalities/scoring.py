@@ -60,7 +60,9 @@ def classification_scores(
     Returns:
         {"knn_top1": accuracy at eval.knn_k, "linear_top1": ..., ...} and the kNN accuracy
         at the other reported k (`knn_protocol.reported_ks`) as "knn_top1@K"; the probe's
-        solve as "linear_probe.converged" (1/0), ".iterations", ".gradient_max", ".tolerance".
+        solve as "linear_probe.converged" (1/0), ".iterations", ".gradient_max", ".tolerance";
+        with cfg.eval.retrieval, "map_at_r", "r_precision" and "precision_at_1" of the test
+        split searched against itself (`retrieval_scores`).
     """
     from contrastkit.evaluate.knn_protocol import knn_accuracies, knn_metric, reported_ks
     from contrastkit.evaluate.linear import ProbeReport
@@ -83,4 +85,8 @@ def classification_scores(
             train, train_labels, test, test_labels, ks=ks, temperature=cfg.eval.knn_temperature
         )
         out.update({knn_metric(other): value for other, value in at_k.items()})
+    if cfg.eval.retrieval and len(test) > 1:
+        from contrastkit.evaluate.metric_retrieval import retrieval_scores
+
+        out.update(retrieval_scores(test, test_labels))
     return out

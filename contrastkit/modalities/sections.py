@@ -57,6 +57,10 @@ class ImageDataConfig(DataConfig):
         None, ge=0, le=64, description="streaming: decoding processes (default: half the "
         "cores, 1 to 4; 0: in the training process)"
     )  # fmt: skip
+    m_per_class: int | None = Field(
+        None, ge=1, description="class-balanced batches for metric learning: m labelled items "
+        "of each of train.batch_size / m classes; None: shuffled batches"
+    )  # fmt: skip
 
     @field_validator("max_memory", mode="before")
     @classmethod

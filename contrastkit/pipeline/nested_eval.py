@@ -53,6 +53,7 @@ def nested_scores(
     the linear probe runs only where it is the main metric."""
     cfg = cfg.model_copy(deep=True)
     cfg.eval.linear = modality.main_metric.startswith("linear")
+    cfg.eval.retrieval = False  # MAP@R is not kept per size: not computed
     metrics = (modality.main_metric, *EXTRA_METRICS)
     rows = []
     for m in sorted(dims):

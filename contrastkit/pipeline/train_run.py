@@ -72,7 +72,8 @@ def prepare_data(
 def check_labels(cfg: Config, data: Prepared) -> None:
     """Refuse, before training, a method that uses labels on data without them."""
     name = cfg.method.name
-    if (METHODS[name].needs_labels or cfg.method.params.get("use_labels")) and data.labels is None:
+    uses_labels = cfg.method.params.get("use_labels", METHODS[name].needs_labels)
+    if uses_labels and data.labels is None:
         raise ConfigError(
             f"config key 'method.name': {name} uses labels, but the dataset "
             f"{cfg.data.dataset!r} has none ({data.description})"

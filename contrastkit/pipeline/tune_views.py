@@ -246,6 +246,7 @@ def score_trial(
     if split.queries.labels is not None and split.bank.labels is not None:
         knn_cfg = cfg.model_copy(deep=True)
         knn_cfg.eval.linear = False
+        knn_cfg.eval.retrieval = False
         scores["knn_top1"] = classification_scores(
             embed(split.bank), torch.as_tensor(split.bank.labels), queries,
             torch.as_tensor(split.queries.labels), knn_cfg,

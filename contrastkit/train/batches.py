@@ -17,8 +17,10 @@ import torch
 from torch import Tensor
 
 from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.m_per_class import check_m_per_class, m_per_class_order
 from contrastkit.data.text import TextData
 from contrastkit.methods.base import Batch
+from contrastkit.train import ddp
 from contrastkit.views.text import TextViews
 
 __all__ = ["BatchSource", "ImageBatches", "TextBatches", "no_duplicate_order"]
@@ -41,7 +43,11 @@ def random_order(seed: int, n: int) -> Tensor:
 
 
 class ImageBatches:
-    """Images as uint8 tensors, views made batched on `device` (channels-last if asked)."""
+    """Images as uint8 tensors, views made batched on `device` (channels-last if asked).
+
+    With `m_per_class` each batch holds m items of each of batch_size / m classes
+    (`m_per_class_order`); else the order is a plain shuffle.
+    """
 
     def __init__(
         self,
@@ -50,15 +56,20 @@ class ImageBatches:
         *,
         device: torch.device | str = "cpu",
         channels_last: bool = False,
+        m_per_class: int | None = None,
     ) -> None:
         self.data, self.views = data, views
         self.device, self.channels_last = torch.device(device), channels_last
+        self.m_per_class = m_per_class
 
     def __len__(self) -> int:
         return len(self.data)
 
     def order(self, seed: int, batch_size: int) -> Tensor:
-        return random_order(seed, len(self.data))
+        if self.m_per_class is None:
+            return random_order(seed, len(self.data))
+        check_m_per_class(self.data.labels, self.m_per_class, batch_size, ddp.world_size())
+        return m_per_class_order(self.data.labels, self.m_per_class, batch_size, seed)  # type: ignore[arg-type]
 
     def read(self, index: Tensor) -> Tensor:
         """(B, C, H, W) uint8 images at `index`."""

@@ -85,11 +85,16 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
     When the model names parameters with a fixed learning rate (`fixed_lr_parameters()`,
     e.g. SimSiam's predictor), they form two more groups marked `fixed_lr=True`, which
-    `set_lr` keeps at the base rate.
+    `set_lr` keeps at the base rate. Parameters named by `lr_scaled_parameters()` ->
+    (scale, parameters), e.g. proxy-anchor's proxies, form a last group with `lr_scale`,
+    which `set_lr` multiplies into the scheduled rate.
     """
     fixed_fn = getattr(model, "fixed_lr_parameters", None)
     fixed = {id(p) for p in fixed_fn()} if callable(fixed_fn) else set()
-    trained = [p for p in model.parameters() if p.requires_grad]
+    scaled_fn = getattr(model, "lr_scaled_parameters", None)
+    scale, scaled = scaled_fn() if callable(scaled_fn) else (1.0, [])
+    scaled_ids = {id(p) for p in scaled}
+    trained = [p for p in model.parameters() if p.requires_grad and id(p) not in scaled_ids]
     groups = []
     for is_fixed in (False, True):
         params = [p for p in trained if (id(p) in fixed) == is_fixed]
@@ -101,6 +106,9 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0,
              "lars_exclude": True, **mark},
         ]  # fmt: skip
+    if scaled:  # e.g. proxy-anchor's proxies: base rate x scale, scheduled like the rest
+        groups.append({"params": list(scaled), "weight_decay": weight_decay, "lr_scale": scale,
+                       "lars_exclude": True})  # fmt: skip
     return groups
 
 
@@ -149,9 +157,9 @@ def warmup_cosine(progress: float, warmup: float, final_ratio: float = 0.0) -> f
 
 
 def set_lr(optimizer: Optimizer, base_lr: float, factor: float) -> float:
-    """Set every group's lr to base_lr * factor (groups marked `fixed_lr`: base_lr);
-    return the scheduled rate."""
+    """Set every group's lr to base_lr * factor (groups marked `fixed_lr`: base_lr), times
+    the group's `lr_scale` if any; return the scheduled rate."""
     lr = base_lr * factor
     for group in optimizer.param_groups:
-        group["lr"] = base_lr if group.get("fixed_lr") else lr
+        group["lr"] = (base_lr if group.get("fixed_lr") else lr) * group.get("lr_scale", 1.0)
     return lr

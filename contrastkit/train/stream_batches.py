@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.lazy_images import LazyImages
 from contrastkit.train import ddp
-from contrastkit.train.batches import ImageBatches, random_order
+from contrastkit.train.batches import ImageBatches
 
 __all__ = ["StreamingImageBatches", "default_workers"]
 
@@ -64,6 +64,8 @@ class StreamingImageBatches(ImageBatches):
         prefetch: batches each worker decodes ahead.
         skipped: a list the (id, reason) of unreadable items found while training are
             appended to.
+        m_per_class: class-balanced batches (see `ImageBatches`); the labels of a store are
+            read when it is listed, so the plan is as balanced as in memory.
     """
 
     def __init__(
@@ -76,10 +78,13 @@ class StreamingImageBatches(ImageBatches):
         workers: int | None = None,
         prefetch: int = 4,
         skipped: list[tuple[str, str]] | None = None,
+        m_per_class: int | None = None,
     ) -> None:
         if not isinstance(data.images, LazyImages):
             raise TypeError("StreamingImageBatches needs images in a store (LazyImages)")
-        super().__init__(data, views, device=device, channels_last=channels_last)
+        super().__init__(
+            data, views, device=device, channels_last=channels_last, m_per_class=m_per_class
+        )
         self.workers = default_workers() if workers is None else workers
         self.prefetch = prefetch
         self.skipped = skipped if skipped is not None else []
@@ -89,7 +94,7 @@ class StreamingImageBatches(ImageBatches):
         self._next = -1
 
     def order(self, seed: int, batch_size: int) -> Tensor:
-        order = random_order(seed, len(self.data))
+        order = super().order(seed, batch_size)  # labels are listed: balance is exact
         steps = len(order) // batch_size
         self._plan = [
             ddp.local_slice(order[i * batch_size : (i + 1) * batch_size], batch_size)

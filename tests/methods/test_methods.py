@@ -17,6 +17,8 @@ SMALL = {
     "nnclr": {"queue_size": 64},
     "swav": {"n_prototypes": 10, "queue_size": 32, "freeze_prototypes_steps": 2},
     "supcon": {},
+    "multi_similarity": {"memory_size": 64},  # with its cross-batch memory
+    "proxy_anchor": {"num_classes": 10},
 }
 NAMES = sorted(n for n, c in METHODS.items() if c.towers == 1 and c.modalities is None)  # images
 
@@ -119,6 +121,6 @@ def test_training_step_leaves_the_method_state_to_on_step_end(name):
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert all(k.rsplit(".", 1)[1] in _RUNNING for k in changed), f"{name}: {changed}"
     method.on_step_end(0.5)
-    if name in ("moco", "swav", "nnclr"):  # and on_step_end writes the queues
+    if name in ("moco", "swav", "nnclr", "multi_similarity"):  # and on_step_end writes the queues
         assert any(k.endswith(".rows") and not torch.equal(before[k], v)
                    for k, v in method.state_dict().items())  # fmt: skip

@@ -51,7 +51,7 @@ METHOD = {
     "triplet": {"method.use_labels": True},
 }
 IMAGE = {"byol": {"optim.lr": 0.1}, "simsiam": {"optim.lr": 0.1}, "moco": {"optim.lr": 0.1},
-         "barlow_twins": {"optim.lr": 0.05},
+         "barlow_twins": {"optim.lr": 0.05}, "proxy_anchor": {"optim.lr": 0.1},
          "vicreg": {"optim.optimizer": "adamw", "optim.lr": 1e-3}}  # SGD diverges here  # fmt: skip
 
 

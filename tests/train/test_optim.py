@@ -69,3 +69,19 @@ def test_warmup_then_cosine_to_the_final_ratio():
     assert warmup_cosine(0.1, 0.1) == pytest.approx(1.0)
     assert warmup_cosine(0.55, 0.1) == pytest.approx(0.5)
     assert warmup_cosine(1.0, 0.1, final_ratio=0.2) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw", "lars"])
+def test_proxy_anchor_proxies_train_at_the_scaled_rate(optimizer):
+    torch.manual_seed(0)
+    model = METHODS["proxy_anchor"](
+        CompactCNN(1, widths=(8, 16)), proj_hidden_dim=32, proj_dim=16, num_classes=3
+    )
+    opt = build_optimizer(model, optimizer, lr=0.1, weight_decay=0.0)
+    ids = [id(p) for g in opt.param_groups for p in g["params"]]
+    assert sorted(ids) == sorted(id(p) for p in model.parameters())  # each once
+    set_lr(opt, 0.1, 0.5)
+    (proxies,) = [g for g in opt.param_groups if g.get("lr_scale")]
+    assert proxies["params"] == [model.loss_fn.proxies]
+    assert proxies["lr"] == pytest.approx(0.1 * 0.5 * 100)
+    assert {g["lr"] for g in opt.param_groups if not g.get("lr_scale")} == {0.1 * 0.5}

@@ -23,6 +23,8 @@ SMALL = {
     "moco": {"queue_size": 64},
     "nnclr": {"queue_size": 64},
     "swav": {"n_prototypes": 10, "queue_size": 32, "freeze_prototypes_steps": 2},
+    "multi_similarity": {"memory_size": 64},  # the cross-batch memory is left unchanged
+    "proxy_anchor": {"num_classes": 4},
 }
 POISON = 4  # the step whose batch holds an inf pixel
 STEPS = 7
