@@ -15,9 +15,9 @@ from contrastkit.methods.dcl import DCL
 from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
+from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.proxy_anchor import ProxyAnchor
 from contrastkit.methods.siglip import SigLIP
-from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.simclr import SimCLR
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
