@@ -2,6 +2,7 @@
 
 from contrastkit.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
 from contrastkit.losses.dcl import DCLLoss, dcl_loss
+from contrastkit.losses.dino import DINOLoss, batch_center, dino_loss, teacher_temperature_at
 from contrastkit.losses.hard_negative import HardNegativeNTXentLoss, hard_negative_nt_xent
 from contrastkit.losses.info_nce import InfoNCELoss, NTXentLoss, info_nce, nt_xent
 from contrastkit.losses.metric import (
@@ -28,6 +29,7 @@ __all__ = [
     "BarlowTwinsLoss",
     "ContrastiveLoss",
     "DCLLoss",
+    "DINOLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
     "MultipleNegativesRankingLoss",
@@ -39,9 +41,11 @@ __all__ = [
     "VICRegLoss",
     "VICRegTerms",
     "barlow_twins_loss",
+    "batch_center",
     "byol_loss",
     "contrastive_loss",
     "dcl_loss",
+    "dino_loss",
     "hard_negative_nt_xent",
     "info_nce",
     "instance_labels",
@@ -54,6 +58,7 @@ __all__ = [
     "sinkhorn",
     "supcon_loss",
     "swav_loss",
+    "teacher_temperature_at",
     "triplet_loss",
     "vicreg_loss",
 ]

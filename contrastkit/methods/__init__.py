@@ -5,6 +5,7 @@ from contrastkit.methods.base import Batch, Method, Output, embedding_std
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.dcl import DCL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
@@ -19,6 +20,7 @@ __all__ = [
     "BYOL",
     "CLIP",
     "DCL",
+    "DINO",
     "METHODS",
     "BarlowTwins",
     "Batch",

@@ -11,6 +11,7 @@ from contrastkit.methods.base import Method
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.dcl import DCL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.metric import PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
@@ -29,6 +30,7 @@ METHODS: dict[str, type[Method]] = {
         BYOL,
         SimSiam,
         SwAV,
+        DINO,
         BarlowTwins,
         VICReg,
         SupCon,
