@@ -6,7 +6,6 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses.dino import DINOLoss, batch_center, teacher_temperature_at
-from contrastkit.losses.info_nce import check_temperature
 from contrastkit.methods.base import Batch, Method, Output, embedding_std, encode_views, encoder_dim
 from contrastkit.nn.distributed import require_distributed
 from contrastkit.nn.heads import DINOHead
@@ -76,12 +75,12 @@ class DINO(Method):
         if out_dim < 1:
             raise ValueError(f"out_dim must be >= 1, got {out_dim}")
         for key, value in (
+            ("student_temperature", student_temperature),
             ("teacher_temperature", teacher_temperature),
             ("warmup_teacher_temperature", warmup_teacher_temperature),
         ):
             if not value > 0:
                 raise ValueError(f"{key} must be > 0, got {value}")
-        check_temperature(student_temperature)
         for key, value in (
             ("teacher_temperature_warmup", teacher_temperature_warmup),
             ("momentum", momentum),

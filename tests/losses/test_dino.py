@@ -41,9 +41,7 @@ def reference_dino(student, teacher, center, tps, tpt):
 
 def _outputs(n_student, n_teacher, n=6, k=10, seed=0, scale=1.0):
     g = torch.Generator().manual_seed(seed)
-    student = [
-        (scale * torch.randn(n, k, generator=g)).requires_grad_() for _ in range(n_student)
-    ]
+    student = [(scale * torch.randn(n, k, generator=g)).requires_grad_() for _ in range(n_student)]
     teacher = [scale * torch.randn(n, k, generator=g) for _ in range(n_teacher)]
     return student, teacher, 0.3 * torch.randn(k, generator=g)
 
@@ -145,9 +143,7 @@ def test_teacher_temperature_warms_up_linearly_then_stays():
     at = [teacher_temperature_at(p, start=0.04, end=0.07, warmup=0.3) for p in (0, 0.15, 0.3, 1)]
     assert at == pytest.approx([0.04, 0.055, 0.07, 0.07])
     assert teacher_temperature_at(0.5, start=0.04, end=0.07, warmup=0.0) == 0.07
-    assert teacher_temperature_at(0.99, start=0.04, end=0.07, warmup=1.0) == pytest.approx(
-        0.0697
-    )
+    assert teacher_temperature_at(0.99, start=0.04, end=0.07, warmup=1.0) == pytest.approx(0.0697)
 
 
 @pytest.mark.parametrize(
