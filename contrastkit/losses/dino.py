@@ -125,7 +125,8 @@ def teacher_temperature_at(
 
     Args:
         progress: fraction of training done, in [0, 1].
-        start, end: temperatures > 0.
+        start: temperature at the start, > 0 (0.04).
+        end: temperature after the warm-up, > 0 (0.07).
         warmup: fraction of training in [0, 1] (0: `end` from the start).
     """
     if warmup <= 0 or progress >= warmup:
