@@ -41,6 +41,9 @@ class DINO(Method):
         momentum: base l of the teacher (0.996 in [1]; 0.99 suits short runs).
         freeze_last_layer_steps: steps at the start with the head's last layer frozen
             ([1]: the first epoch; 0: never).
+        head_batch_norm: BatchNorm in the head's MLP (the official `use_bn_in_head`, off
+            in [1]'s ViT runs); on by default: without it the compact CNN's non-negative
+            features sent every item to the same output within a few dozen steps here.
         gather: take the center's batch mean over every process (torch.distributed).
         proj_hidden_dim: hidden width of the head's 3-layer MLP (2048 in [1]).
         proj_dim: its bottleneck size (256 in [1]).
@@ -67,6 +70,7 @@ class DINO(Method):
         center_momentum: float = 0.9,
         momentum: float = 0.996,
         freeze_last_layer_steps: int = 0,
+        head_batch_norm: bool = True,
         gather: bool = False,
         proj_hidden_dim: int = 2048,
         proj_dim: int = 256,
@@ -91,7 +95,9 @@ class DINO(Method):
             raise ValueError(f"freeze_last_layer_steps must be >= 0, got {freeze_last_layer_steps}")
         if gather:
             require_distributed()
-        self.head = DINOHead(encoder_dim(encoder), proj_hidden_dim, proj_dim, out_dim)
+        self.head = DINOHead(
+            encoder_dim(encoder), proj_hidden_dim, proj_dim, out_dim, batch_norm=head_batch_norm
+        )
         self.teacher_encoder = momentum_copy(self.encoder)
         self.teacher_head = momentum_copy(self.head)
         self.criterion = DINOLoss(out_dim, student_temperature, center_momentum)  # holds C

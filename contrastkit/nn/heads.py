@@ -78,6 +78,7 @@ class DINOHead(nn.Module):
         bottleneck_dim: size of the normalised bottleneck (256 in [1]).
         output_dim: K, the number of logits (65536 in [1]; a few thousand suit small data).
         num_layers: Linear layers of the MLP (>= 1; 3 in [1]).
+        batch_norm: BatchNorm1d after each hidden Linear (the official `use_bn_in_head`).
 
     Attributes:
         frozen_last_layer: when True the last layer gets no gradient ([1] freezes it for
@@ -100,6 +101,7 @@ class DINOHead(nn.Module):
         bottleneck_dim: int = 256,
         output_dim: int = 65536,
         num_layers: int = 3,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -114,14 +116,16 @@ class DINOHead(nn.Module):
         layers: list[nn.Module] = []
         dim = input_dim
         for _ in range(num_layers - 1):
-            layers += [nn.Linear(dim, hidden_dim), nn.GELU()]
+            layers += [nn.Linear(dim, hidden_dim)]
+            layers += [nn.BatchNorm1d(hidden_dim)] if batch_norm else []
+            layers += [nn.GELU()]
             dim = hidden_dim
         layers.append(nn.Linear(dim, bottleneck_dim))
+        # PyTorch's default initialisation, not the official truncated normal (std 0.02):
+        # sized for 2048-wide layers, that leaves a narrower head's output near 0, where
+        # the normalisation's gradient (1 / |x|) throws the bias far out in a few steps
+        # and every item gets the same output (collapse).
         self.mlp = nn.Sequential(*layers)
-        for m in self.mlp:
-            if isinstance(m, nn.Linear):  # the official initialisation
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
         self.last_layer = nn.Linear(bottleneck_dim, output_dim, bias=False)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.frozen_last_layer = False

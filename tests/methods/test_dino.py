@@ -48,15 +48,7 @@ def test_the_step_loss_is_dino_loss_of_student_and_teacher_outputs():
     method = _dino()
     batch = _batch(local=2)
     method.criterion.center.copy_(0.1 * torch.randn(32))
-    method.train()
-    loss = method.training_step(batch).loss
-    with torch.no_grad():
-        student = [method.head(method.encoder(v)) for v in batch.views]
-        teacher = [method.teacher_head(method.teacher_encoder(v)) for v in batch.views[:2]]
-    want = dino_loss(student, teacher, method.criterion.center, teacher_temperature=0.04)
-    # BatchNorm sees the views batched by size in the step, one by one here
-    torch.testing.assert_close(loss, want, rtol=0.05, atol=0.05)
-    method.eval()  # running statistics: batching no longer matters
+    method.eval()  # BatchNorm's running statistics: batching views by size does not matter
     loss = method.training_step(batch).loss
     with torch.no_grad():
         student = [method.head(method.encoder(v)) for v in batch.views]
@@ -161,6 +153,8 @@ def test_the_head_is_an_mlp_to_a_normalised_bottleneck_and_a_cosine_layer():
     torch.testing.assert_close(head(x), z @ w.T)
     linears = [m for m in head.mlp if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linears] == [16, 16, 6]
+    norms = [m for m in DINOHead(10, 16, 6, 20, batch_norm=True).mlp if "Norm" in type(m).__name__]
+    assert len(norms) == 2  # after each hidden layer
     with pytest.raises(ValueError, match="output_dim"):
         DINOHead(10, output_dim=0)
 
