@@ -1,5 +1,6 @@
 """DINO under torch's DDP: 2 gloo processes, each with half of every batch, end with the
-weights, teacher and center of one process that trains on the whole batch; the center's
+weights, teacher and center (and, with synchronised BatchNorm in the heads, the
+statistics) of one process that trains on the whole batch; the center's
 batch mean is all-reduced (without it the processes' centers drift apart)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from contrastkit.encoders.vision import as_encoder
 from contrastkit.methods import DINO
 from contrastkit.methods.base import Batch
+from contrastkit.nn.sync_batchnorm import convert_sync_batchnorm
 from contrastkit.train.trainer import Trainer
 from tests.helpers.distributed import run_distributed
 from tests.helpers.sources import NoisyPairs
@@ -45,6 +47,7 @@ def _fit(gather: bool, batch: int = 32) -> tuple[dict[str, torch.Tensor], bool]:
     torch.manual_seed(4)
     method = DINO(as_encoder(_mlp(12, 32, 16), (12,)), out_dim=24, momentum=0.9,
                   gather=gather, proj_hidden_dim=16, proj_dim=8)  # fmt: skip
+    convert_sync_batchnorm(method)  # the head's BatchNorm: statistics of both halves
     trainer = Trainer(method, optimizer="sgd", lr=0.5, batch_size=batch, steps=6,
                       precision="fp32", progress=False, device="cpu")  # fmt: skip
     trainer.fit(MultiCrop())
