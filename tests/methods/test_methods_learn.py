@@ -32,9 +32,8 @@ SMALL = {
     "swav": {"n_prototypes": 30, "freeze_prototypes_steps": 50},
     "triplet": {"miner": "batch_all", "margin": 0.5},
     "barlow_twins": {"lambda_": 0.02},
-    "dino": {"out_dim": 1024, "momentum": 0.99},
 }
-LR = {"byol": 0.1, "simsiam": 0.1, "vicreg": 0.05, "barlow_twins": 0.05, "dino": 0.1}
+LR = {"byol": 0.1, "simsiam": 0.1, "vicreg": 0.05, "barlow_twins": 0.05}
 MIN_RANK = 8.0  # effective rank of 128-d test features; a collapsed encoder gives about 1
 MIN_STD = 0.1  # normalised per-dimension std; about 1 when spread, 0 when collapsed
 
@@ -70,7 +69,10 @@ def data():
     return train, test, baseline
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in METHODS.items() if c.towers == 1))
+# DINO's learning test is tests/methods/test_dino_learn.py (with its multi-crop views)
+@pytest.mark.parametrize(
+    "name", sorted(n for n, c in METHODS.items() if c.towers == 1 and n != "dino")
+)
 def test_method_learns_without_collapse(data, name):
     train, test, baseline = data
     views = _views()
