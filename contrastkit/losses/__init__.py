@@ -3,6 +3,7 @@
 from contrastkit.losses.barlow_twins import BarlowTwinsLoss, barlow_twins_loss
 from contrastkit.losses.cosent import angle_loss, cosent_loss
 from contrastkit.losses.dcl import DCLLoss, dcl_loss
+from contrastkit.losses.dino import DINOLoss, batch_center, dino_loss, teacher_temperature_at
 from contrastkit.losses.hard_negative import HardNegativeNTXentLoss, hard_negative_nt_xent
 from contrastkit.losses.info_nce import InfoNCELoss, NTXentLoss, info_nce, nt_xent
 from contrastkit.losses.matryoshka import MatryoshkaLoss, matryoshka_loss
@@ -38,6 +39,7 @@ __all__ = [
     "BarlowTwinsLoss",
     "ContrastiveLoss",
     "DCLLoss",
+    "DINOLoss",
     "HardNegativeNTXentLoss",
     "InfoNCELoss",
     "MatryoshkaLoss",
@@ -53,10 +55,12 @@ __all__ = [
     "VICRegTerms",
     "angle_loss",
     "barlow_twins_loss",
+    "batch_center",
     "byol_loss",
     "contrastive_loss",
     "cosent_loss",
     "dcl_loss",
+    "dino_loss",
     "hard_negative_nt_xent",
     "info_nce",
     "instance_labels",
@@ -76,6 +80,7 @@ __all__ = [
     "sinkhorn",
     "supcon_loss",
     "swav_loss",
+    "teacher_temperature_at",
     "triplet_loss",
     "vicreg_loss",
 ]

@@ -6,6 +6,7 @@ from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.cosent import AnglE, CoSENT
 from contrastkit.methods.dcl import DCL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
@@ -23,6 +24,7 @@ __all__ = [
     "BYOL",
     "CLIP",
     "DCL",
+    "DINO",
     "METHODS",
     "NNCLR",
     "AnglE",

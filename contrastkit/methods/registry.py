@@ -12,6 +12,7 @@ from contrastkit.methods.byol import BYOL
 from contrastkit.methods.clip import CLIP
 from contrastkit.methods.cosent import AnglE, CoSENT
 from contrastkit.methods.dcl import DCL
+from contrastkit.methods.dino import DINO
 from contrastkit.methods.metric import MultiSimilarity, PairContrastive, Triplet
 from contrastkit.methods.moco import MoCo
 from contrastkit.methods.moco_v3 import MoCoV3
@@ -34,6 +35,7 @@ METHODS: dict[str, type[Method]] = {
         SimSiam,
         SwAV,
         NNCLR,
+        DINO,
         BarlowTwins,
         VICReg,
         SupCon,
