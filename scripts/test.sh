@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Text tests read model folders from disk only: forbid any Hugging Face hub access.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec python3 -m pytest -q "$@"
+# Two worker processes (pytest-xdist) share the tests; PYTEST_WORKERS=0 runs them in one.
+exec python3 -m pytest -q -n "${PYTEST_WORKERS:-2}" --durations=25 "$@"
