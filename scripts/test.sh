@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Text tests read model folders from disk only: forbid any Hugging Face hub access.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-# Two worker processes (pytest-xdist) share the tests; PYTEST_WORKERS=0 runs them in one.
-exec python3 -m pytest -q -n "${PYTEST_WORKERS:-2}" --durations=25 "$@"
+# One process by default: on 2 cores, two pytest-xdist workers (PYTEST_WORKERS=2) were
+# slower, since the learning tests each use every core. The 25 slowest tests are printed.
+exec python3 -m pytest -q -n "${PYTEST_WORKERS:-0}" --durations=25 "$@"
