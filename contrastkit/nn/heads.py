@@ -6,6 +6,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def _check_sizes(**sizes: int) -> None:
+    """Raise ValueError naming the first size below 1."""
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
 class ProjectionHead(nn.Sequential):
     """MLP projection head of SimCLR [1]: Linear-BN-ReLU blocks, then a final Linear.
 
@@ -36,14 +43,9 @@ class ProjectionHead(nn.Sequential):
         num_layers: int = 2,
         batch_norm_last: bool = False,
     ) -> None:
-        for name, value in (
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("output_dim", output_dim),
-            ("num_layers", num_layers),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        _check_sizes(
+            input_dim=input_dim, hidden_dim=hidden_dim, output_dim=output_dim, num_layers=num_layers
+        )
         layers: list[nn.Module] = []
         dim = input_dim
         for _ in range(num_layers - 1):
@@ -104,15 +106,13 @@ class DINOHead(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("input_dim", input_dim),
-            ("hidden_dim", hidden_dim),
-            ("bottleneck_dim", bottleneck_dim),
-            ("output_dim", output_dim),
-            ("num_layers", num_layers),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        _check_sizes(
+            input_dim=input_dim,
+            hidden_dim=hidden_dim,
+            bottleneck_dim=bottleneck_dim,
+            output_dim=output_dim,
+            num_layers=num_layers,
+        )
         layers: list[nn.Module] = []
         dim = input_dim
         for _ in range(num_layers - 1):
