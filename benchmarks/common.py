@@ -28,8 +28,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    from contrastkit.train.precision import cpu_has_fast_bf16
+
+    bf16 = "native bf16" if cpu_has_fast_bf16() else "no native bf16 (auto precision: fp32)"
     return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{cpu}, {os.cpu_count()} cores, {bf16}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
     )
 
