@@ -3,7 +3,8 @@
 LightlySSL's standard usage: its SimCLRTransform on PIL images inside a torch DataLoader,
 its SimCLRProjectionHead and NTXentLoss, each view encoded separately, with the same
 backbone, batch size, optimiser, schedule (warmup + cosine over the time budget),
-precision and augmentation settings as the contrastkit recipe.
+precision, memory format (`train.channels_last`) and augmentation settings as the
+contrastkit recipe.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from contrastkit.config import Config
 from contrastkit.modalities.image import ImageData, ImageModality
@@ -56,10 +58,17 @@ def lightly_transform(cfg: Config):
     )
 
 
+def _step_flops(step, views: list[torch.Tensor]) -> float:
+    """FLOPs of one forward + backward of `step(views)` (returns the loss)."""
+    with FlopCounterMode(display=False) as counter:
+        step(views).backward()
+    return float(counter.get_total_flops())
+
+
 def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> dict:
     """Train on `data.train` (prepared by `ImageModality`; `cfg` resolved on it) for `budget`
     seconds of wall-clock (data loading included); return the backbone and throughput
-    numbers."""
+    numbers, with the FLOPs of one step (counted on one batch before the clock starts)."""
     from lightly.loss import NTXentLoss
     from lightly.models.modules import SimCLRProjectionHead
 
@@ -72,8 +81,21 @@ def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> 
     o = cfg.optim
     optimizer = build_optimizer(model, o.optimizer, o.lr, o.weight_decay, o.momentum)
     amp = autocast_dtype(cfg.train.precision, torch.device("cpu"))
+    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    model.to(memory_format=fmt)
+
+    def step(views: list[torch.Tensor]) -> torch.Tensor:
+        x0, x1 = (v.contiguous(memory_format=fmt) for v in views[:2])
+        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+            return criterion(head(backbone(x0)), head(backbone(x1)))
+
+    dataset = PILViews(images, lightly_transform(cfg))
+    sample = [dataset[i] for i in range(cfg.train.batch_size)]
+    model.train()
+    flops = _step_flops(step, [torch.stack([s[k] for s in sample]) for k in range(2)])
+    optimizer.zero_grad(set_to_none=True)
     loader = DataLoader(
-        PILViews(images, lightly_transform(cfg)),
+        dataset,
         batch_size=cfg.train.batch_size,
         shuffle=True,
         drop_last=True,
@@ -90,10 +112,7 @@ def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> 
                 done = True
                 break
             set_lr(optimizer, o.lr, warmup_cosine(elapsed / budget, o.warmup, o.final_lr_ratio))
-            with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
-                z0 = head(backbone(views[0]))
-                z1 = head(backbone(views[1]))
-                loss = criterion(z0, z1)
+            loss = step(views)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -107,4 +126,5 @@ def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> 
         "seconds": seconds,
         "pairs_per_s": pairs / seconds,
         "final_loss": float(loss.detach()),
+        "gflop_per_step": flops / 1e9,
     }

@@ -44,3 +44,26 @@ def test_bench_json_is_one_document_with_fractions() -> None:
     assert abs(sum(record["shares"].values()) - 1) < 1e-6
     assert 0 < record["fraction_of_peak"] == record["achieved_gflops"] / record["peak_gflops"]
     assert record["items_per_s"] > 0 and record["precision"] in ("fp32", "bf16")
+
+
+def test_step_flops_count_the_forward_and_the_backward_pass() -> None:
+    """A linear layer y = x W^T on (B, I) -> (B, O): forward 2BIO, backward 4BIO (grads of
+    the input and the weight), 6BIO per step."""
+    import types
+
+    import torch
+
+    from contrastkit.pipeline.bench import _flops
+
+    b, i, o = 8, 16, 4
+
+    class Step(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(i, o, bias=False)
+
+        def training_step(self, x: torch.Tensor):
+            return types.SimpleNamespace(loss=self.linear(x).square().sum())
+
+    x = torch.randn(b, i, requires_grad=True)
+    assert _flops(Step(), x, None) == 6 * b * i * o

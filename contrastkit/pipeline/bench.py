@@ -86,10 +86,11 @@ def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -
 def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
-    with counter, torch.autocast("cpu", dtype=amp, enabled=amp is not None):
-        loss = method.training_step(batch).loss
-    with counter:
+    # one block for both passes: entering a FlopCounterMode again clears its counts (an
+    # earlier version counted the backward pass only, two thirds of a step's FLOPs)
+    with FlopCounterMode(display=False) as counter:
+        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+            loss = method.training_step(batch).loss
         loss.backward()
     method.zero_grad(set_to_none=True)
     return float(counter.get_total_flops())
