@@ -9,6 +9,7 @@ import os
 import platform
 import resource
 import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,18 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, {bf16}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, Python {platform.python_version()}"
     )
+
+
+def mean_std(groups: dict[Any, list[float]]) -> dict[Any, dict[str, float]]:
+    """Per group key: {"value": mean, "std": sample std (0.0 for one value), "n": count}."""
+    return {
+        key: {
+            "value": statistics.mean(v),
+            "std": statistics.stdev(v) if len(v) > 1 else 0.0,
+            "n": len(v),
+        }
+        for key, v in groups.items()
+    }
 
 
 COMPETING_SHARE = 0.10  # other processes' share of all cores above which a run is marked
@@ -120,8 +133,10 @@ def write_results(name: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
     path.write_text(json.dumps(payload, indent=2) + "\n")
     if payload["load"].get("competing_load"):
         share = payload["load"]["other_cpu_share"]
-        print(f"warning: other processes used {share:.0%} of the CPU during this run; "
-              "it is marked competing_load in the JSON and is not for citing")  # fmt: skip
+        print(
+            f"warning: other processes used {share:.0%} of the CPU during this run; "
+            "it is marked competing_load in the JSON and is not for citing"
+        )
     return path
 
 

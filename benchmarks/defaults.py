@@ -44,7 +44,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -55,6 +54,7 @@ from benchmarks.common import (
     commands_so_far,
     load_snapshot,
     machine_load,
+    mean_std,
     previous_results,
     print_table,
     write_results,
@@ -147,11 +147,9 @@ def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             key = (r["dataset"], r["variant"], r["system"], r["metric"])
             groups.setdefault(key, []).append(float(r["value"]))
     return [
-        {"dataset": d, "variant": v, "system": s, "metric": m, "seed": None,
-         "value": statistics.mean(x), "std": statistics.stdev(x) if len(x) > 1 else 0.0,
-         "n": len(x)}
-        for (d, v, s, m), x in groups.items()
-    ]  # fmt: skip
+        {"dataset": d, "variant": v, "system": s, "metric": m, "seed": None, **stats}
+        for (d, v, s, m), stats in mean_std(groups).items()
+    ]
 
 
 def resumed(previous: dict[str, Any] | None) -> tuple[list[dict], list[dict]]:

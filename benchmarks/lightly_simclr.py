@@ -14,10 +14,10 @@ import time
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torch.utils.flop_counter import FlopCounterMode
 
 from contrastkit.config import Config
 from contrastkit.modalities.image import ImageData, ImageModality
+from contrastkit.pipeline.bench import step_flops
 from contrastkit.train.optim import build_optimizer, set_lr, warmup_cosine
 from contrastkit.train.precision import autocast_dtype
 
@@ -58,13 +58,6 @@ def lightly_transform(cfg: Config):
     )
 
 
-def _step_flops(step, views: list[torch.Tensor]) -> float:
-    """FLOPs of one forward + backward of `step(views)` (returns the loss)."""
-    with FlopCounterMode(display=False) as counter:
-        step(views).backward()
-    return float(counter.get_total_flops())
-
-
 def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> dict:
     """Train on `data.train` (prepared by `ImageModality`; `cfg` resolved on it) for `budget`
     seconds of wall-clock (data loading included); return the backbone and throughput
@@ -92,7 +85,8 @@ def train_lightly(cfg: Config, data: ImageData, budget: float, workers: int) -> 
     dataset = PILViews(images, lightly_transform(cfg))
     sample = [dataset[i] for i in range(cfg.train.batch_size)]
     model.train()
-    flops = _step_flops(step, [torch.stack([s[k] for s in sample]) for k in range(2)])
+    batch = [torch.stack([s[k] for s in sample]) for k in range(2)]
+    flops = step_flops(lambda: step(batch))
     optimizer.zero_grad(set_to_none=True)
     loader = DataLoader(
         dataset,

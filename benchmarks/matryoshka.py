@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from benchmarks.common import print_table, write_results
+from benchmarks.common import mean_std, print_table, write_results
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.nested_eval import nested_scores
 from contrastkit.pipeline.settings import load_config
@@ -46,17 +45,20 @@ SYSTEMS: dict[str, dict[str, Any]] = {
 METRIC = "recall@1"
 
 
-def _recall_by_dim(run_dir: Path) -> dict[int, float]:
+def _recall_by_dim(run_dir: Path, untrained: bool) -> tuple[dict[int, float], dict[int, float]]:
+    """recall@1 per size of the run's trained encoder and (with `untrained`) of MiniLM as it
+    is (the modality's pretrained start), from one load of the run and its data."""
     cfg, modality, data, trained = load_run_model(run_dir)
-    rows = nested_scores(modality, trained, cfg, data, DIMS)
-    return {r["dim"]: r["value"] for r in rows if r["metric"] == METRIC}
-
-
-def _untrained(run_dir: Path) -> dict[int, float]:
-    """MiniLM as it is, scored on the same split (the modality's pretrained start)."""
-    cfg, modality, data, _ = load_run_model(run_dir)
-    rows = nested_scores(modality, data.start.eval(), cfg, data, DIMS)
-    return {r["dim"]: r["value"] for r in rows if r["metric"] == METRIC}
+    models = [trained] + ([data.start.eval()] if untrained else [])
+    found = [
+        {
+            r["dim"]: r["value"]
+            for r in nested_scores(modality, m, cfg, data, DIMS)
+            if r["metric"] == METRIC
+        }
+        for m in models
+    ]
+    return found[0], found[1] if untrained else {}
 
 
 def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,17 +67,21 @@ def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         if "seed" in r:
             groups.setdefault((r["system"], r["dim"]), []).append(r["value"])
-    out = []
-    for (system, dim), values in groups.items():
-        out.append({"system": system, "dim": dim, "metric": METRIC,
-                    "value": statistics.mean(values), "n": len(values),
-                    "std": statistics.stdev(values) if len(values) > 1 else 0.0})  # fmt: skip
-    for system in {s for s, _ in groups}:
-        full, quarter = groups[(system, DIMS[-1])], groups[(system, DIMS[0])]
-        drops = [f - q for f, q in zip(full, quarter, strict=True)]
-        out.append({"system": system, "dim": f"{DIMS[-1]}->{DIMS[0]}", "metric": "drop",
-                    "value": statistics.mean(drops), "n": len(drops),
-                    "std": statistics.stdev(drops) if len(drops) > 1 else 0.0})  # fmt: skip
+    out = [
+        {"system": s, "dim": d, "metric": METRIC, **stats}
+        for (s, d), stats in mean_std(groups).items()
+    ]
+    drops = {
+        system: [
+            f - q
+            for f, q in zip(groups[(system, DIMS[-1])], groups[(system, DIMS[0])], strict=True)
+        ]
+        for system in sorted({s for s, _ in groups})
+    }
+    out += [
+        {"system": s, "dim": f"{DIMS[-1]}->{DIMS[0]}", "metric": "drop", **stats}
+        for s, stats in mean_std(drops).items()
+    ]
     return out
 
 
@@ -96,11 +102,11 @@ def main() -> None:
             cfg = load_config(RECIPE, {**overrides, **settings})
             torch.manual_seed(seed)
             fit, _ = train(cfg, progress=False)
-            if seed == 0 and system == "plain":
-                for dim, value in _untrained(run_dir).items():
-                    rows.append({"system": "MiniLM as it is", "dim": dim, "metric": METRIC,
-                                 "value": value})  # fmt: skip
-            for dim, value in _recall_by_dim(run_dir).items():
+            trained, untrained = _recall_by_dim(run_dir, seed == 0 and system == "plain")
+            for dim, value in untrained.items():
+                rows.append({"system": "MiniLM as it is", "dim": dim, "metric": METRIC,
+                             "value": value})  # fmt: skip
+            for dim, value in trained.items():
                 rows.append({"system": system, "dim": dim, "metric": METRIC, "value": value,
                              "seed": seed, "steps": fit.steps})  # fmt: skip
             print(f"{system} seed {seed} ({fit.steps} steps): " + ", ".join(

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from benchmarks.common import (
     commands_so_far,
     load_snapshot,
     machine_load,
+    mean_std,
     previous_results,
     write_results,
 )
@@ -268,10 +268,9 @@ def summaries(records: list[dict]) -> list[dict]:
             key = (system[: system.index(" (seed ")] + " (mean)", record["metric"])
             groups.setdefault(key, []).append(float(record["value"]))
     return [
-        {"system": system, "metric": metric, "value": statistics.mean(values),
-         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)}
-        for (system, metric), values in groups.items()
-    ]  # fmt: skip
+        {"system": system, "metric": metric, **stats}
+        for (system, metric), stats in mean_std(groups).items()
+    ]
 
 
 if __name__ == "__main__":

@@ -31,12 +31,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import statistics
 from typing import Any
 
 import torch
 
-from benchmarks.common import print_table, write_results
+from benchmarks.common import mean_std, print_table, write_results
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.knn import knn_accuracy
@@ -118,11 +117,7 @@ def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         if "seed" in r:
             groups.setdefault((r["system"], r["metric"]), []).append(float(r["value"]))
-    return [
-        {"system": s, "metric": m, "value": statistics.mean(v),
-         "std": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
-        for (s, m), v in groups.items()
-    ]  # fmt: skip
+    return [{"system": s, "metric": m, **stats} for (s, m), stats in mean_std(groups).items()]
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ compared with the best of a few large matrix products in the step's precision.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,17 +84,26 @@ def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -
     return 2 * size**3 / best / 1e9
 
 
-def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
+def step_flops(loss_fn: Callable[[], torch.Tensor]) -> float:
+    """FLOPs of one forward (`loss_fn()`, which returns a scalar loss) and its backward,
+    counted by torch's FlopCounterMode. One counting block covers both passes: entering
+    the counter again clears it (an earlier version counted the backward pass only, two
+    thirds of a step). Gradients are left in place for the caller to clear."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    # one block for both passes: entering a FlopCounterMode again clears its counts (an
-    # earlier version counted the backward pass only, two thirds of a step's FLOPs)
     with FlopCounterMode(display=False) as counter:
-        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
-            loss = method.training_step(batch).loss
-        loss.backward()
-    method.zero_grad(set_to_none=True)
+        loss_fn().backward()
     return float(counter.get_total_flops())
+
+
+def _flops(method: torch.nn.Module, batch, amp: torch.dtype | None) -> float:
+    def loss() -> torch.Tensor:
+        with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+            return method.training_step(batch).loss
+
+    flops = step_flops(loss)
+    method.zero_grad(set_to_none=True)
+    return flops
 
 
 def run_bench(cfg: Config, steps: int = 20, warmup: int = 3) -> BenchResult:
