@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(SETTINGS))
     parser.add_argument("--output", default="throughput")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     rows: list[dict] = []
     for name in args.settings.split(","):
         rows += _measure(name, args)
