@@ -2,8 +2,14 @@
 
 Each method trains 800 steps (batch 128; 1,000-1,600 for the slower starters) on 6,000
 Fashion-MNIST training images with the same small CNN and views, then its features are
-scored by kNN (k=20) on 1,000 test images against the same CNN with random weights (a
+scored by kNN (k=20) on 5,000 test images against the same CNN with random weights (a
 strong baseline here, about 77%).
+
+Steps, learning rates and the settings in SMALL were chosen on a validation split (5,000
+further *training* images, never the test split), under bf16 autocast and in float32
+(`precision: auto` picks either, by the CPU): validation gains over random init were
++0.009 to +0.030 with the settings below, each in both precisions; on 1,000 queries the
+standard error of a kNN accuracy is about 0.013, hence 5,000 (about 0.006).
 """
 
 from __future__ import annotations
@@ -22,26 +28,28 @@ from contrastkit.views import ImageViews
 
 pytestmark = pytest.mark.slow
 
-STEPS = {"moco": 1000, "mocov3": 1000, "byol": 1600, "barlow_twins": 1600, "simsiam": 1200}
+STEPS = {"moco": 1000, "mocov3": 1000, "byol": 1600, "barlow_twins": 1600, "simsiam": 1200,
+         "nnclr": 1600}  # fmt: skip
 WIDTHS = (16, 32, 64, 128)
 # Settings sized for 6,000 images and 800 steps (the paper defaults assume ImageNet).
 # Barlow Twins' lambda is 1/D-ish for a 64-d projector; VICReg and Barlow Twins losses are
 # large, so plain SGD wants a smaller learning rate than the paper's LARS.
 SMALL = {
     "moco": {"queue_size": 1024},
+    "contrastive": {"miner": "hard"},  # validation +0.023 / +0.014 (all pairs: +0.001)
     "nnclr": {"queue_size": 2048},  # 16 batches: a third of the 6,000 images
     "swav": {"n_prototypes": 30, "freeze_prototypes_steps": 50},
     "triplet": {"miner": "batch_all", "margin": 0.5},
     "barlow_twins": {"lambda_": 0.02},
     "proxy_anchor": {"num_classes": 10, "proxy_lr_scale": 10.0},
 }
-# NNCLR, like BYOL and SimSiam, has a predictor: at 800 steps under bf16 autocast kNN 0.797
-# (lr 0.1) and 0.799 (0.05) against 0.778 (0.3), random init 0.769; but in float32 (precision
-# auto on a CPU without native bf16) lr 0.1 gave 0.776. Still marginal: kept visible as a
-# non-strict xfail (it runs; XPASS when it clears the bar) until its settings are re-chosen.
-NNCLR_MARGINAL = pytest.mark.xfail(reason="NNCLR's kNN gain is marginal at 800 steps", strict=False)
-LR = {"byol": 0.1, "simsiam": 0.1, "nnclr": 0.1, "vicreg": 0.05, "barlow_twins": 0.05,
-      "proxy_anchor": 0.1}  # fmt: skip
+# NNCLR, like BYOL, starts slowly: 800 steps gave +0.004 in float32 (+0.024 under bf16;
+# 1,000 validation images), 1,600 steps +0.028 / +0.028 (5,000; lr 0.1, queue 2,048).
+# Chosen on validation (bf16 / float32 gain over random init): moco 0.1 (+0.030 / +0.029,
+# 0.3: +0.016 / +0.020), simsiam 0.3 (+0.020 / +0.019, 0.1: +0.009 / +0.012), barlow_twins
+# 0.02 (+0.019 / +0.019, 0.05: +0.010 / +0.009).
+LR = {"byol": 0.1, "simsiam": 0.3, "nnclr": 0.1, "vicreg": 0.05, "barlow_twins": 0.02,
+      "moco": 0.1, "proxy_anchor": 0.1}  # fmt: skip
 MIN_RANK = 8.0  # effective rank of 128-d test features; a collapsed encoder gives about 1
 MIN_STD = 0.1  # normalised per-dimension std; about 1 when spread, 0 when collapsed
 
@@ -65,7 +73,7 @@ def _features(encoder, views, images):
 
 @pytest.fixture(scope="module")
 def data():
-    train, test = _subset("train", 6000, 0), _subset("test", 1000, 1)
+    train, test = _subset("train", 6000, 0), _subset("test", 5000, 1)
     views = _views()
     torch.manual_seed(0)
     encoder = CompactCNN(1, widths=WIDTHS)
@@ -81,7 +89,7 @@ def data():
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=NNCLR_MARGINAL) if n == "nnclr" else n
+        n
         for n in sorted(METHODS)
         if METHODS[n].towers == 1 and METHODS[n].modalities is None and n != "dino"
     ],
