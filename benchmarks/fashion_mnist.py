@@ -7,9 +7,13 @@ backbone features) for: raw pixels, the randomly initialised encoder, contrastki
 and the same recipe through LightlySSL (same backbone, batch size, optimiser, schedule,
 precision, augmentation settings and time budget; see benchmarks/lightly_simclr.py).
 
+With --seeds N every trained row (and the random-init encoder) runs with seeds 0..N-1,
+contrastkit and LightlySSL alternating per seed, and the summary rows give the mean and
+sample std over seeds of kNN and linear accuracy.
+
 Usage:
-    python benchmarks/fashion_mnist.py [--budget 600] [--config simclr_fashion_mnist]
-        [--skip-lightly] [--lightly-workers 1]
+    python -m benchmarks.fashion_mnist [--budget 600] [--seeds 3] [--config ...]
+        [--skip-lightly] [--lightly-workers 1] [--output fashion_mnist]
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import write_results
+from benchmarks.common import mean_std, write_results
 from benchmarks.lightly_simclr import train_lightly
 from contrastkit.evaluate.features import raw_features
 from contrastkit.evaluate.report import EvalRow, evaluate_features, format_table, rows_to_records
@@ -40,7 +44,11 @@ def main() -> None:
     parser.add_argument("--skip-lightly", action="store_true")
     parser.add_argument("--lightly-workers", type=int, default=1, help="DataLoader workers")
     parser.add_argument("--run-dir", default=str(ROOT / "runs" / "bench-fashion-mnist"))
+    parser.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per trained row")
+    parser.add_argument("--output", default="fashion_mnist", help="results/<output>.json")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
 
     cfg = load_config(
         args.config,
@@ -77,29 +85,31 @@ def main() -> None:
         print(format_table([row]), flush=True)
 
     score("raw pixels", None)
-    torch.manual_seed(cfg.train.seed)
-    score("random-init encoder", modality.build_encoder(cfg, data))
-
-    result, run_dir = train(cfg, progress=True)
-    score(
-        "contrastkit SimCLR",
-        load_run_model(run_dir)[3],
-        {
-            "pairs_per_s": result.items_per_second,
-            "epochs": result.epochs,
-            "steps": result.steps,
-            "train_seconds": result.train_seconds,
-        },
-    )
-
-    if not args.skip_lightly:
-        out = train_lightly(cfg, data, args.budget, args.lightly_workers)
+    for seed in range(args.seeds):
+        cfg.train.seed = seed
+        cfg.train.run_dir = f"{args.run_dir}/seed{seed}" if args.seeds > 1 else args.run_dir
+        torch.manual_seed(seed)
+        score("random-init encoder", modality.build_encoder(cfg, data), {"seed": seed})
+        result, run_dir = train(cfg, progress=True)
         score(
-            "LightlySSL SimCLR",
-            out["backbone"],
-            {k2: out[k2] for k2 in ("pairs_per_s", "epochs", "steps")}
-            | {"train_seconds": out["seconds"]},
+            "contrastkit SimCLR",
+            load_run_model(run_dir)[3],
+            {
+                "seed": seed,
+                "pairs_per_s": result.items_per_second,
+                "epochs": result.epochs,
+                "steps": result.steps,
+                "train_seconds": result.train_seconds,
+            },
         )
+        if not args.skip_lightly:
+            out = train_lightly(cfg, data, args.budget, args.lightly_workers)
+            score(
+                "LightlySSL SimCLR",
+                out["backbone"],
+                {k2: out[k2] for k2 in ("pairs_per_s", "epochs", "steps")}
+                | {"seed": seed, "train_seconds": out["seconds"]},
+            )
 
     print()
     print(format_table(rows))
@@ -109,14 +119,32 @@ def main() -> None:
                 f"{r.system}: {r.extra['pairs_per_s']:.0f} pairs/s, {r.extra['epochs']:.2f} "
                 f"epochs, {r.extra['steps']} steps in {r.extra['train_seconds']:.0f} s"
             )
+    records = [  # every record of a seeded row carries its seed
+        rec | ({"seed": row.extra["seed"]} if "seed" in row.extra else {})
+        for row in rows
+        for rec in rows_to_records([row])
+    ]
+    summary = _summary(records) if args.seeds > 1 else []
+    for r in summary:
+        print(f"{r['system']} {r['metric']}: {r['value']:.4f} +- {r['std']:.4f} ({r['n']} seeds)")
     path = write_results(
-        "fashion_mnist",
-        rows_to_records(rows),
+        args.output,
+        records + summary,
+        seeds=args.seeds,
         budget_seconds=args.budget,
         recipe=cfg.model_dump(mode="json"),
         lightly_workers=args.lightly_workers,
     )
     print(f"written {path}")
+
+
+def _summary(records: list[dict]) -> list[dict]:
+    """Mean and sample std over seeds of kNN and linear accuracy, per system."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        if r["metric"] in ("knn_top1", "linear_top1") and "seed" in r:
+            groups.setdefault((r["system"], r["metric"] + "_mean"), []).append(r["value"])
+    return [{"system": s, "metric": m, **stats} for (s, m), stats in mean_std(groups).items()]
 
 
 if __name__ == "__main__":
