@@ -123,6 +123,7 @@ def main() -> None:
         rec | ({"seed": row.extra["seed"]} if "seed" in row.extra else {})
         for row in rows
         for rec in rows_to_records([row])
+        if rec["metric"] != "seed"  # the seed is a key of each record, not a metric
     ]
     summary = _summary(records) if args.seeds > 1 else []
     for r in summary:

@@ -32,7 +32,8 @@ class GridAvgPool(nn.Module):
 
     An n-side map pooled to n - 1 averages every 2x2 window (stride 1); CPU kernels for
     that backward pass are slow (5.4 ms vs 1.5 ms for 512x256x3x3 in bf16, channels-last),
-    so it is done with two slice sums. Other sizes use `adaptive_avg_pool2d`.
+    so it is done with two slice sums (the same sums; in bf16 the partial sums are rounded
+    to bf16, where the kernel accumulates in float). Other sizes use `adaptive_avg_pool2d`.
 
     Shapes: (B, C, H, W) -> (B, C, size, size).
     """
