@@ -127,8 +127,11 @@ def test_random_init_row_is_the_runs_own_start(small, tmp_path, monkeypatch) -> 
     assert any(not torch.equal(trained[k].cpu(), v) for k, v in start.items())
 
 
-def test_structure_aware_baselines_are_scored_beside_the_encoder(small, tmp_path) -> None:
-    folder = write_graph_folder(tmp_path / "g", small)
+def test_structure_aware_baselines_are_scored_beside_the_encoder(debian, tmp_path) -> None:
+    # every 5th labelled package: ~300 held-out edges (``small`` holds out 3, where an AUC
+    # is 0, 1/9, ... and the heuristics fall below 0.5 by chance)
+    denser = induced_subgraph(debian, torch.nonzero(debian.labels >= 0).flatten()[::5])
+    folder = write_graph_folder(tmp_path / "g", denser)
     cfg = load_config(None, {"data.dataset": str(folder), "train.steps": 1})
     adapter = GraphModality()
     data = adapter.prepare(cfg, None)
@@ -137,4 +140,5 @@ def test_structure_aware_baselines_are_scored_beside_the_encoder(small, tmp_path
     assert {"link_auc", "node_accuracy"} <= both.keys()
     assert scores["common neighbours"].keys() == scores["Adamic-Adar"].keys() == {"link_auc"}
     for name in ("neighbour-mean features", "common neighbours", "Adamic-Adar"):
-        assert 0.5 <= scores[name]["link_auc"] <= 1.0, (name, scores[name])
+        # 0.64-0.79 on seeds 0-2 (317 held-out edges, standard error ~0.02)
+        assert 0.55 < scores[name]["link_auc"] <= 1.0, (name, scores[name])
