@@ -1,0 +1,44 @@
+"""benchmarks/recipe_search.py without training: the grid file is checked before any run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.methods import _recipe
+from benchmarks.recipe_search import read_grid
+
+GRIDS = Path(__file__).resolve().parent.parent / "benchmarks" / "grids"
+
+
+def test_a_grid_reads_as_named_override_sets(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text("- name: base\n- name: t\n  set: {method.temperature: 0.1}\n")
+    assert read_grid(path) == [
+        {"name": "base", "set": {}},
+        {"name": "t", "set": {"method.temperature": 0.1}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("{}", "non-empty list"),
+        ("- set: {optim.lr: 0.1}", "candidate 0 needs a string 'name'"),
+        ("- name: a\n  set: [1]", "'set' must be a mapping"),
+        ("- name: a\n- name: a", "appears twice"),
+    ],
+)
+def test_a_bad_grid_is_refused_with_what_is_wrong(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=needle):
+        read_grid(path)
+
+
+@pytest.mark.parametrize("grid", sorted(GRIDS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_packaged_grid_candidate_is_a_valid_config(grid: Path, tmp_path: Path) -> None:
+    recipe = "simclr" if grid.stem.startswith("simclr") else grid.stem.split("_")[0]
+    for candidate in read_grid(grid):
+        _recipe(recipe, 60, tmp_path / candidate["name"], candidate["set"])
