@@ -17,8 +17,15 @@ width and its quarter and half; the weights are the paper's equal ones). Rows pe
 then mean and sample std per (system, dim), and per system the drop from 384 to 96
 features (mean and std over seeds).
 
+Variants for choosing the loss's weights (`--systems`, on `--validation` only): "Matryoshka
+2:1:1" and "Matryoshka 4:2:1" weigh the smaller sizes more (`method.matryoshka_weights`).
+`--validation` holds 500 of each seed's *training* pairs out as the queries and trains on
+the rest; the test pairs are not read. A choice made there may then be measured on the test
+split.
+
 Usage:
     python -m benchmarks.matryoshka [--budget 180] [--seeds 3] [--runs DIR]
+        [--systems Matryoshka,plain] [--validation] [--output matryoshka]
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from typing import Any
 import torch
 
 from benchmarks.common import mean_std, print_table, write_results
+from contrastkit.data.text import split_texts
+from contrastkit.modalities.text import TextModality, TextPrepared
 from contrastkit.pipeline.evaluate_run import load_run_model
 from contrastkit.pipeline.nested_eval import nested_scores
 from contrastkit.pipeline.settings import load_config
@@ -41,14 +50,32 @@ DIMS = [96, 192, 384]
 SYSTEMS: dict[str, dict[str, Any]] = {
     "Matryoshka": {"method.matryoshka_dims": DIMS},
     "plain": {},
+    "Matryoshka 2:1:1": {"method.matryoshka_dims": DIMS, "method.matryoshka_weights": [2, 1, 1]},
+    "Matryoshka 4:2:1": {"method.matryoshka_dims": DIMS, "method.matryoshka_weights": [4, 2, 1]},
 }
+VALIDATION_SIZE = 500
 METRIC = "recall@1"
 
 
-def _recall_by_dim(run_dir: Path, untrained: bool) -> tuple[dict[int, float], dict[int, float]]:
+def validation_data(data: TextPrepared, seed: int) -> TextPrepared:
+    """`data` with its test pairs replaced by VALIDATION_SIZE of its training pairs (a
+    seeded draw) and trained on the rest: the test split is not part of the result."""
+    train_part, held = split_texts(data.train, VALIDATION_SIZE, seed)
+    what = f"{len(train_part):,} {train_part.kind}, {len(held or []):,} validation"
+    out = TextPrepared(f"{data.train.source}: {what}", None, list(data.skipped), train_part,
+                       held, data.classes)  # fmt: skip
+    out.start = data.start
+    return out
+
+
+def _recall_by_dim(
+    run_dir: Path, untrained: bool, scored: TextPrepared | None = None
+) -> tuple[dict[int, float], dict[int, float]]:
     """recall@1 per size of the run's trained encoder and (with `untrained`) of MiniLM as it
-    is (the modality's pretrained start), from one load of the run and its data."""
+    is (the modality's pretrained start), from one load of the run and its data; `scored`
+    (a validation split) replaces the run's own test pairs."""
     cfg, modality, data, trained = load_run_model(run_dir)
+    data = scored if scored is not None else data
     models = [trained] + ([data.start.eval()] if untrained else [])
     found = [
         {
@@ -91,18 +118,34 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--runs", default="runs/bench-matryoshka")
     parser.add_argument("--output", default="matryoshka")
+    parser.add_argument("--systems", default="Matryoshka,plain", help="comma-separated")
+    parser.add_argument(
+        "--validation", action="store_true",
+        help="score on 500 held-out training pairs per seed, never the test pairs",
+    )  # fmt: skip
     args = parser.parse_args()
+    systems = [n.strip() for n in args.systems.split(",") if n.strip()]
+    unknown = [n for n in systems if n not in SYSTEMS]
+    if unknown:
+        parser.error(f"--systems: unknown {', '.join(unknown)} (known: {', '.join(SYSTEMS)})")
+    split = "validation" if args.validation else "test"
     rows: list[dict[str, Any]] = []
     for seed in range(args.seeds):
-        for system, overrides in SYSTEMS.items():
+        held = None
+        if args.validation:
+            cfg = load_config(RECIPE, {"train.seed": seed})
+            held = validation_data(TextModality().prepare(cfg, None), seed)
+        for system in systems:
+            overrides = SYSTEMS[system]
             run_dir = Path(args.runs) / f"{system.lower()}-seed{seed}"
             shutil.rmtree(run_dir, ignore_errors=True)
             settings = {"train.max_time": args.budget, "train.seed": seed,
                         "train.run_dir": str(run_dir)}  # fmt: skip
             cfg = load_config(RECIPE, {**overrides, **settings})
             torch.manual_seed(seed)
-            fit, _ = train(cfg, progress=False)
-            trained, untrained = _recall_by_dim(run_dir, seed == 0 and system == "plain")
+            fit, _ = train(cfg, progress=False, data=held)
+            first = seed == 0 and system == systems[-1]
+            trained, untrained = _recall_by_dim(run_dir, first, held)
             for dim, value in untrained.items():
                 rows.append({"system": "MiniLM as it is", "dim": dim, "metric": METRIC,
                              "value": value})  # fmt: skip
@@ -113,11 +156,11 @@ def main() -> None:
                 f"{r['dim']}: {r['value']:.3f}" for r in rows if r.get("seed") == seed
                 and r["system"] == system), flush=True)  # fmt: skip
             write_results(args.output, rows + summaries(rows), budget_seconds=args.budget,
-                          seeds=args.seeds, complete=False)  # fmt: skip
+                          seeds=args.seeds, complete=False, split=split)  # fmt: skip
     table = [r for r in rows if "seed" not in r] + summaries(rows)
     print_table(table, ["system", "dim", "metric", "value", "std", "n"])
     path = write_results(args.output, rows + summaries(rows), budget_seconds=args.budget,
-                         seeds=args.seeds, complete=True)  # fmt: skip
+                         seeds=args.seeds, complete=True, split=split)  # fmt: skip
     print(f"written {path}")
 
 
