@@ -12,8 +12,9 @@ ranking, temperature 0.05, batch 32) for `--budget` seconds each, seeds 0..N-1:
 Both are scored the way `contrastkit evaluate` scores a Matryoshka run
 (`pipeline.nested_eval.nested_scores`): recall@1 of the 500 held-out descriptions with the
 embeddings cut to the first m features, m in 96, 192, 384; MiniLM as it is (no
-fine-tuning) is scored the same way once. Nothing is chosen here (the sizes are MiniLM's
-width and its quarter and half; the weights are the paper's equal ones). Rows per seed,
+fine-tuning) is scored the same way once. Nothing is chosen on the test pairs (the sizes
+are MiniLM's width and its quarter and half; the weights are the paper's equal ones, which
+heavier small-size weights did not beat on `--validation`, BENCHMARKS.md). Rows per seed,
 then mean and sample std per (system, dim), and per system the drop from 384 to 96
 features (mean and std over seeds).
 
