@@ -77,6 +77,11 @@ def main() -> None:
         if unknown:
             parser.error(f"--only: not in {args.grid}: {', '.join(sorted(unknown))}")
         grid = [c for c in grid if c["name"] in wanted]
+    for candidate in grid:  # a bad key or value stops the search before any training
+        try:
+            _recipe(args.recipe, args.budget, Path(args.run_root), candidate["set"])
+        except ContrastkitError as exc:
+            parser.error(f"{args.grid}: candidate {candidate['name']!r}: {exc}")
     load_before = os.getloadavg()
     previous = previous_results(args.output) if args.resume else None
     kept = list((previous or {}).get("rows", []))
@@ -99,10 +104,10 @@ def main() -> None:
         run_dir = Path(args.run_root) / name
         overrides = {**candidate["set"], "train.seed": args.seed}
         snapshot = load_snapshot()
+        cfg = _recipe(args.recipe, args.budget, run_dir, overrides)
         try:
-            cfg = _recipe(args.recipe, args.budget, run_dir, overrides)
             result, run_dir = train(cfg, run_dir=run_dir, progress=False, data=data)
-        except ContrastkitError as exc:  # a diverging or invalid candidate: report, go on
+        except ContrastkitError as exc:  # a diverging candidate: report it, go on
             print(f"{name}: FAILED ({exc})", flush=True)
             continue
         run_cfg, _, _, trained = load_run_model(run_dir)

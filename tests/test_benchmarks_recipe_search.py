@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import recipe_search
 from benchmarks.methods import _recipe
 from benchmarks.recipe_search import read_grid
 
@@ -42,3 +44,20 @@ def test_every_packaged_grid_candidate_is_a_valid_config(grid: Path, tmp_path: P
     recipe = "simclr" if grid.stem.startswith("simclr") else grid.stem.split("_")[0]
     for candidate in read_grid(grid):
         _recipe(recipe, 60, tmp_path / candidate["name"], candidate["set"])
+
+
+def test_a_bad_candidate_stops_the_search_before_any_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "g.yaml"
+    grid.write_text("- name: good\n- name: typo\n  set: {views.crop_scal: [0.5, 1.0]}\n")
+    trained: list[object] = []
+    monkeypatch.setattr(recipe_search, "train", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr(recipe_search, "ImageModality", lambda: pytest.fail("data was read"))
+    monkeypatch.setattr(sys, "argv", ["recipe_search", "--grid", str(grid),
+                                      "--run-root", str(tmp_path / "runs")])  # fmt: skip
+    with pytest.raises(SystemExit):
+        recipe_search.main()
+    err = capsys.readouterr().err
+    assert "candidate 'typo'" in err and "unknown config key 'views.crop_scal'" in err
+    assert not trained
