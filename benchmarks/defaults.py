@@ -91,10 +91,17 @@ def _load() -> float:
 
 
 def run_one(
-    folder: Path, runs: Path, variant: str, seed: int, budget: float, tune_share: float
+    folder: Path,
+    runs: Path,
+    variant: str,
+    seed: int,
+    budget: float,
+    tune_share: float,
+    extra: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train (after tune-views for variant "tuned") one seed on `folder`; the eval.json rows
-    and the run's timings. The commands' output goes to RUN.log beside each folder."""
+    """Train (after tune-views for variant "tuned") one seed on `folder`, with `extra` train
+    flags (e.g. --set k=v) if given; the eval.json rows and the run's timings. The
+    commands' output goes to RUN.log beside each folder."""
     run = runs / f"{variant}-seed{seed}"
     shutil.rmtree(run, ignore_errors=True)
     runs.mkdir(parents=True, exist_ok=True)
@@ -114,7 +121,7 @@ def run_one(
         train += ["--config", str(tuned / "best.yaml")]
     else:
         left = budget
-    train += ["--max-time", f"{left:.0f}s", "--seed", str(seed), "-o", str(run)]
+    train += ["--max-time", f"{left:.0f}s", "--seed", str(seed), "-o", str(run), *(extra or [])]
     _call(train, run.with_suffix(".log"))
     if not (run / "eval.json").is_file():
         _call([_script(), "evaluate", str(run)], run.with_suffix(".evaluate.log"))

@@ -137,6 +137,9 @@ class ImageViewsConfig(ViewsConfig):
     blur_p: float = Field(0.5, ge=0, le=1)
     blur_sigma: tuple[float, float] = (0.1, 2.0)
     solarize_p: float = Field(0.0, ge=0, le=1)
+    stroke_p: float = Field(
+        0.0, ge=0, le=1, description="thicken or thin strokes by 1 px (glyph-like images)"
+    )
     mean: list[float] | None = Field(None, description="per-channel mean; None: from the data")
     std: list[float] | None = Field(None, description="per-channel std; None: from the data")
 

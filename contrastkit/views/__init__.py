@@ -8,6 +8,7 @@ from contrastkit.views.image import (
     RandomGrayscale,
     RandomResizedCrop,
     RandomSolarize,
+    RandomStrokeWidth,
     grayscale,
 )
 from contrastkit.views.pipeline import Compose, EvalPreprocess, ImageViews, ViewSettings, to_float
@@ -26,6 +27,7 @@ __all__ = [
     "RandomGrayscale",
     "RandomResizedCrop",
     "RandomSolarize",
+    "RandomStrokeWidth",
     "ScarfViews",
     "TextViews",
     "ViewSettings",

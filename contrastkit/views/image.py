@@ -314,6 +314,30 @@ class RandomSolarize:
         return _apply_to_subset(x, apply, solarize)
 
 
+class RandomStrokeWidth:
+    """Thicken or thin strokes by one pixel with probability `p` (a grey-level dilation or
+    erosion with a 3x3 square, each drawn with probability 1/2 per chosen sample).
+
+    A dilation takes each pixel's 3x3 maximum, an erosion its minimum, so light strokes on
+    a dark ground get thicker and thinner respectively, and the other way round for dark
+    strokes: the stroke weight varies whatever the polarity. Meant for glyph-like images,
+    where the weight of a font says nothing about the letter; in augmentation
+    terms, a "morphological" distortion of the kind handwriting and OCR work uses (Simard
+    et al., ICDAR 2003, use elastic distortions for the same reason).
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        _check_probability("p", p)
+        self.p = p
+
+    def __call__(self, x: Tensor, g: torch.Generator) -> Tensor:
+        n = x.shape[0]
+        apply = _coin(self.p, n, g, x.device)
+        thicken = _coin(0.5, n, g, x.device)
+        x = _apply_to_subset(x, apply & thicken, lambda s: F.max_pool2d(s, 3, 1, 1))
+        return _apply_to_subset(x, apply & ~thicken, lambda s: -F.max_pool2d(-s, 3, 1, 1))
+
+
 class Normalize:
     """Subtract a per-channel mean and divide by a per-channel std."""
 

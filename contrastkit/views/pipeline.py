@@ -16,6 +16,7 @@ from contrastkit.views.image import (
     RandomGrayscale,
     RandomResizedCrop,
     RandomSolarize,
+    RandomStrokeWidth,
 )
 
 Transform = Callable[[Tensor, torch.Generator], Tensor]
@@ -84,6 +85,7 @@ class ViewSettings:
     blur_p: float = 0.5
     blur_sigma: tuple[float, float] = (0.1, 2.0)
     solarize_p: float = 0.0
+    stroke_p: float = 0.0
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     n_views: int = 2
@@ -148,7 +150,8 @@ class ImageViews:
 
     @staticmethod
     def _pipeline(s: ViewSettings, size: int, crop_scale: tuple[float, float]) -> Compose:
-        steps: list[Transform] = [RandomResizedCrop(size, crop_scale, s.crop_ratio, s.flip_p)]
+        steps: list[Transform] = [RandomStrokeWidth(s.stroke_p)] if s.stroke_p > 0 else []
+        steps.append(RandomResizedCrop(size, crop_scale, s.crop_ratio, s.flip_p))
         if s.jitter_p > 0:
             steps.append(ColorJitter(s.brightness, s.contrast, s.saturation, s.hue, s.jitter_p))
         if s.grayscale_p > 0:

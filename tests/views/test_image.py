@@ -16,6 +16,7 @@ from contrastkit.views import (
     RandomGrayscale,
     RandomResizedCrop,
     RandomSolarize,
+    RandomStrokeWidth,
     grayscale,
 )
 from contrastkit.views.image import _blur_matrix, rotate_hue
@@ -51,6 +52,7 @@ ALWAYS = {
     "grayscale": lambda: RandomGrayscale(p=1.0),
     "blur": lambda: GaussianBlur(kernel_size=5, sigma=(0.5, 2.0), p=1.0),
     "solarize": lambda: RandomSolarize(threshold=0.5, p=1.0),
+    "stroke": lambda: RandomStrokeWidth(p=1.0),
 }
 
 # The same transforms at probability p (RandomResizedCrop has no p).
@@ -59,6 +61,7 @@ AT_P = {
     "grayscale": lambda p: RandomGrayscale(p=p),
     "blur": lambda p: GaussianBlur(kernel_size=3, sigma=(0.5, 2.0), p=p),
     "solarize": lambda p: RandomSolarize(threshold=0.5, p=p),
+    "stroke": lambda p: RandomStrokeWidth(p=p),
 }
 
 
@@ -465,3 +468,35 @@ def test_normalize_channel_mismatch_raises():
 def test_invalid_arguments_raise_value_error_naming_the_argument(make, name):
     with pytest.raises(ValueError, match=rf"\b{name}\b"):
         make()
+
+
+# --- RandomStrokeWidth ------------------------------------------------------------------
+
+
+def _window_extreme(x: torch.Tensor, biggest: bool) -> torch.Tensor:
+    """Plain reference: each pixel's max (or min) over its 3x3 window inside the image."""
+    out = torch.empty_like(x)
+    h, w = x.shape[-2:]
+    for i in range(h):
+        for j in range(w):
+            window = x[..., max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2].flatten(-2)
+            out[..., i, j] = window.amax(-1) if biggest else window.amin(-1)
+    return out
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_stroke_width_is_a_3x3_dilation_or_erosion_per_sample(channels):
+    x = images(64, channels, 7, 9)
+    out = RandomStrokeWidth(p=1.0)(x, gen(4))
+    wider, thinner = _window_extreme(x, True), _window_extreme(x, False)
+    is_wider = (out == wider).flatten(1).all(1)
+    is_thinner = (out == thinner).flatten(1).all(1)
+    assert (is_wider ^ is_thinner).all()  # each sample is exactly one of the two
+    assert 20 < is_wider.sum() < 44  # about half each (binomial std 4)
+
+
+def test_stroke_width_thickens_or_thins_a_line_by_one_pixel_a_side():
+    x = torch.zeros(200, 1, 9, 9)
+    x[:, :, 3:6, 1:8] = 1.0  # a bar 3 px thick
+    ink = RandomStrokeWidth(p=1.0)(x, gen(1)).sum((1, 2, 3))
+    assert set(ink.tolist()) == {9.0 * 5, 1.0 * 5}  # 5 rows x 9 columns, or 1 x 5
