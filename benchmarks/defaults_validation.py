@@ -83,6 +83,8 @@ def parse_variant(spec: str) -> tuple[str, list[str]]:
     name, sep, rest = spec.partition("=")
     if not name or not sep:
         raise ValueError(f"a variant is NAME=KEY=VALUE[;KEY=VALUE...] or NAME=, got {spec!r}")
+    if name == "tuned":
+        raise ValueError("the variant name 'tuned' is taken (benchmarks.defaults' tune-views runs)")
     flags: list[str] = []
     for item in filter(None, (s.strip() for s in rest.split(";"))):
         if "=" not in item:

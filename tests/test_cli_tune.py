@@ -24,11 +24,11 @@ runner = CliRunner()
 def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> None:
     out = tmp_path / "tune"
     sets = ["train.batch_size=64", "model.widths=[16,32,64]"]
-    args = ["tune-views", "digits", "--budget", "30s", "-o", str(out), "--json"]
+    args = ["tune-views", "digits", "--budget", "40s", "-o", str(out), "--json"]
     result = runner.invoke(app, [*args, *(x for s in sets for x in ("--set", s))])
     assert result.exit_code == 0, result.output
     # the trials the base config (what `train --dataset digits` uses) implies, in order
-    base = base_config("digits", None, dict(parse_override(s) for s in sets), 30.0)
+    base = base_config("digits", None, dict(parse_override(s) for s in sets), 40.0)
     factors = view_grid("image", base.views, channels=1)
     expected = ["base", *(lv.label for f in factors for lv in new_levels(f, base.views))]
     assert f"{len(expected)} trials" in result.output and "best: trial" in result.output

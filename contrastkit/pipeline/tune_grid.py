@@ -6,9 +6,10 @@ views so far is trained once, and the best trial so far becomes the start of the
 factor. The number of trials is known before any training (the factors change disjoint
 keys), so a budget can be split evenly between them.
 
-- images: crop min scale 0.08 / 0.2 / 0.5; flip off / on (p 0.5); colour jitter off /
-  half / full strength (colour images only: 0.4 brightness, contrast, saturation and 0.1
-  hue at full, p 0.8); blur off / on (p 0.5).
+- images: crop min scale 0.08 / 0.2 / 0.5; flip off / on (p 0.5); stroke width off / on
+  (p 0.5; grayscale images only); colour jitter off / half / full strength (colour images
+  only: 0.4 brightness, contrast, saturation and 0.1 hue at full, p 0.8); blur off / on
+  (p 0.5).
 - text: word deletion 0 / 0.1 / 0.2; WordNet synonyms 0 / 0.1 / 0.2.
 - audio: time masks 0 / 2 / 4; frequency masks 0 / 2 / 4.
 """
@@ -68,6 +69,9 @@ def view_grid(modality: str, views: ViewsConfig, channels: int | None = None) ->
             _factor("crop", "crop {:g}", [{"crop_scale": (s, top)} for s in crops], crops),
             _factor("flip", "flip {}", [{"flip_p": 0.0}, {"flip_p": 0.5}], ["off", "on"]),
         ]
+        if channels == 1:
+            stroke = [{"stroke_p": 0.0}, {"stroke_p": 0.5}]
+            factors.append(_factor("stroke", "stroke {}", stroke, ["off", "on"]))
         if channels == 3:
             strengths = [0.0, 0.5, 1.0]
             factors.append(

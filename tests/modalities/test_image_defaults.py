@@ -29,6 +29,7 @@ def test_grayscale_28px_glyphs_get_small_image_views_without_flip_or_colour() ->
     assert chosen["data.channels"] == 1  # stored as RGB, grey pixels
     assert chosen["views.size"] == 20 and chosen["views.crop_scale"] == [0.3, 1.0]
     assert chosen["views.flip_p"] == 0.0 and chosen["views.blur_p"] == 0.0
+    assert chosen["views.stroke_p"] == 0.5  # stroke weight varies: fonts, pens
     assert chosen["views.hue"] == chosen["views.saturation"] == chosen["views.grayscale_p"] == 0
     assert chosen["views.brightness"] == chosen["views.contrast"] == 0.4
     assert chosen["model.widths"] == [32, 64, 128, 256]
@@ -44,6 +45,7 @@ def test_colour_64px_photos_get_cifar_views_with_flip_and_colour_but_no_blur() -
     assert chosen["views.crop_scale"] == [0.2, 1.0] and chosen["views.flip_p"] == 0.5
     assert chosen["views.saturation"] == 0.4 and chosen["views.hue"] == 0.1
     assert chosen["views.grayscale_p"] == 0.2 and chosen["views.blur_p"] == 0.0
+    assert "views.stroke_p" not in chosen  # colour photos: no stroke-width views
     assert chosen["model.widths"] == [32, 64, 128, 256, 256]
     assert chosen["data.holdout"] == 1000  # 10% of 16,000, capped
     assert chosen["eval.knn_k"] == 20
@@ -63,6 +65,7 @@ def test_tiny_sets_hold_nothing_out_and_lower_k_and_batch() -> None:
     assert chosen["eval.knn_k"] == 12  # half of an average class of 24
     digits = _chosen(_facts(8, 1, 1437, 10, test_split=True))  # its own test split
     assert digits["views.crop_scale"] == [0.5, 1.0] and digits["model.widths"] == [32, 64, 128]
+    assert "views.stroke_p" not in digits  # 8 px: one pixel is most of a stroke
     assert digits["data.holdout"] == 144 and digits["train.batch_size"] == 128
 
 

@@ -15,15 +15,17 @@ def _keys(factors) -> dict[str, list[dict]]:
     return {f.name: [level.values for level in f.levels] for f in factors}
 
 
-def test_grayscale_images_get_crop_flip_and_blur_but_no_colour() -> None:
+def test_grayscale_images_get_crop_flip_stroke_and_blur_but_no_colour() -> None:
     cfg = load_config(None, {"data.dataset": "digits", "train.steps": 1})
     grid = _keys(view_grid("image", cfg.views, channels=1))
-    assert list(grid) == ["crop", "flip", "blur"]
+    assert list(grid) == ["crop", "flip", "stroke", "blur"]
+    assert grid["stroke"] == [{"stroke_p": 0.0}, {"stroke_p": 0.5}]
     assert grid["crop"] == [{"crop_scale": (s, 1.0)} for s in (0.08, 0.2, 0.5)]
     assert grid["flip"] == [{"flip_p": 0.0}, {"flip_p": 0.5}]
     assert grid["blur"] == [{"blur_p": 0.0}, {"blur_p": 0.5}]
-    # the default views (crop 0.08, flip 0.5, blur 0.5) are trial 0; each other level once
-    assert trial_count(view_grid("image", cfg.views, channels=1), cfg) == 1 + 2 + 1 + 1
+    # the default views (crop 0.08, flip 0.5, stroke 0, blur 0.5) are trial 0; each other
+    # level once
+    assert trial_count(view_grid("image", cfg.views, channels=1), cfg) == 1 + 2 + 1 + 1 + 1
 
 
 def test_colour_images_also_search_colour_jitter_strength() -> None:
@@ -47,7 +49,7 @@ def test_a_recipe_changes_which_levels_are_new_and_the_crop_top() -> None:
     assert _keys(factors)["crop"] == [{"crop_scale": (s, 0.9)} for s in (0.08, 0.2, 0.5)]
     # digits: crop 0.5, no flip, no blur -> crop 0.08 / 0.2, flip on, blur on
     labels = [lv.label for f in factors for lv in new_levels(f, cfg.views)]
-    assert labels == ["crop 0.08", "crop 0.2", "flip on", "blur on"]
+    assert labels == ["crop 0.08", "crop 0.2", "flip on", "stroke on", "blur on"]
 
 
 def test_text_searches_deletion_and_synonym_rates() -> None:

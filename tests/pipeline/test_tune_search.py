@@ -11,7 +11,8 @@ import pytest
 from contrastkit.pipeline import tune_views as tv
 from contrastkit.pipeline.settings import load_config
 
-SCORES = {"base": 0.5, "crop 0.2": 0.7, "crop 0.5": 0.6, "flip off": 0.4, "blur off": 0.8}
+SCORES = {"base": 0.5, "crop 0.2": 0.7, "crop 0.5": 0.6, "flip off": 0.4, "stroke on": 0.65,
+          "blur off": 0.8}  # fmt: skip
 
 
 def test_each_factor_starts_from_the_best_so_far(tmp_path: Path, monkeypatch) -> None:
@@ -28,17 +29,19 @@ def test_each_factor_starts_from_the_best_so_far(tmp_path: Path, monkeypatch) ->
     lines: list[str] = []
     result = tv.tune_views(base, 100.0, tmp_path, log=lines.append)
     views = {t.label: t.views for t in result.trials}
-    assert list(views) == ["base", "crop 0.2", "crop 0.5", "flip off", "blur off"]
+    assert list(views) == ["base", "crop 0.2", "crop 0.5", "flip off", "stroke on", "blur off"]
     assert views["flip off"]["crop_scale"] == [0.2, 1.0]  # from the best crop
-    assert views["blur off"] == {"crop_scale": [0.2, 1.0], "flip_p": 0.5, "blur_p": 0.0}
-    assert result.best_index == 4 and result.best.views.blur_p == 0.0
+    assert views["stroke on"]["stroke_p"] == 0.5 and views["stroke on"]["flip_p"] == 0.5
+    assert views["blur off"] == {"crop_scale": [0.2, 1.0], "flip_p": 0.5, "stroke_p": 0.0,
+                                 "blur_p": 0.0}  # fmt: skip
+    assert result.best_index == 5 and result.best.views.blur_p == 0.0
     assert tuple(result.best.views.crop_scale) == (0.2, 1.0)
     assert result.best.train.epochs == 3 and result.best.train.max_time is None  # base's
     first, *rest = budgets
-    assert first[0] is None and first[1] == pytest.approx(0.7 * 100 / 5, rel=0.1)
+    assert first[0] is None and first[1] == pytest.approx(0.7 * 100 / 6, rel=0.1)
     assert all(steps == 17 for steps, _ in rest)
     assert result.agreement["spearman"] == pytest.approx(1.0)
-    assert len(lines) == 2 + 5  # the plan, the header, a row per trial as it finishes
+    assert len(lines) == 2 + 6  # the plan, the header, a row per trial as it finishes
 
 
 def test_rankme_agreement_is_with_knn_else_with_pair_recall() -> None:
@@ -68,10 +71,10 @@ def test_a_trial_that_overran_is_paid_for_by_the_ones_after_it(tmp_path: Path, m
     monkeypatch.setattr(tv, "_clock", lambda: now[0])
     monkeypatch.setattr(tv, "_run_trial", fake)
     base = load_config(None, {"data.dataset": "digits", "train.epochs": 3})
-    tv.tune_views(base, 100.0, tmp_path, log=lambda line: None)
-    assert shares[0] == pytest.approx(20.0)  # 100 s over 5 trials
-    assert shares[1:] == pytest.approx([15.0] * 4)  # the 60 s left over the 4 trials left
-    assert now[0] == pytest.approx(100.0)  # the search ends on its budget, not 20 s later
+    tv.tune_views(base, 120.0, tmp_path, log=lambda line: None)
+    assert shares[0] == pytest.approx(20.0)  # 120 s over 6 trials
+    assert shares[1:] == pytest.approx([16.0] * 5)  # the 80 s left over the 5 trials left
+    assert now[0] == pytest.approx(120.0)  # the search ends on its budget, not 20 s later
 
 
 def test_trial_share_never_drops_under_one_step() -> None:
