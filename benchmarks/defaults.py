@@ -80,6 +80,12 @@ def _call(cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd[1:])} failed: {' / '.join(tail)}")
 
 
+def _beside(run: Path, suffix: str) -> Path:
+    """RUN + suffix next to RUN (not `with_suffix`: a run named "stroke0.5-seed0" keeps its
+    whole name)."""
+    return run.parent / f"{run.name}{suffix}"
+
+
 def has_tune_views() -> bool:
     """Whether this installation's contrastkit has the `tune-views` command."""
     done = subprocess.run([_script(), "tune-views", "--help"], capture_output=True, text=True)
@@ -113,7 +119,7 @@ def run_one(
         tuned = runs / f"tune-seed{seed}"
         shutil.rmtree(tuned, ignore_errors=True)
         _call([_script(), "tune-views", str(folder), "--budget", f"{budget * tune_share:.0f}s",
-               "--seed", str(seed), "-o", str(tuned)], tuned.with_suffix(".log"))  # fmt: skip
+               "--seed", str(seed), "-o", str(tuned)], _beside(tuned, ".log"))  # fmt: skip
         info["tune_seconds"] = round(time.perf_counter() - start, 1)
         left = budget - info["tune_seconds"]
         if left < 10:
@@ -122,9 +128,9 @@ def run_one(
     else:
         left = budget
     train += ["--max-time", f"{left:.0f}s", "--seed", str(seed), "-o", str(run), *(extra or [])]
-    _call(train, run.with_suffix(".log"))
+    _call(train, _beside(run, ".log"))
     if not (run / "eval.json").is_file():
-        _call([_script(), "evaluate", str(run)], run.with_suffix(".evaluate.log"))
+        _call([_script(), "evaluate", str(run)], _beside(run, ".evaluate.log"))
     summary = json.loads((run / "summary.json").read_text())
     evaluation = json.loads((run / "eval.json").read_text())
     info.update(

@@ -112,3 +112,10 @@ def test_resume_runs_only_the_missing_seeds_and_averages_over_all(
     assert means["trained encoder (simclr)"]["n"] == 3
     assert means["trained encoder (simclr)"]["value"] == pytest.approx(0.92)
     assert len(written["commands"]) == 2 and len(written["runs"]) == 3
+
+
+def test_a_runs_log_keeps_a_dotted_run_name() -> None:
+    from pathlib import Path
+
+    run = Path("runs") / "stroke0.5-seed0"  # with_suffix would give runs/stroke0.log
+    assert defaults._beside(run, ".log") == Path("runs/stroke0.5-seed0.log")
