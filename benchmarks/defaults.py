@@ -152,6 +152,29 @@ def _system(name: str) -> str:
     return f"trained encoder ({name.split(' ', 1)[1]})" if name.startswith("contrastkit ") else name
 
 
+def record_run(
+    rows: list[dict], runs: list[dict], name: str, variant: str, seed: int, info: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Append one run's score rows (returned) to `rows` and its record (timings, load) to
+    `runs`; `info` is `run_one`'s answer, its "rows" taken out."""
+    found = [
+        {
+            "system": _system(r["system"]),
+            "metric": r["metric"],
+            "value": r["value"],
+            "dataset": name,
+            "variant": variant,
+            "seed": seed,
+        }
+        for r in info.pop("rows")
+    ]
+    rows.extend(found)
+    competing = bool(info["load"].get("competing_load"))
+    runs.append({"dataset": name, "variant": variant, "seed": seed,
+                 "competing_load": competing, **info})  # fmt: skip
+    return found
+
+
 def summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and sample std over seeds per (dataset, variant, system, metric)."""
     groups: dict[tuple, list[float]] = {}
@@ -272,13 +295,8 @@ def main() -> None:
                     failures.append({"dataset": name, "variant": variant, "seed": seed,
                                      "error": str(exc)})  # fmt: skip
                     continue
-                found = [{"system": _system(r["system"]), "metric": r["metric"],
-                          "value": r["value"], "dataset": name, "variant": variant,
-                          "seed": seed} for r in info.pop("rows")]  # fmt: skip
-                rows.extend(found)
-                competing = bool(info["load"].get("competing_load"))
-                runs.append({"dataset": name, "variant": variant, "seed": seed,
-                             "competing_load": competing, **info})  # fmt: skip
+                found = record_run(rows, runs, name, variant, seed, info)
+                competing = runs[-1]["competing_load"]
                 print_table(found, ["dataset", "variant", "seed", "system", "metric", "value"])
                 print(f"  {info['steps']} steps in {info['train_seconds']:.0f} s, wall "
                       f"{info['wall_seconds']:.0f} s, others' CPU share "

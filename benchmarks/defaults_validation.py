@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import commands_so_far, previous_results, print_table, write_results
-from benchmarks.defaults import ROOT, _system, resumed, run_one, summaries
+from benchmarks.defaults import ROOT, record_run, resumed, run_one, summaries
 from contrastkit.config import parse_duration
 from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder
 
@@ -148,13 +148,7 @@ def main() -> None:
                 if (name, variant, seed) in done:
                     continue
                 info = run_one(valfolder, root / "runs" / name, variant, seed, budget, 0.5, flags)
-                found = [{"system": _system(r["system"]), "metric": r["metric"],
-                          "value": r["value"], "dataset": name, "variant": variant,
-                          "seed": seed} for r in info.pop("rows")]  # fmt: skip
-                rows.extend(found)
-                competing = bool(info["load"].get("competing_load"))
-                runs.append({"dataset": name, "variant": variant, "seed": seed,
-                             "competing_load": competing, **info})  # fmt: skip
+                found = record_run(rows, runs, name, variant, seed, info)
                 knn = [r["value"] for r in found if r["metric"] == "knn_top1"]
                 print(f"{name} {variant} seed {seed}: kNN {knn}, {info['steps']} steps, "
                       f"others' CPU share {info['load'].get('other_cpu_share', '?')}",

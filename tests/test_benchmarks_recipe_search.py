@@ -41,7 +41,7 @@ def test_a_bad_grid_is_refused_with_what_is_wrong(tmp_path: Path, text: str, nee
 
 @pytest.mark.parametrize("grid", sorted(GRIDS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_packaged_grid_candidate_is_a_valid_config(grid: Path, tmp_path: Path) -> None:
-    recipe = "simclr" if grid.stem.startswith("simclr") else grid.stem.split("_")[0]
+    recipe = grid.stem.rsplit("_round", 1)[0]  # <recipe>_roundN.yaml
     for candidate in read_grid(grid):
         _recipe(recipe, 60, tmp_path / candidate["name"], candidate["set"])
 
