@@ -18,7 +18,10 @@ set; the run's own settings, e.g. k, are in eval.json's "settings"). `contrastki
 RUN` is called only when train left no eval.json. With `--tune`, each seed first runs
     contrastkit tune-views FOLDER --budget TUNE --seed S -o TUNE_DIR
 (TUNE = `--tune-share` of BUDGET), then trains from its best.yaml for what is left of
-BUDGET (`--max-time BUDGET - search wall time`): the same total budget.
+BUDGET (`--max-time BUDGET - search wall time`): the same total budget. On font-letters the
+search gets `--group` with the font in the file name (`TUNE_GROUPS`), as a user who knows
+that the test fonts are unseen would pass it: validation letters are then in fonts the proxy
+runs did not train on (before 2026-12-03 the split was per image).
 
 Rows: one per (dataset, variant, seed, system, metric), then the mean and sample std over
 the seeds; a verdict per set: the trained encoder beats a baseline when the gap of the
@@ -64,6 +67,8 @@ from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ("raw pixels", "random-init encoder")
+# tune-views --group per set: font-letters' files are NNNNN-<font>-<letter>.png
+TUNE_GROUPS = {"font-letters": r"\d+-(\w+)-"}
 
 
 def _script() -> str:
@@ -104,10 +109,11 @@ def run_one(
     budget: float,
     tune_share: float,
     extra: list[str] | None = None,
+    group: str | None = None,
 ) -> dict[str, Any]:
-    """Train (after tune-views for variant "tuned") one seed on `folder`, with `extra` train
-    flags (e.g. --set k=v) if given; the eval.json rows and the run's timings. The
-    commands' output goes to RUN.log beside each folder."""
+    """Train (after tune-views for variant "tuned", with `--group group` if given) one seed
+    on `folder`, with `extra` train flags (e.g. --set k=v) if given; the eval.json rows and
+    the run's timings. The commands' output goes to RUN.log beside each folder."""
     run = runs / f"{variant}-seed{seed}"
     shutil.rmtree(run, ignore_errors=True)
     runs.mkdir(parents=True, exist_ok=True)
@@ -119,7 +125,8 @@ def run_one(
         tuned = runs / f"tune-seed{seed}"
         shutil.rmtree(tuned, ignore_errors=True)
         _call([_script(), "tune-views", str(folder), "--budget", f"{budget * tune_share:.0f}s",
-               "--seed", str(seed), "-o", str(tuned)], _beside(tuned, ".log"))  # fmt: skip
+               "--seed", str(seed), "-o", str(tuned), *(["--group", group] if group else [])],
+              _beside(tuned, ".log"))  # fmt: skip
         info["tune_seconds"] = round(time.perf_counter() - start, 1)
         left = budget - info["tune_seconds"]
         if left < 10:
@@ -289,7 +296,7 @@ def main() -> None:
                     continue
                 try:
                     info = run_one(folder, root / "runs" / name, variant, seed, budget,
-                                   args.tune_share)  # fmt: skip
+                                   args.tune_share, group=TUNE_GROUPS.get(name))  # fmt: skip
                 except RuntimeError as exc:
                     print(f"{name} {variant} seed {seed}: {exc}", flush=True)
                     failures.append({"dataset": name, "variant": variant, "seed": seed,

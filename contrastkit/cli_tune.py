@@ -42,6 +42,13 @@ def tune_views(
     set_: Annotated[
         list[str] | None, Opt("--set", help="any config key: --set train.batch_size=128")
     ] = None,
+    group: Annotated[
+        str | None,
+        Opt(
+            help="regex on image paths naming each image's group (first capture group); a "
+            "group stays on one side of the validation split, e.g. one font's letters"
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Search view strengths (crop, flip, colour, blur; text edits; audio masks) by short
@@ -61,7 +68,7 @@ def tune_views(
     out = output or Path("runs") / f"tune-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and any(out.iterdir()):
         raise ContrastkitError(f"output folder {out} is not empty; choose another with -o")
-    result = run_search(base, seconds, out, log=lambda line: notice(line, as_json))
+    result = run_search(base, seconds, out, log=lambda line: notice(line, as_json), group=group)
     notes = write_tune_folder(result, out, budget_seconds=seconds, seed=base.train.seed)
     for note in notes:
         notice(note, as_json)

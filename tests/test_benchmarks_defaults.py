@@ -90,8 +90,9 @@ def test_resume_runs_only_the_missing_seeds_and_averages_over_all(
     later = {r["seed"]: r for r in _rows() if r["seed"] > 0}
     called: list[int] = []
 
-    def run_one(folder, runs, variant, seed, budget, share):
+    def run_one(folder, runs, variant, seed, budget, share, group=None):
         called.append(seed)
+        assert group is None  # twemoji: tune-views splits per image
         rows = [{"system": "contrastkit simclr" if "trained" in r["system"] else r["system"],
                  "metric": r["metric"], "value": r["value"]}
                 for r in _rows() if r["seed"] == seed]  # fmt: skip
@@ -119,3 +120,11 @@ def test_a_runs_log_keeps_a_dotted_run_name() -> None:
 
     run = Path("runs") / "stroke0.5-seed0"  # with_suffix would give runs/stroke0.log
     assert defaults._beside(run, ".log") == Path("runs/stroke0.5-seed0.log")
+
+
+def test_the_font_letters_group_is_the_font_in_the_file_name() -> None:
+    from contrastkit.data.splits import group_keys
+
+    names = ["a/00000-1015sn-a.png", "b/00001-1015sn-b.png", "a/00026-1015snr-a.png"]
+    assert group_keys(names, defaults.TUNE_GROUPS["font-letters"]) == ["1015sn", "1015sn",
+                                                                       "1015snr"]  # fmt: skip

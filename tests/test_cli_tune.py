@@ -24,7 +24,8 @@ runner = CliRunner()
 def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> None:
     out = tmp_path / "tune"
     sets = ["train.batch_size=64", "model.widths=[16,32,64]"]
-    args = ["tune-views", "digits", "--budget", "40s", "-o", str(out), "--json"]
+    group = r"/(\d*)\d$"  # ids "digits/index": ten consecutive images on one side
+    args = ["tune-views", "digits", "--budget", "40s", "-o", str(out), "--json", "--group", group]
     result = runner.invoke(app, [*args, *(x for s in sets for x in ("--set", s))])
     assert result.exit_code == 0, result.output
     # the trials the base config (what `train --dataset digits` uses) implies, in order
@@ -40,6 +41,10 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
     assert trials[0]["views"]["flip_p"] == base.views.flip_p
     assert trials[0]["views"]["crop_scale"] == list(base.views.crop_scale)
     assert record["criterion"] == "knn_top1" and record["split"]["validation"] > 0
+    assert (
+        record["split"]["group"] == group
+        and f"groups of `{group}`" in (out / "tune.md").read_text()
+    )
     best = next(t for t in trials if t["index"] == record["best"])  # ties: either is best
     assert best["scores"]["knn_top1"] == max(t["scores"]["knn_top1"] for t in trials)
     a = record["agreement"]
@@ -66,6 +71,8 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
         (["digits", "--budget", "10s"], "too small for"),
         (["digits", "--budget", "soon"], "--budget must be a duration"),
         (["wine"], "searches the views of image, text and audio"),
+        (["digits", "--group", "("], "is not a regular expression"),
+        (["digits", "--group", "nomatch"], "does not match item 'digits/0'"),
     ],
 )
 def test_bad_input_exits_2_before_any_training(

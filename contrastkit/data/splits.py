@@ -3,6 +3,8 @@ out of training, and kNN-monitor queries held out of the training items."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -10,8 +12,8 @@ import torch
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.errors import ContrastkitError
 
-__all__ = ["HOLDOUT_CAP", "HOLDOUT_MIN_TRAIN", "HOLDOUT_SHARE", "ImageSplits", "held_out",
-           "monitor_holdout", "split_images"]  # fmt: skip
+__all__ = ["HOLDOUT_CAP", "HOLDOUT_MIN_TRAIN", "HOLDOUT_SHARE", "ImageSplits", "group_keys",
+           "grouped_held_out", "held_out", "monitor_holdout", "split_images"]  # fmt: skip
 
 HOLDOUT_SHARE = 0.1  # of the training items held out as kNN-monitor queries
 HOLDOUT_CAP = 1000  # at most this many
@@ -25,6 +27,60 @@ def held_out(n: int, size: float, generator: torch.Generator) -> tuple[torch.Ten
     order = torch.randperm(n, generator=generator)
     count = min(max(count, 1), n - 1)
     return order[:count], order[count:]
+
+
+def group_keys(ids: Sequence[str], pattern: str) -> list[str]:
+    r"""Each id's group: the first capture group of `pattern` searched in the id (the whole
+    match if the pattern has no group), e.g. r"\d+-(\w+)-" on "a/00026-1015snr-a.png".
+
+    Raises:
+        ContrastkitError: an invalid pattern, or an id it does not match (named).
+    """
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise ContrastkitError(
+            f"group pattern {pattern!r} is not a regular expression: {exc}"
+        ) from None
+    keys = []
+    for item in ids:
+        m = rx.search(item)
+        if m is None:
+            raise ContrastkitError(
+                f"group pattern {pattern!r} does not match item {item!r}: every item id (its "
+                "path inside the dataset) must name its group"
+            )
+        keys.append(m.group(1) if rx.groups else m.group(0))
+    return keys
+
+
+def grouped_held_out(
+    ids: Sequence[str], size: float, generator: torch.Generator, pattern: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, kept) positions like `held_out`, but whole groups (`group_keys`) go to one
+    side: groups are drawn at random until the held-out side has about `size` items (a
+    share < 1 or a count), at least one group each side.
+
+    Raises:
+        ContrastkitError: as `group_keys`, or fewer than two groups.
+    """
+    keys = group_keys(ids, pattern)
+    names = sorted(set(keys))
+    if len(names) < 2:
+        raise ContrastkitError(
+            f"group pattern {pattern!r} puts all {len(ids)} items in one group "
+            f"({names[0]!r}); a split needs at least two"
+        )
+    code = {name: i for i, name in enumerate(names)}
+    group = torch.tensor([code[k] for k in keys])
+    n = len(ids)
+    target = min(max(round(size * n) if size < 1 else int(size), 1), n - 1)
+    order = torch.randperm(len(names), generator=generator)
+    sizes = torch.bincount(group, minlength=len(names))[order]
+    # the fewest groups whose items reach the target, one group left for the kept side
+    taken = int(torch.searchsorted(sizes.cumsum(0), target)) + 1
+    held = torch.isin(group, order[: min(taken, len(names) - 1)])
+    return torch.nonzero(held).squeeze(1), torch.nonzero(~held).squeeze(1)
 
 
 def monitor_holdout(n_train: int) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.splits import held_out
+from contrastkit.data.splits import grouped_held_out, held_out
 from contrastkit.data.text import TextData
 from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.base import ItemSet, Prepared
@@ -54,16 +54,27 @@ def _sizes(n: int) -> int:
     return min(CAP, round(SHARE * n))
 
 
-def carve_validation(data: Prepared, seed: int) -> ValidationSplit:
-    """Hold out 20% (at most 2,000) of the training items of `data` as validation.
+def carve_validation(data: Prepared, seed: int, group: str | None = None) -> ValidationSplit:
+    """Hold out 20% (at most 2,000) of the training items of `data` as validation; with
+    `group` (a regular expression on image ids, `data.splits.group_keys`), whole groups
+    (e.g. the letters of one font, the photos of one object) go to one side.
 
     Raises:
-        ContrastkitError: fewer than 10 training items, or data tune-views cannot split.
+        ContrastkitError: fewer than 10 training items, data tune-views cannot split, or a
+            group pattern on data other than images or that does not match an id.
     """
     g = torch.Generator().manual_seed(seed + 7)  # apart from the run's own splits
+    if group is not None and not isinstance(data, ImageData):
+        raise ContrastkitError(
+            f"--group splits image datasets by their file paths; {data.description} has none"
+        )
     if isinstance(data, ImageData):
         pool = data.pool  # the training items (monitor queries included), never the test
-        val, keep = held_out(len(pool), _sizes(len(pool)), g)
+        size = _sizes(len(pool))
+        if group is None:
+            val, keep = held_out(len(pool), size, g)
+        else:
+            val, keep = grouped_held_out(pool.ids, size, g, group)
         train = pool.subset(keep.sort().values)
         proxy = ImageData(
             f"{train.name}: {len(train):,} train images (validation: {len(val):,})",

@@ -77,7 +77,7 @@ class TuneResult:
     best_index: int
     criterion: str
     agreement: dict[str, Any]
-    split: dict[str, int]
+    split: dict[str, Any]
     factors: list[Factor]
 
 
@@ -117,9 +117,12 @@ def tune_views(
     out_dir: Path,
     *,
     log: Callable[[str], None] = print,
+    group: str | None = None,
 ) -> TuneResult:
     """Search the view grid of `base`'s modality within `budget` seconds; trial runs go to
     `out_dir`/trials. Returns every trial and the winning config (`base` with its views).
+    `group`: keep the images of one group on one side of the validation split (a regular
+    expression on their paths, `tune_split.carve_validation`).
 
     Raises:
         ContrastkitError: a modality without a grid, too few items, or a budget under
@@ -133,7 +136,7 @@ def tune_views(
     factors = view_grid(modality.name, base.views, _channels(data))
     count = trial_count(factors, base)
     check_budget(budget - (_clock() - start), count)
-    split = carve_validation(data, base.train.seed)
+    split = carve_validation(data, base.train.seed, group)
     criterion = _criterion(split)
     share = trial_share(budget, _clock() - start, count)
     log(
@@ -165,7 +168,7 @@ def tune_views(
     return TuneResult(
         base, configs[best], trials, best, criterion, _agreement(trials),
         {"train": len(split.train_ids), "validation": len(split.val_ids),
-         "bank": len(split.bank)}, factors,
+         "bank": len(split.bank), **({"group": group} if group else {})}, factors,
     )  # fmt: skip
 
 

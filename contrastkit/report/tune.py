@@ -52,7 +52,12 @@ def tune_markdown(result: TuneResult) -> str:
         "",
         f"Winner by {_NAMES[result.criterion]} on {result.split['validation']:,} validation "
         f"items held out of the training items (proxy runs train on "
-        f"{result.split['train']:,}; the test split is not read).",
+        f"{result.split['train']:,}; the test split is not read)"
+        + (
+            f", whole groups of `{result.split['group']}` on one side."
+            if "group" in result.split
+            else "."
+        ),
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),

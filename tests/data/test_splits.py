@@ -3,10 +3,20 @@ items, none for small sets."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 import torch
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.splits import monitor_holdout, split_images
+from contrastkit.data.splits import (
+    group_keys,
+    grouped_held_out,
+    held_out,
+    monitor_holdout,
+    split_images,
+)
+from contrastkit.errors import ContrastkitError
 
 
 def _labelled(n: int) -> ImageDataset:
@@ -26,3 +36,49 @@ def test_default_holdout_follows_the_rule_after_the_test_split() -> None:
     assert small.queries is None and len(small.train) == 320
     given = split_images(_labelled(5000), None, test_size=0.2, holdout=1000)
     assert len(given.queries) == 1000  # an explicit count is kept
+
+
+def _font_ids(fonts: int, letters: str = "abcdef") -> list[str]:
+    return [
+        f"{c}/{f * 26 + i:05d}-font{f}-{c}.png" for f in range(fonts) for i, c in enumerate(letters)
+    ]
+
+
+def test_grouped_hold_out_keeps_every_group_on_one_side() -> None:
+    ids = _font_ids(40)
+    held, kept = grouped_held_out(ids, 0.2, torch.Generator().manual_seed(0), r"\d+-(\w+)-")
+    assert len(held) + len(kept) == len(ids)
+    assert set(held.tolist()).isdisjoint(kept.tolist())
+    keys = group_keys(ids, r"\d+-(\w+)-")
+    held_fonts = {keys[i] for i in held.tolist()}
+    kept_fonts = {keys[i] for i in kept.tolist()}
+    assert held_fonts.isdisjoint(kept_fonts) and len(held_fonts | kept_fonts) == 40
+    assert len(held_fonts) == 8  # 20% of 240 letters = 48 = 8 whole fonts of 6
+    # seeded and different per seed
+    again, _ = grouped_held_out(ids, 0.2, torch.Generator().manual_seed(0), r"\d+-(\w+)-")
+    other, _ = grouped_held_out(ids, 0.2, torch.Generator().manual_seed(1), r"\d+-(\w+)-")
+    assert torch.equal(again, held) and not torch.equal(other, held)
+
+
+def test_an_ungrouped_hold_out_splits_fonts_which_the_grouped_one_does_not() -> None:
+    ids = _font_ids(40)
+    keys = group_keys(ids, r"\d+-(\w+)-")
+    held, kept = held_out(len(ids), 0.2, torch.Generator().manual_seed(0))
+    assert {keys[i] for i in held.tolist()} & {keys[i] for i in kept.tolist()}  # the leak
+
+
+def test_group_keys_use_the_whole_match_without_a_capture_group() -> None:
+    assert group_keys(["x/ab-1.png", "y/cd-2.png"], r"[a-z]+-") == ["ab-", "cd-"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "pattern", "message"),
+    [
+        (["a/00000-f0-a.png", "b/odd.png"], r"\d+-(\w+)-", "does not match item 'b/odd.png'"),
+        (["a/00000-f0-a.png", "b/00001-f0-b.png"], r"\d+-(\w+)-", "one group ('f0')"),
+        (["a.png", "b.png"], r"(", "not a regular expression"),
+    ],
+)
+def test_bad_group_patterns_are_named(ids, pattern, message) -> None:
+    with pytest.raises(ContrastkitError, match=re.escape(message)):
+        grouped_held_out(ids, 0.5, torch.Generator().manual_seed(0), pattern)

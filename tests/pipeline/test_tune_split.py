@@ -3,9 +3,11 @@ from what the proxy runs train on, and what `train(data=...)` trains on."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from contrastkit.data.text import TextData
+from contrastkit.errors import ContrastkitError
 from contrastkit.modalities.image import ImageModality
 from contrastkit.modalities.registry import get_modality
 from contrastkit.modalities.tensor import TensorData
@@ -73,3 +75,22 @@ def test_text_pairs_keep_each_anchor_with_its_positive() -> None:
     assert [p[1:] for p in split.positives.items] == [a[1:] for a in split.queries.items]
     assert set(split.train.train.anchor).isdisjoint(split.queries.items)
     assert split.queries.labels is None
+
+
+def test_a_group_pattern_keeps_each_group_on_one_side() -> None:
+    _, data = _digits()
+    pattern = r"/(\d*)\d$"  # ids "digits/index": groups of ten consecutive images
+    split = carve_validation(data, seed=0, group=pattern)
+    tens = {i[:-1] for i in split.val_ids}
+    assert tens.isdisjoint(i[:-1] for i in split.train_ids)
+    assert set(split.train_ids) | set(split.val_ids) == set(data.pool.ids)
+    assert abs(len(split.val_ids) - round(0.2 * len(data.pool))) < 10  # whole groups of 10
+    ungrouped = carve_validation(data, seed=0)
+    assert {i[:-1] for i in ungrouped.val_ids} & {i[:-1] for i in ungrouped.train_ids}
+
+
+def test_a_group_pattern_on_data_without_paths_is_refused() -> None:
+    x, y = torch.arange(100.0).reshape(50, 2), torch.arange(50) % 3
+    data = TensorData("toy", y, [], x, x[:5], y[:5], ["a", "b", "c"])
+    with pytest.raises(ContrastkitError, match="--group splits image datasets"):
+        carve_validation(data, seed=0, group=r"(\d)")
