@@ -23,10 +23,14 @@ HOLDOUT_MIN_TRAIN = 500  # none below this many training items
 def held_out(n: int, size: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(held-out, kept) positions of a random split of `n` items: `size` < 1 is a share,
     >= 1 a count (at least one item each side)."""
-    count = round(size * n) if size < 1 else int(size)
+    count = _held_count(n, size)
     order = torch.randperm(n, generator=generator)
-    count = min(max(count, 1), n - 1)
     return order[:count], order[count:]
+
+
+def _held_count(n: int, size: float) -> int:
+    """Items to hold out of `n`: `size` < 1 a share, else a count; 1 to n - 1."""
+    return min(max(round(size * n) if size < 1 else int(size), 1), n - 1)
 
 
 def group_keys(ids: Sequence[str], pattern: str) -> list[str]:
@@ -73,8 +77,7 @@ def grouped_held_out(
         )
     code = {name: i for i, name in enumerate(names)}
     group = torch.tensor([code[k] for k in keys])
-    n = len(ids)
-    target = min(max(round(size * n) if size < 1 else int(size), 1), n - 1)
+    target = _held_count(len(ids), size)
     order = torch.randperm(len(names), generator=generator)
     sizes = torch.bincount(group, minlength=len(names))[order]
     # the fewest groups whose items reach the target, one group left for the kept side
