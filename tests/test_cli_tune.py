@@ -56,6 +56,7 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
     shown = yaml.safe_load(runner.invoke(app, ["config", str(out / "best.yaml")]).output)
     for key, value in best["views"].items():
         assert shown["views"][key] == value, key
+    assert shown["data"]["group"] == group  # the run's own hold-outs take whole groups too
     assert shown["train"]["max_time"] == base.train.max_time  # the base's budget, not 6 s
     run = runner.invoke(app, ["train", "--config", str(out / "best.yaml"), "--steps", "2",
                               "--max-time", "60", "-o", str(tmp_path / "run"), "--no-progress",
@@ -73,6 +74,8 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
         (["wine"], "searches the views of image, text and audio"),
         (["digits", "--group", "("], "is not a regular expression"),
         (["digits", "--group", "nomatch"], "does not match item 'digits/0'"),
+        (["digits", "--set", "data.group=nomatch"], "does not match item 'digits/0'"),
+        (["digits", "--set", "data.group=("], "is not a regular expression"),
     ],
 )
 def test_bad_input_exits_2_before_any_training(

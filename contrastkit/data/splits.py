@@ -119,18 +119,26 @@ def split_images(
     exclude_classes: list[int] = (),  # type: ignore[assignment]
     holdout: int | None = 0,
     seed: int = 0,
+    group: str | None = None,
 ) -> ImageSplits:
     """Hold out a test split when labelled data has none (`test_size`), leave
     `exclude_classes` out of training, then hold out `holdout` monitor queries (None:
-    `monitor_holdout` of the training items left).
+    `monitor_holdout` of the training items left). With `group` (a regular expression on
+    the item ids, `group_keys`), both hold-outs take whole groups (`grouped_held_out`).
 
     Raises:
-        ContrastkitError: classes excluded from unlabelled data or leaving nothing, or a
-            hold-out as large as the training items.
+        ContrastkitError: classes excluded from unlabelled data or leaving nothing, a
+            hold-out as large as the training items, or a group pattern as `group_keys`.
     """
     g = torch.Generator().manual_seed(seed)
+
+    def split(data: ImageDataset, size: float) -> tuple[torch.Tensor, torch.Tensor]:
+        if group is None:
+            return held_out(len(data), size, g)
+        return grouped_held_out(data.ids, size, g, group)
+
     if test is None and train.labels is not None and len(train) >= 10:
-        out, keep = held_out(len(train), test_size, g)
+        out, keep = split(train, test_size)
         test, train = train.subset(out), train.subset(keep)
     if exclude_classes:
         if train.labels is None:
@@ -147,6 +155,6 @@ def split_images(
             raise ContrastkitError(
                 f"data.holdout={holdout} must be smaller than the {len(train)} training items"
             )
-        order = torch.randperm(len(train), generator=g)
-        queries, train = train.subset(order[:holdout]), train.subset(order[holdout:])
+        out, keep = split(train, holdout)  # ungrouped: the first `holdout` of a permutation
+        queries, train = train.subset(out), train.subset(keep)
     return ImageSplits(train, queries, pool, test)

@@ -140,7 +140,7 @@ class ImageModality(Modality):
                 test = test.decoded()
         s = split_images(
             train, test, test_size=d.test_size or 0.2, exclude_classes=d.exclude_classes,
-            holdout=d.holdout, seed=cfg.train.seed,
+            holdout=d.holdout, seed=cfg.train.seed, group=d.group,
         )  # fmt: skip
         train, test = s.train, s.test
         n_test = f" / {len(test):,} test" if test is not None else ""

@@ -4,6 +4,7 @@ another modality's class is reported as not applying to the chosen one."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +46,11 @@ class ImageDataConfig(DataConfig):
         "None: 10% of them, at most 1,000, none below 500 training items"
     )  # fmt: skip
     monitor_bank: int = Field(10000, ge=0, description="labelled items in the kNN-monitor bank")
+    group: str | None = Field(
+        None, description="regular expression on image paths whose first capture group names "
+        "each image's group (e.g. its font, its object); the test and monitor hold-outs and "
+        "tune-views' validation split then take whole groups"
+    )  # fmt: skip
     exclude_classes: list[int] = Field(
         default_factory=list,
         description="labels left out of training (e.g. to train on 'normal' classes only)",
@@ -61,6 +67,16 @@ class ImageDataConfig(DataConfig):
         None, ge=1, description="class-balanced batches for metric learning: m labelled items "
         "of each of train.batch_size / m classes; None: shuffled batches"
     )  # fmt: skip
+
+    @field_validator("group")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a regular expression: {exc}") from None
+        return v
 
     @field_validator("max_memory", mode="before")
     @classmethod

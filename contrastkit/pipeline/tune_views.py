@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from contrastkit.config import Config
+from contrastkit.data.splits import group_keys
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
@@ -122,13 +123,16 @@ def tune_views(
     """Search the view grid of `base`'s modality within `budget` seconds; trial runs go to
     `out_dir`/trials. Returns every trial and the winning config (`base` with its views).
     `group`: keep the images of one group on one side of the validation split (a regular
-    expression on their paths, `tune_split.carve_validation`).
+    expression on their paths, `tune_split.carve_validation`); None: `data.group`. The
+    winning config carries it, so its run's own hold-outs are grouped too.
 
     Raises:
         ContrastkitError: a modality without a grid, too few items, or a budget under
             MIN_TRIAL_SECONDS per trial (all before any training).
     """
     start = _clock()
+    base = _with_group(base, group)
+    group = group if group is not None else getattr(base.data, "group", None)
     modality = get_modality(base.data.modality)
     fewest = trial_count(view_grid(modality.name, base.views), base)  # before reading data
     check_budget(budget, fewest)
@@ -170,6 +174,17 @@ def tune_views(
         {"train": len(split.train_ids), "validation": len(split.val_ids),
          "bank": len(split.bank), **({"group": group} if group else {})}, factors,
     )  # fmt: skip
+
+
+def _with_group(base: Config, group: str | None) -> Config:
+    """`base` with `data.group` = `group` where its data section has the key (image data);
+    other data keeps `group` out and `carve_validation` refuses it."""
+    if group is None or "group" not in type(base.data).model_fields:
+        return base
+    group_keys([], group)  # an invalid pattern stops here, named, before the data is read
+    out = base.model_copy(deep=True)
+    out.data.group = group
+    return out
 
 
 def _criterion(split: ValidationSplit) -> str:

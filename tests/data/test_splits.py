@@ -82,3 +82,40 @@ def test_group_keys_use_the_whole_match_without_a_capture_group() -> None:
 def test_bad_group_patterns_are_named(ids, pattern, message) -> None:
     with pytest.raises(ContrastkitError, match=re.escape(message)):
         grouped_held_out(ids, 0.5, torch.Generator().manual_seed(0), pattern)
+
+
+def _fonts(count: int) -> ImageDataset:
+    ids = _font_ids(count)
+    labels = torch.tensor([ord(i[0]) - ord("a") for i in ids])
+    return ImageDataset(torch.zeros(len(ids), 1, 4, 4, dtype=torch.uint8), labels, ids)
+
+
+def test_data_group_makes_the_test_and_monitor_hold_outs_take_whole_fonts() -> None:
+    pattern = r"\d+-(\w+)-"
+    s = split_images(_fonts(500), None, test_size=0.2, holdout=300, group=pattern)
+    fonts = {name: set(group_keys(d.ids, pattern)) for name, d in
+             (("test", s.test), ("queries", s.queries), ("train", s.train))}  # fmt: skip
+    assert fonts["test"].isdisjoint(fonts["train"] | fonts["queries"])
+    assert fonts["queries"].isdisjoint(fonts["train"])
+    assert len(fonts["test"]) == 100 and len(fonts["queries"]) == 50  # 600 and 300 of 6 each
+    assert len(s.pool) == len(s.train) + len(s.queries) == 2400
+    loose = split_images(_fonts(500), None, test_size=0.2, holdout=300)  # per image: fonts leak
+    assert set(group_keys(loose.test.ids, pattern)) & set(group_keys(loose.train.ids, pattern))
+
+
+def test_without_a_group_the_hold_outs_are_the_seeded_permutations_they_always_were() -> None:
+    data = _labelled(3000)
+    s = split_images(data, None, test_size=0.2, holdout=240, seed=3)
+    g = torch.Generator().manual_seed(3)
+    order = torch.randperm(3000, generator=g)
+    test, rest = order[:600], order[600:]
+    queries = torch.randperm(2400, generator=g)[:240]
+    assert s.test.ids == [data.ids[i] for i in test.tolist()]
+    assert s.queries.ids == [data.ids[i] for i in rest[queries].tolist()]
+
+
+def test_a_group_pattern_that_misses_an_image_stops_the_split_by_name() -> None:
+    data = _fonts(20)
+    data.ids[7] = "c/stray.png"
+    with pytest.raises(ContrastkitError, match=re.escape("does not match item 'c/stray.png'")):
+        split_images(data, None, group=r"\d+-(\w+)-")
