@@ -12,8 +12,9 @@ import torch
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.errors import ContrastkitError
 
-__all__ = ["HOLDOUT_CAP", "HOLDOUT_MIN_TRAIN", "HOLDOUT_SHARE", "ImageSplits", "group_keys",
-           "grouped_held_out", "held_out", "monitor_holdout", "split_images"]  # fmt: skip
+__all__ = ["HOLDOUT_CAP", "HOLDOUT_MIN_TRAIN", "HOLDOUT_SHARE", "ImageSplits", "compile_group",
+           "group_keys", "grouped_held_out", "held_out", "monitor_holdout",
+           "split_images"]  # fmt: skip
 
 HOLDOUT_SHARE = 0.1  # of the training items held out as kNN-monitor queries
 HOLDOUT_CAP = 1000  # at most this many
@@ -33,6 +34,20 @@ def _held_count(n: int, size: float) -> int:
     return min(max(round(size * n) if size < 1 else int(size), 1), n - 1)
 
 
+def compile_group(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled; the one check behind `data.group`, `--group` and `group_keys`.
+
+    Raises:
+        ContrastkitError: `pattern` is not a regular expression (named, with why).
+    """
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ContrastkitError(
+            f"group pattern {pattern!r} is not a regular expression: {exc}"
+        ) from None
+
+
 def group_keys(ids: Sequence[str], pattern: str) -> list[str]:
     r"""Each id's group: the first capture group of `pattern` searched in the id (the whole
     match if the pattern has no group), e.g. r"\d+-(\w+)-" on "a/00026-1015snr-a.png".
@@ -40,12 +55,7 @@ def group_keys(ids: Sequence[str], pattern: str) -> list[str]:
     Raises:
         ContrastkitError: an invalid pattern, or an id it does not match (named).
     """
-    try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise ContrastkitError(
-            f"group pattern {pattern!r} is not a regular expression: {exc}"
-        ) from None
+    rx = compile_group(pattern)
     keys = []
     for item in ids:
         m = rx.search(item)

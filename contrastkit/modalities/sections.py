@@ -4,14 +4,15 @@ another modality's class is reported as not applying to the chosen one."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from contrastkit.config import DataConfig, ModelConfig, ViewsConfig
+from contrastkit.data.splits import compile_group
 from contrastkit.encoders.backbones import check_backbone
+from contrastkit.errors import ContrastkitError
 
 __all__ = [
     "AudioDataConfig",
@@ -73,9 +74,9 @@ class ImageDataConfig(DataConfig):
     def _pattern(cls, v: str | None) -> str | None:
         if v is not None:
             try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"{v!r} is not a regular expression: {exc}") from None
+                compile_group(v)
+            except ContrastkitError as exc:
+                raise ValueError(str(exc)) from None
         return v
 
     @field_validator("max_memory", mode="before")

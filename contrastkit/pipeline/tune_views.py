@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from contrastkit.config import Config
-from contrastkit.data.splits import group_keys
+from contrastkit.data.splits import compile_group
 from contrastkit.errors import ContrastkitError
 from contrastkit.evaluate.geometry import effective_rank
 from contrastkit.evaluate.rank_agreement import kendall_tau, spearman_rho
@@ -181,7 +181,7 @@ def _with_group(base: Config, group: str | None) -> Config:
     other data keeps `group` out and `carve_validation` refuses it."""
     if group is None or "group" not in type(base.data).model_fields:
         return base
-    group_keys([], group)  # an invalid pattern stops here, named, before the data is read
+    compile_group(group)  # an invalid pattern stops here, named, before the data is read
     out = base.model_copy(deep=True)
     out.data.group = group
     return out
