@@ -7,7 +7,9 @@ The group is the image itself, except for font-letters, whose test split holds f
 training never saw: there the group is a block of 8 consecutive fonts (the file names
 number the fonts alphabetically, so a family's variants, e.g. "Ataxia" and "Ataxia
 Outline", mostly share a block), and the validation letters are drawn in fonts the
-validation run did not train on, as on the test split.
+validation run did not train on, as on the test split; and for mate-icons and tux-stamps,
+whose validation side takes whole icon or stamp groups as their test splits do (since
+2026-12-03; earlier runs of these two sets split per image).
 
 Per set and seed, the variants run one after the other (so a drift of the machine's speed
 hits them alike), each exactly as a user runs it:
@@ -27,6 +29,7 @@ metric, then mean and sample std over the seeds; every run's timings and machine
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import shutil
@@ -36,7 +39,9 @@ from typing import Any
 from benchmarks.common import commands_so_far, previous_results, print_table, write_results
 from benchmarks.defaults import ROOT, record_run, resumed, run_one, summaries
 from contrastkit.config import parse_duration
-from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder
+from contrastkit.data.eval_sets import EVAL_SETS, _folder_name, export_image_folder
+from contrastkit.data.mate_icons import _group as mate_icon_group
+from contrastkit.data.tux_stamps import _group as stamp_group
 
 SALT = "contrastkit-defaults-validation"
 SHARE = 0.2  # of the training images (groups) go to validation
@@ -45,11 +50,32 @@ FONTS_PER_BLOCK = 8
 
 def group_of(dataset: str, file_name: str) -> str:
     """The unit a split keeps on one side: a block of fonts for font-letters (file names
-    `NNNNN-font-letter.png`, NNNNN = font number * 26 + letter), else the file itself."""
+    `NNNNN-font-letter.png`, NNNNN = font number * 26 + letter); for mate-icons and
+    tux-stamps the group their fixed test split uses (`_icon_groups`); else the file."""
     if dataset == "font-letters":
         font = int(file_name.split("-", 1)[0]) // 26
         return f"fonts-{font // FONTS_PER_BLOCK}"
+    if dataset in GROUPED:
+        return _icon_groups(dataset)[Path(file_name).stem]
     return file_name
+
+
+GROUPED = ("mate-icons", "tux-stamps")
+
+
+@functools.cache
+def _icon_groups(dataset: str) -> dict[str, str]:
+    """Exported file stem -> group, for the sets whose test split keeps variants of one
+    icon or stamp ("folder-music", "folder-remote"; "frog", "frog-1") on one side: the
+    validation side does the same, so it holds drawings training never saw, like the test
+    split. Stems follow `export_image_folder`; groups the loaders' own rule."""
+    data = EVAL_SETS[dataset].load("train")
+    out = {}
+    for i, item in enumerate(data.ids):
+        stem = f"{i:05d}-{_folder_name(item.removesuffix('.png'))}"
+        path = Path(item)
+        out[stem] = mate_icon_group(path) if dataset == "mate-icons" else stamp_group(path, Path())
+    return out
 
 
 def is_validation(dataset: str, file_name: str) -> bool:

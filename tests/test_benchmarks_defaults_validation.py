@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import defaults_validation as dv
+from contrastkit.data.eval_sets import export_image_folder
+from contrastkit.data.mate_icons import ICON_DIR
 
 
 def _folder(root: Path, fonts: int = 120) -> Path:
@@ -61,3 +63,17 @@ def test_variants_parse_to_set_flags_and_bad_ones_are_refused() -> None:
         dv.parse_variant("s=views.stroke_p")
     with pytest.raises(ValueError, match="taken"):
         dv.parse_variant("tuned=views.flip_p=0")
+
+
+@pytest.mark.skipif(not ICON_DIR.is_dir(), reason="needs mate-icon-theme (scripts/setup.sh)")
+def test_mate_icons_validation_keeps_an_icon_group_on_one_side(tmp_path: Path) -> None:
+    export_image_folder("mate-icons", tmp_path / "set")
+    counts = dv.validation_folder("mate-icons", tmp_path / "set", tmp_path / "val")
+    assert counts["train"] + counts["test"] == 288 and counts["test"] > 20
+    sides: dict[str, set[str]] = {}
+    for path in (tmp_path / "val").rglob("*.png"):
+        name = path.stem.split("-", 2)[2]  # "NNNNN-context-name" -> "name"
+        word = name.removeprefix("gnome-mime-").removeprefix("gnome-").split("-")[0]
+        sides.setdefault(word, set()).add(path.parts[-3])
+    folders = [w for w in ("folder", "edit", "media") if w in sides]
+    assert folders and all(len(sides[w]) == 1 for w in folders)  # e.g. folder-music, -remote
