@@ -39,13 +39,14 @@ from typing import Any
 from benchmarks.common import commands_so_far, previous_results, print_table, write_results
 from benchmarks.defaults import ROOT, record_run, resumed, run_one, summaries
 from contrastkit.config import parse_duration
-from contrastkit.data.eval_sets import EVAL_SETS, _folder_name, export_image_folder
-from contrastkit.data.mate_icons import _group as mate_icon_group
-from contrastkit.data.tux_stamps import _group as stamp_group
+from contrastkit.data.eval_sets import EVAL_SETS, export_image_folder, export_stem
+from contrastkit.data.mate_icons import icon_group
+from contrastkit.data.tux_stamps import stamp_group
 
 SALT = "contrastkit-defaults-validation"
 SHARE = 0.2  # of the training images (groups) go to validation
 FONTS_PER_BLOCK = 8
+GROUPED = ("mate-icons", "tux-stamps")  # validation keeps their test split's groups
 
 
 def group_of(dataset: str, file_name: str) -> str:
@@ -60,22 +61,15 @@ def group_of(dataset: str, file_name: str) -> str:
     return file_name
 
 
-GROUPED = ("mate-icons", "tux-stamps")
-
-
 @functools.cache
 def _icon_groups(dataset: str) -> dict[str, str]:
     """Exported file stem -> group, for the sets whose test split keeps variants of one
     icon or stamp ("folder-music", "folder-remote"; "frog", "frog-1") on one side: the
     validation side does the same, so it holds drawings training never saw, like the test
     split. Stems follow `export_image_folder`; groups the loaders' own rule."""
-    data = EVAL_SETS[dataset].load("train")
-    out = {}
-    for i, item in enumerate(data.ids):
-        stem = f"{i:05d}-{_folder_name(item.removesuffix('.png'))}"
-        path = Path(item)
-        out[stem] = mate_icon_group(path) if dataset == "mate-icons" else stamp_group(path, Path())
-    return out
+    rule = icon_group if dataset == "mate-icons" else lambda p: stamp_group(p, Path())
+    ids = EVAL_SETS[dataset].load("train").ids
+    return {export_stem(i, item): rule(Path(item)) for i, item in enumerate(ids)}
 
 
 def is_validation(dataset: str, file_name: str) -> bool:

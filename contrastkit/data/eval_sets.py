@@ -22,7 +22,7 @@ from contrastkit.data.tux_stamps import load_tux_stamps
 from contrastkit.data.twemoji import load_twemoji
 from contrastkit.errors import ConfigError
 
-__all__ = ["EVAL_SETS", "EvalSet", "export_image_folder", "load_eval_set"]
+__all__ = ["EVAL_SETS", "EvalSet", "export_image_folder", "export_stem", "load_eval_set"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,12 @@ def _folder_name(text: str) -> str:
     return slug or "x"
 
 
+def export_stem(index: int, item: str) -> str:
+    """The file stem `export_image_folder` writes for item `index` (id `item`) of a split:
+    "00012-actions-edit-paste" (unique, in id order)."""
+    return f"{index:05d}-{_folder_name(item.removesuffix('.png'))}"
+
+
 def export_image_folder(name: str, out: str | Path, *, overwrite: bool = False) -> dict[str, int]:
     """Write the evaluation set `name` as OUT/train/<class>/<item>.png and
     OUT/test/<class>/<item>.png, with OUT/README.txt saying what it is.
@@ -127,8 +133,7 @@ def export_image_folder(name: str, out: str | Path, *, overwrite: bool = False) 
         array = data.images.permute(0, 2, 3, 1).numpy()
         for i, (item, label) in enumerate(zip(data.ids, labels, strict=True)):
             pixels = array[i, :, :, 0] if array.shape[3] == 1 else array[i]
-            stem = f"{i:05d}-{_folder_name(item.removesuffix('.png'))}"  # unique, in id order
-            file = folders[label] / f"{stem}.png"
+            file = folders[label] / f"{export_stem(i, item)}.png"
             Image.fromarray(np.ascontiguousarray(pixels)).save(file)
         counts[split] = len(data)
     readme.write_text(

@@ -25,7 +25,7 @@ from contrastkit.data.fixed_split import (
 )
 from contrastkit.errors import DatasetNotFoundError
 
-__all__ = ["ICON_DIR", "MIN_PER_SIDE", "load_mate_icons"]
+__all__ = ["ICON_DIR", "MIN_PER_SIDE", "icon_group", "load_mate_icons"]
 
 ICON_DIR = Path("/usr/share/icons/mate/32x32")
 MIN_PER_SIDE = 3
@@ -34,7 +34,7 @@ _INSTALL = "apt-get install -y mate-icon-theme"
 _PREFIXES = ("gnome-mime-", "gnome-", "mate-", "stock_", "gtk-", "application-x-")
 
 
-def _group(path: Path) -> str:
+def icon_group(path: Path) -> str:
     """The first word of the icon name without desktop prefixes: "folder", "audio"."""
     name = path.stem.lower()
     for prefix in _PREFIXES:
@@ -85,7 +85,7 @@ def load_mate_icons(
     if not found:
         raise DatasetNotFoundError(f"no PNG icons in {root}; install them with: {_INSTALL}")
     context = [p.parent.name for p in found]
-    groups = [_group(p) for p in found]
+    groups = [icon_group(p) for p in found]
     classes = classes_on_both_sides(context, groups, MIN_PER_SIDE)
     kept = [i for i, c in enumerate(context) if c in classes]
     files = [found[i] for i in kept]

@@ -25,14 +25,14 @@ from contrastkit.data.fixed_split import (
 )
 from contrastkit.errors import DatasetNotFoundError
 
-__all__ = ["MIN_PER_SIDE", "STAMP_DIR", "load_tux_stamps"]
+__all__ = ["MIN_PER_SIDE", "STAMP_DIR", "load_tux_stamps", "stamp_group"]
 
 STAMP_DIR = Path("/usr/share/tuxpaint/stamps")
 MIN_PER_SIDE = 3
 _INSTALL = "apt-get install -y tuxpaint-stamps-default"
 
 
-def _group(path: Path, root: Path) -> str:
+def stamp_group(path: Path, root: Path) -> str:
     """The stamp's folder and the first word of its name: "animals/amphibians/frog"."""
     stem = re.split(r"[-_0-9]", path.stem.lower())[0] or path.stem.lower()
     return f"{path.parent.relative_to(root).as_posix()}/{stem}"
@@ -68,7 +68,7 @@ def load_tux_stamps(
     if not found:
         raise DatasetNotFoundError(f"no PNG stamps in {root}; install them with: {_INSTALL}")
     category = [p.relative_to(root).parts[0] for p in found]
-    groups = [_group(p, root) for p in found]
+    groups = [stamp_group(p, root) for p in found]
     classes = classes_on_both_sides(category, groups, MIN_PER_SIDE)
     kept = [i for i, c in enumerate(category) if c in classes]
     files = [found[i] for i in kept]
