@@ -296,6 +296,10 @@ def _score(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _score_or_na(value: float | None) -> str:
+    return "n/a" if value is None else _score(value)
+
+
 def evaluation(run: RunData, reason: str | None) -> Section:
     """The evaluation table: the trained encoder against the baselines."""
     section = Section("evaluation", "Evaluation against baselines")
@@ -308,15 +312,22 @@ def evaluation(run: RunData, reason: str | None) -> Section:
         return section
     metrics = list(dict.fromkeys(r["metric"] for r in records if "seconds" not in r["metric"]))
     systems = list(dict.fromkeys(r["system"] for r in records))
-    values = {(r["system"], r["metric"]): float(r["value"]) for r in records}
+    # a null value (eval.json's `value_reason` says why, e.g. a constant similarity's
+    # undefined correlation) is shown as "n/a", a metric a system lacks as an empty cell
+    values = {
+        (r["system"], r["metric"]): None if r["value"] is None else float(r["value"])
+        for r in records
+    }
     rows, bold = [], set()
     for c, metric in enumerate(metrics, start=1):
         column = [values.get((s, metric)) for s in systems]
         best = max((v for v in column if v is not None), default=None)
         bold |= {(r, c) for r, v in enumerate(column) if v is not None and v == best}
     for system in systems:
-        cells = [values.get((system, m)) for m in metrics]
-        rows.append([system, *("" if v is None else _score(v) for v in cells)])
+        cells = [
+            "" if (system, m) not in values else _score_or_na(values[(system, m)]) for m in metrics
+        ]
+        rows.append([system, *cells])
     e = run.config.eval
     knn = any(r["metric"] == "knn_top1" for r in records)
     setting = f" kNN uses k={e.knn_k}, temperature {e.knn_temperature}." if knn else ""

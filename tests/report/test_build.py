@@ -119,6 +119,18 @@ def test_sections_show_the_runs_numbers(image_run: Path) -> None:
     assert "PCA of 120 test items" in page.sections["embedding-map"]["text"]
 
 
+def test_null_score_is_shown_as_na(image_run: Path) -> None:
+    """eval.json writes an undefined score as null with a reason (e.g. TF-IDF's Spearman
+    on word pairs, whose cosines are all 0); the table shows n/a and keeps the rest."""
+    path = image_run / "eval.json"
+    record = json.loads(path.read_text())
+    null = {"system": "TF-IDF", "metric": "knn_top1", "value": None, "value_reason": "nan"}
+    record["rows"].append(null)
+    path.write_text(json.dumps(record))
+    evaluation = _parse(build_report(image_run, **FAST)).sections["evaluation"]["text"]
+    assert "TF-IDF" in evaluation and "n/a" in evaluation and "0.900" in evaluation
+
+
 def test_missing_data_is_explained_not_fatal(bare_run: Path) -> None:
     page = _parse(build_report(bare_run, evaluate=False, **FAST))
     assert list(page.sections) == list(SECTION_IDS)
