@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -19,7 +20,9 @@ def similarity_correlation(a: Tensor, b: Tensor, scores: Sequence[float]) -> dic
         scores: N gold similarity scores.
 
     Returns:
-        {"spearman": rho, "pearson": r, "n": N}
+        {"spearman": rho, "pearson": r, "n": N}; rho and r are NaN when every cosine is
+        the same (a correlation with a constant is undefined, e.g. TF-IDF on word pairs
+        that share no word), which eval.json records as null with the reason.
     """
     from scipy.stats import pearsonr, spearmanr
 
@@ -31,6 +34,8 @@ def similarity_correlation(a: Tensor, b: Tensor, scores: Sequence[float]) -> dic
     if len(scores) < 3:
         raise ValueError(f"need at least 3 scored pairs, got {len(scores)}")
     cos = F.cosine_similarity(a.double(), b.double(), dim=1).numpy()
+    if np.ptp(cos) == 0:
+        return {"spearman": float("nan"), "pearson": float("nan"), "n": len(scores)}
     return {
         "spearman": float(spearmanr(cos, scores).statistic),
         "pearson": float(pearsonr(cos, scores).statistic),

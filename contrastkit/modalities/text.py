@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import csv
 import random
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from contrastkit.config import Config
 from contrastkit.data.hf_source import hf_kind, is_hf_source, load_hf_texts
 from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
-from contrastkit.data.text_datasets import TEXT_DATASETS, load_named_texts
+from contrastkit.data.text_datasets import SCORED_TEXT_DATASETS, TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
@@ -85,7 +86,8 @@ class TextModality(Modality):
 
     def recipe_defaults(self, tree: dict[str, Any]) -> dict[str, Any]:
         scratch = (tree.get("model") or {}).get("name") == "scratch"
-        name = (tree.get("method") or {}).get("name", "simclr")
+        scored = str(tree["data"]["dataset"]).strip().lower() in SCORED_TEXT_DATASETS
+        name = (tree.get("method") or {}).get("name", "cosent" if scored else "simclr")
         # in-batch similarity on the sentence embeddings themselves, as SimCSE and
         # multiple-negatives ranking do (no head, temperature 0.05); the methods that
         # need a projector (SwAV, BYOL, ...) keep theirs: without it SwAV collapsed here
@@ -98,7 +100,7 @@ class TextModality(Modality):
             "optim": {"optimizer": "adamw", "lr": 5e-4 if scratch else 2e-5,
                       "weight_decay": 0.01, "warmup": 0.1},
             "train": {"batch_size": 32, "channels_last": False, "monitor_every": 0},
-            "method": method,
+            "method": {"name": name, **method},
         }  # fmt: skip
 
     def prepare(self, cfg: Config, run_dir: Path | None) -> TextPrepared:
@@ -113,6 +115,13 @@ class TextModality(Modality):
                 f"config key 'method.name': {cfg.method.name} trains on scored pairs, but "
                 f"{data.source} has no score column (expected text_a/text_b/score or "
                 "sentence1/sentence2/score)"
+            )
+        if data.score is not None and not METHODS[cfg.method.name].needs_scores:
+            warnings.warn(
+                f"{data.source} has a score column, which {cfg.method.name} ignores: it "
+                "trains every pair as a positive, low scores included; --method cosent or "
+                "angle rank the pairs by their scores",
+                stacklevel=2,
             )
         size = d.test_size or min(500, max(1, len(data) // 5))  # 500, or a fifth of less
         train, test = split_texts(data, size, cfg.train.seed, d.max_items)

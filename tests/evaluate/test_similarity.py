@@ -28,6 +28,16 @@ def test_perfect_order_gives_one():
     assert out["spearman"] == pytest.approx(1.0)
 
 
+def test_constant_cosines_give_nan_without_a_warning():
+    """TF-IDF of word pairs that share no word: every cosine 0, no correlation defined."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = similarity_correlation(torch.eye(6)[:3], torch.eye(6)[3:], [1.0, 2.0, 3.0])
+    assert np.isnan(out["spearman"]) and np.isnan(out["pearson"]) and out["n"] == 3
+
+
 def test_shape_errors():
     with pytest.raises(ValueError, match="N = len"):
         similarity_correlation(torch.randn(4, 2), torch.randn(4, 2), [1.0, 2.0])

@@ -14,6 +14,7 @@ from contrastkit.encoders.text import TextEncoder
 from contrastkit.errors import ConfigError
 from contrastkit.losses import angle_loss, cosent_loss
 from contrastkit.methods import METHODS, AnglE, Batch, CoSENT
+from contrastkit.modalities.text import TextModality
 from contrastkit.pipeline.evaluate_run import evaluate
 from contrastkit.pipeline.settings import load_config
 from contrastkit.pipeline.train_run import train
@@ -115,6 +116,23 @@ def test_unscored_pairs_are_refused_before_training(tmp_path):
                              "model.name": "scratch", "train.steps": 1})  # fmt: skip
     with pytest.raises(ConfigError, match="no score column"):
         train(cfg, progress=False)
+
+
+def test_a_named_scored_set_trains_cosent_unless_told_otherwise():
+    base = {"train.steps": 1}
+    assert load_config(None, {"data.dataset": "simlex-999", **base}).method.name == "cosent"
+    cfg = load_config(None, {"data.dataset": "WordSim_353", "method.name": "angle", **base})
+    assert cfg.method.name == "angle"
+    assert load_config(None, {"data.dataset": "wordnet", **base}).method.name == "simclr"
+
+
+def test_scores_left_unread_by_the_method_are_warned_about(tmp_path):
+    path = tmp_path / "scored.tsv"
+    write_scored(path, scored_pairs(30, 0))
+    cfg = load_config(None, {"data.dataset": str(path), "model.name": "scratch",
+                             "model.dim": 16, "model.layers": 1, "train.steps": 1})  # fmt: skip
+    with pytest.warns(UserWarning, match="score column, which simclr ignores"):
+        TextModality().prepare(cfg, None)
 
 
 def test_the_scored_pair_file_reads_with_text_a_text_b_score(tmp_path):

@@ -21,6 +21,7 @@ NAMED = {
     "credit": "table", "churn": "table", "hpc": "table", "breast-cancer": "table",
     "wine": "table", "emoji": "image-text", "movielens": "interactions",
     "font-letters": "image", "tux-stamps": "image", "twemoji": "image", "mate-icons": "image",
+    "simlex-999": "text", "wordsim-353": "text",
 }  # fmt: skip
 
 
