@@ -1,7 +1,8 @@
 """A short fine-tune of MiniLM on real text improves held-out retrieval: WordNet masked
 example -> gloss of its sense, SimCLR on the pairs without a projection head (supervised
-SimCSE). A from-scratch BERT learning Debian descriptions through `contrastkit train` is in
-tests/modalities/test_learning.py."""
+SimCSE); and CoSENT / AnglE on SimLex-999's human-rated word pairs raise the Spearman
+correlation of cosine with the ratings, on held-out pairs too. A from-scratch BERT learning
+Debian descriptions through `contrastkit train` is in tests/modalities/test_learning.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import random
 import pytest
 import torch
 
-from contrastkit.data.text import TextData
+from contrastkit.data.text import TextData, split_texts
+from contrastkit.data.word_similarity import load_word_similarity
 from contrastkit.data.wordnet import gloss_example_pairs, load_wordnet
 from contrastkit.encoders.text import TextEncoder, minilm_path
 from contrastkit.evaluate.retrieval import retrieval_metrics
+from contrastkit.evaluate.similarity import similarity_correlation
 from contrastkit.methods.params import construct
 from contrastkit.train.batches import TextBatches
 from contrastkit.train.trainer import Trainer
@@ -32,10 +35,12 @@ def _recall(encoder: TextEncoder, test) -> dict[str, float]:
     return retrieval_metrics(q, d, torch.arange(len(test)))
 
 
-def _fit(encoder: TextEncoder, train, steps: int, lr: float) -> None:
+def _fit(encoder: TextEncoder, train, steps: int, lr: float, name: str = "simclr") -> None:
     torch.manual_seed(0)
     # SimCLR on the pairs without a projection head: supervised SimCSE, temperature 0.05
-    method = construct("simclr", encoder, {"temperature": 0.05}, proj_dim=0)
+    args = {"temperature": 0.05} if name == "simclr" else {}
+    # (CoSENT and AnglE take the encoder's embeddings whatever the head, as `train` does)
+    method = construct(name, encoder, args, proj_dim=0 if name == "simclr" else 128)
     trainer = Trainer(
         method,
         optimizer="adamw",
@@ -60,3 +65,25 @@ def test_minilm_fine_tune_improves_held_out_retrieval():
     print(f"MiniLM before {before}, after {after}")
     assert after["mrr@10"] > before["mrr@10"] + 0.015
     assert after["recall@10"] > before["recall@10"] + 0.03
+
+
+def _spearman(encoder: TextEncoder, pairs: TextData) -> float:
+    a, b = encoder.encode(pairs.anchor), encoder.encode(pairs.positive)
+    return similarity_correlation(a, b, pairs.score)["spearman"]
+
+
+@pytest.mark.parametrize("name", ["cosent", "angle"])
+def test_scored_pair_losses_learn_simlex_ratings(name: str) -> None:
+    """100 steps (4 epochs of 800 pairs) at lr 1e-4; the 199 held-out pairs are the split
+    `contrastkit train --dataset simlex-999 --seed 0` holds out."""
+    # Measured (cosent, 100 steps, 2026-12-03 through `train`): training pairs 0.435 ->
+    # 0.724, held-out 0.487 -> 0.578
+    train, test = split_texts(load_word_similarity("simlex-999"), 199, 0)
+    encoder = TextEncoder.from_pretrained(minilm_path())
+    before = _spearman(encoder, train), _spearman(encoder, test)
+    _fit(encoder, train, steps=100, lr=1e-4, name=name)
+    after = _spearman(encoder, train), _spearman(encoder, test)
+    print(f"{name}: Spearman train {before[0]:.3f} -> {after[0]:.3f}, "
+          f"held out {before[1]:.3f} -> {after[1]:.3f}")  # fmt: skip
+    assert after[0] > before[0] + 0.15
+    assert after[1] > before[1] + 0.03
