@@ -13,8 +13,9 @@ pair has ("unseen word"), where a fine-tuned model cannot lean on what it saw of
 
 The epochs are chosen on validation, never on the test pairs: `--validation` holds a fifth
 of each seed's *training* pairs out as the scored pairs, trains on the rest and tries each
-of `--epochs-grid`; `--epochs-from NAME` then takes, per set and method, the epochs with
-the best mean validation Spearman in results/NAME.json.
+of `--epochs-grid`; `--epochs-from NAME[,NAME2]` then takes, per set and method, the epochs
+with the best mean validation Spearman in results/NAME.json (and NAME2.json: a grid run in
+parts).
 
 Usage:
     python -m benchmarks.scored_pairs --validation [--epochs-grid 5,15,40] [--seeds 3]
@@ -81,13 +82,17 @@ def spearman_rows(encoder, data: TextPrepared) -> dict[str, float]:
     }
 
 
-def chosen_epochs(name: str) -> dict[tuple[str, str], int]:
-    """Per (set, method): the epochs of the best mean validation Spearman in NAME.json."""
-    record = json.loads((RESULTS / f"{name}.json").read_text())
-    if record.get("split") != "validation":
-        raise SystemExit(f"--epochs-from {name}: not a --validation results file")
+def chosen_epochs(names: str) -> dict[tuple[str, str], int]:
+    """Per (set, method): the epochs of the best mean validation Spearman in the results
+    files NAME.json of `names` (comma-separated: a grid run in parts)."""
+    rows = []
+    for name in names.split(","):
+        record = json.loads((RESULTS / f"{name.strip()}.json").read_text())
+        if record.get("split") != "validation":
+            raise SystemExit(f"--epochs-from {name}: not a --validation results file")
+        rows += record["rows"]
     best: dict[tuple[str, str], tuple[float, int]] = {}
-    for r in record["rows"]:
+    for r in rows:
         if "seed" in r or r["metric"] != "spearman" or r["system"] == PRETRAINED:
             continue
         key = (r["dataset"], r["method"])
@@ -119,7 +124,7 @@ def main() -> None:
         help="score a fifth of the training pairs; the test pairs are not read",
     )
     parser.add_argument("--epochs-grid", default="5,15,40", help="with --validation")
-    parser.add_argument("--epochs-from", help="results file of a --validation run")
+    parser.add_argument("--epochs-from", help="results files of --validation runs (a,b)")
     parser.add_argument("--runs", default="runs/bench-scored-pairs")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()  # fmt: skip
