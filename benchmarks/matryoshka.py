@@ -58,10 +58,12 @@ VALIDATION_SIZE = 500
 METRIC = "recall@1"
 
 
-def validation_data(data: TextPrepared, seed: int) -> TextPrepared:
-    """`data` with its test pairs replaced by VALIDATION_SIZE of its training pairs (a
-    seeded draw) and trained on the rest: the test split is not part of the result."""
-    train_part, held = split_texts(data.train, VALIDATION_SIZE, seed)
+def validation_data(data: TextPrepared, seed: int, size: float | None = None) -> TextPrepared:
+    """`data` with its test pairs replaced by `size` (default VALIDATION_SIZE) of its
+    training pairs (a count, or a share below 1; a seeded draw) and trained on the rest:
+    the test split is not part of the result."""
+    size = VALIDATION_SIZE if size is None else size
+    train_part, held = split_texts(data.train, size, seed)
     what = f"{len(train_part):,} {train_part.kind}, {len(held or []):,} validation"
     out = TextPrepared(f"{data.train.source}: {what}", None, list(data.skipped), train_part,
                        held, data.classes)  # fmt: skip

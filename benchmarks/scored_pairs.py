@@ -35,7 +35,8 @@ from typing import Any
 import torch
 
 from benchmarks.common import RESULTS, mean_std, print_table, write_results
-from contrastkit.data.text import TextData, split_texts
+from benchmarks.matryoshka import validation_data
+from contrastkit.data.text import TextData
 from contrastkit.evaluate.similarity import similarity_correlation
 from contrastkit.modalities.text import TextModality, TextPrepared
 from contrastkit.pipeline.evaluate_run import load_run_model
@@ -45,18 +46,6 @@ from contrastkit.pipeline.train_run import train
 SETS = ["simlex-999", "wordsim-353"]
 METHODS = {"cosent": "CoSENT", "angle": "AnglE"}
 PRETRAINED = "MiniLM as it is"
-
-
-def validation_data(data: TextPrepared, seed: int) -> TextPrepared:
-    """`data` with its test pairs replaced by a fifth of its training pairs (a seeded draw),
-    trained on the other four fifths: the test pairs are not part of the result."""
-    size = max(1, len(data.train) // 5)
-    train_part, held = split_texts(data.train, size, seed)
-    what = f"{len(train_part):,} {train_part.kind}, {len(held or []):,} validation"
-    out = TextPrepared(f"{data.train.source}: {what}", None, list(data.skipped), train_part,
-                       held, data.classes)  # fmt: skip
-    out.start = data.start
-    return out
 
 
 def unseen_word_pairs(train_part: TextData, test: TextData) -> list[int]:
@@ -148,7 +137,7 @@ def main() -> None:
                                       "train.steps": 1})  # fmt: skip
             data = TextModality().prepare(base, None)
             if args.validation:
-                data = validation_data(data, seed)
+                data = validation_data(data, seed, size=max(1, len(data.train) // 5))
             scored = spearman_rows(data.start.eval(), data)
             for metric in ("spearman", "spearman (unseen word)"):
                 rows.append({"dataset": dataset, "system": PRETRAINED, "metric": metric,

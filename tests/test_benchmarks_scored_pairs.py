@@ -23,7 +23,7 @@ def test_validation_pairs_come_from_the_training_pairs() -> None:
     train = TextData([f"a{i}" for i in range(50)], [f"b{i}" for i in range(50)],
                      score=[float(i % 10) for i in range(50)])  # fmt: skip
     test = TextData(["t"], ["u"], score=[1.0])
-    held = sp.validation_data(TextPrepared("x", None, [], train, test, None), seed=0)
+    held = sp.validation_data(TextPrepared("x", None, [], train, test, None), 0, size=10)
     assert len(held.test) == 10 and len(held.train) == 40
     assert set(held.test.anchor) | set(held.train.anchor) == set(train.anchor)
     assert "t" not in held.test.anchor
