@@ -25,7 +25,7 @@ def load_named_texts(name: str) -> TextData:
         DatasetNotFoundError: its Debian package, apt index or PyPI package is missing
             (the message says how to install it).
     """
-    if name in ("simlex-999", "wordsim-353"):
+    if name in SCORED_TEXT_DATASETS:  # all of them word-similarity files, so far
         from contrastkit.data.word_similarity import load_word_similarity
 
         return load_word_similarity(name)
