@@ -63,12 +63,21 @@ def group_of(dataset: str, file_name: str) -> str:
 
 @functools.cache
 def _icon_groups(dataset: str) -> dict[str, str]:
-    """Exported file stem -> group, for the sets whose test split keeps variants of one
-    icon or stamp ("folder-music", "folder-remote"; "frog", "frog-1") on one side: the
-    validation side does the same, so it holds drawings training never saw, like the test
-    split. Stems follow `export_image_folder`; groups the loaders' own rule."""
+    """Exported training-file stem -> group, for the sets whose test split keeps variants
+    of one icon or stamp ("folder-music", "folder-remote"; "frog", "frog-1") on one side:
+    the validation side does the same, so it holds drawings training never saw, like the
+    test split."""
+    return export_groups(dataset, "train")
+
+
+def export_groups(dataset: str, split: str) -> dict[str, str]:
+    """Exported file stem of `split` -> the group the set's fixed split keeps on one side
+    (mate-icons and tux-stamps only). Stems follow `export_image_folder`; groups the
+    loaders' own rule."""
+    if dataset not in GROUPED:
+        raise ValueError(f"groups are known for {', '.join(GROUPED)}, not {dataset!r}")
     rule = icon_group if dataset == "mate-icons" else lambda p: stamp_group(p, Path())
-    ids = EVAL_SETS[dataset].load("train").ids
+    ids = EVAL_SETS[dataset].load(split).ids
     return {export_stem(i, item): rule(Path(item)) for i, item in enumerate(ids)}
 
 

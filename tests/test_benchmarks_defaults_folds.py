@@ -1,0 +1,75 @@
+"""benchmarks/defaults_folds.py without training: folds keep groups whole and test every
+image once, a fold's folders hold the same classes on both sides, and the pooled rows
+weigh folds by their test images and pair the systems fold by fold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import defaults_folds as df
+
+
+def _items(root: Path, groups: int = 24, per_group: int = 3) -> list[tuple[Path, str, str]]:
+    """Fake exported images: `groups` groups of `per_group` files, in classes a, b, c."""
+    items = []
+    for g in range(groups):
+        name = "abc"[g % 3]
+        for i in range(per_group):
+            path = root / ("train" if g % 5 else "test") / name / f"{g:03d}-{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+            items.append((path, name, f"g{g}"))
+    return items
+
+
+def test_folds_keep_groups_whole_and_test_every_item_once(tmp_path: Path) -> None:
+    items = _items(tmp_path)
+    folds = df.assign_folds([c for _, c, _ in items], [g for *_, g in items], 4)
+    assert sorted(set(folds.tolist())) == [0, 1, 2, 3]  # each item in exactly one fold
+    by_group: dict[str, set[int]] = {}
+    for (_, _, group), fold in zip(items, folds, strict=True):
+        by_group.setdefault(group, set()).add(int(fold))
+    assert all(len(f) == 1 for f in by_group.values())
+    assert np.bincount(folds).min() >= 12  # 72 items in 4 folds of 18 (groups of 3)
+    again = df.assign_folds([c for _, c, _ in items], [g for *_, g in items], 4)
+    assert (again == folds).all()  # fixed shuffle: the same folds every time
+
+
+def test_too_few_groups_for_the_folds_is_refused(tmp_path: Path) -> None:
+    items = _items(tmp_path, groups=3)
+    with pytest.raises(ValueError, match="3 groups cannot fill 4 folds"):
+        df.assign_folds([c for _, c, _ in items], [g for *_, g in items], 4)
+
+
+def test_fold_folder_splits_by_fold_and_leaves_out_one_sided_classes(tmp_path: Path) -> None:
+    items = _items(tmp_path / "set", groups=6)  # classes a, b, c, two groups each
+    folds = np.array([0 if g in ("g0", "g1") else 1 for *_, g in items])  # a, b in fold 0
+    counts = df.fold_folder(items, folds, 1, tmp_path / "fold")
+    # fold 1 tests g2..g5 (c, a, b, c); its train side (g0, g1) has no c: c is left out
+    assert counts == {"train": 6, "test": 6, "left_out": ["c"]}
+    for side in ("train", "test"):
+        assert sorted(p.name for p in (tmp_path / "fold" / side).iterdir()) == ["a", "b"]
+    tested = {p.name.split("-")[0] for p in (tmp_path / "fold" / "test").rglob("*.png")}
+    assert tested == {"003", "004"}
+
+
+def test_pooled_weighs_folds_by_test_images_and_pairs_systems() -> None:
+    def row(system: str, fold: int, value: float, n: int) -> dict:
+        return {"dataset": "d", "system": system, "metric": "knn_top1", "value": value,
+                "fold": fold, "test_images": n}  # fmt: skip
+
+    rows = [
+        row("trained encoder (simclr)", 0, 0.5, 100), row("trained encoder (simclr)", 1, 0.8, 300),
+        row("raw pixels", 0, 0.6, 100), row("raw pixels", 1, 0.6, 300),
+    ]  # fmt: skip
+    lines = {line["system"]: line for line in df.pooled(rows)}
+    assert lines["trained encoder (simclr)"]["pooled"] == pytest.approx((50 + 240) / 400)
+    assert lines["raw pixels"]["pooled"] == pytest.approx(0.6)
+    trained = lines["trained encoder (simclr)"]
+    assert trained["minus raw pixels"] == pytest.approx(0.05)  # (-0.1 + 0.2) / 2
+    assert trained["minus raw pixels std"] == pytest.approx(np.std([-0.1, 0.2], ddof=1))
+    assert trained["folds won over raw pixels"] == "1/2"
+    assert "minus random-init encoder" not in trained  # no such rows
