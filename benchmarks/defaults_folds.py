@@ -10,9 +10,9 @@ saw its group, and pairs the systems fold by fold.
 The folds (`assign_folds`): the images of both fixed splits pooled, the groups of the
 loaders' own rule (icon-name word, stamp) kept whole, dealt into K folds by scikit-learn's
 StratifiedGroupKFold (shuffled with a fixed seed, so the same on every machine), which
-keeps each class's share about equal across folds. A class with no image on one side of a
-fold is left out of that fold on both sides (a run's train and test folders must hold the
-same classes); the fold's record lists it.
+keeps each class's share about equal across folds. A class with fewer than 2 images on
+one side of a fold is left out of that fold on both sides (a run's train and test folders
+must hold the same classes, each with 2 images or more); the fold's record lists it.
 
 Per set and fold F (its seed is F), exactly what a user runs:
     contrastkit train --dataset FOLDFOLDER --max-time BUDGET --seed F -o RUN
@@ -35,6 +35,7 @@ import argparse
 import os
 import shutil
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from contrastkit.data.eval_sets import export_image_folder
 
 FOLD_SEED = 0  # the shuffle of StratifiedGroupKFold: the same folds on every machine
 ACCURACIES = ("knn_top1", "linear_top1")
+MIN_PER_SIDE = 2  # images of a class on each side of a fold (`contrastkit train` needs 2)
 
 
 def exported_items(dataset: str, folder: Path) -> list[tuple[Path, str, str]]:
@@ -82,14 +84,16 @@ def fold_folder(
     items: list[tuple[Path, str, str]], folds: np.ndarray, fold: int, out: Path
 ) -> dict[str, Any]:
     """Write OUT/train/<class>/ (the other folds) and OUT/test/<class>/ (fold `fold`) as hard
-    links (copies across file systems), leaving out classes absent from one side.
+    links (copies across file systems), leaving out classes with fewer than MIN_PER_SIDE
+    images on one side (a run needs them on both).
 
     Returns:
         {"train": n, "test": m, "left_out": [classes]}.
     """
-    tested = {c for (_, c, _), f in zip(items, folds, strict=True) if f == fold}
-    trained = {c for (_, c, _), f in zip(items, folds, strict=True) if f != fold}
-    kept = tested & trained
+    sides: dict[str, Counter] = {"test": Counter(), "train": Counter()}
+    for (_, name, _), f in zip(items, folds, strict=True):
+        sides["test" if f == fold else "train"][name] += 1
+    kept = {c for c in sides["test"] if min(sides["test"][c], sides["train"][c]) >= MIN_PER_SIDE}
     shutil.rmtree(out, ignore_errors=True)
     counts: dict[str, Any] = {"train": 0, "test": 0}
     for (path, name, _), f in zip(items, folds, strict=True):
@@ -103,7 +107,7 @@ def fold_folder(
         except OSError:
             shutil.copy2(path, target)
         counts[side] += 1
-    counts["left_out"] = sorted((tested | trained) - kept)
+    counts["left_out"] = sorted((set(sides["test"]) | set(sides["train"])) - kept)
     return counts
 
 

@@ -56,6 +56,18 @@ def test_fold_folder_splits_by_fold_and_leaves_out_one_sided_classes(tmp_path: P
     assert tested == {"003", "004"}
 
 
+def test_a_class_with_one_image_on_a_side_is_left_out(tmp_path: Path) -> None:
+    items = _items(tmp_path / "set", groups=6)
+    items.append((tmp_path / "set" / "train" / "c" / "lone.png", "c", "g6"))
+    items[-1][0].write_bytes(b"x")
+    folds = np.array([0 if g in ("g0", "g1", "g6") else 1 for *_, g in items])
+    # fold 1's train side holds one c image (g6): one is too few for a run, c stays out
+    assert df.fold_folder(items, folds, 1, tmp_path / "fold")["left_out"] == ["c"]
+    folds[:3] = 1  # g0's three a images to fold 1 too: a has 6 there, 0 in training
+    counts = df.fold_folder(items, folds, 1, tmp_path / "fold")
+    assert counts["left_out"] == ["a", "c"] and counts["test"] == 3  # b's g4 only
+
+
 def test_pooled_weighs_folds_by_test_images_and_pairs_systems() -> None:
     def row(system: str, fold: int, value: float, n: int) -> dict:
         return {"dataset": "d", "system": system, "metric": "knn_top1", "value": value,
