@@ -32,7 +32,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 from collections import Counter
@@ -43,7 +42,7 @@ import numpy as np
 
 from benchmarks.common import commands_so_far, previous_results, print_table, write_results
 from benchmarks.defaults import BASELINES, ROOT, record_run, resumed, run_one, summaries
-from benchmarks.defaults_validation import GROUPED, export_groups
+from benchmarks.defaults_validation import GROUPED, export_groups, link_or_copy
 from contrastkit.config import parse_duration
 from contrastkit.data.eval_sets import export_image_folder
 
@@ -100,12 +99,7 @@ def fold_folder(
         if name not in kept:
             continue
         side = "test" if f == fold else "train"
-        target = out / side / name / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copy2(path, target)
+        link_or_copy(path, out / side / name / path.name)
         counts[side] += 1
     counts["left_out"] = sorted((set(sides["test"]) | set(sides["train"])) - kept)
     return counts

@@ -87,6 +87,15 @@ def is_validation(dataset: str, file_name: str) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < SHARE
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (a copy across file systems), parents made."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def validation_folder(dataset: str, folder: Path, out: Path) -> dict[str, int]:
     """Write OUT/train/<class>/ and OUT/test/<class>/ from FOLDER/train only (hard links, or
     copies across file systems); FOLDER/test is not read. Returns the two sides' counts."""
@@ -95,12 +104,7 @@ def validation_folder(dataset: str, folder: Path, out: Path) -> dict[str, int]:
     for class_dir in sorted(p for p in (folder / "train").iterdir() if p.is_dir()):
         for image in sorted(class_dir.iterdir()):
             side = "test" if is_validation(dataset, image.name) else "train"
-            target = out / side / class_dir.name / image.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(image, target)
-            except OSError:
-                shutil.copy2(image, target)
+            link_or_copy(image, out / side / class_dir.name / image.name)
             counts[side] += 1
     if min(counts.values()) == 0:
         raise RuntimeError(f"{dataset}: an empty side in the validation split {counts}")
