@@ -1,5 +1,5 @@
 """The defaults benchmark on the two small sets, scored over grouped folds instead of one
-fixed split: every image is a test image once.
+fixed split: every image is a test image once (but in a class a fold leaves out).
 
 Why: mate-icons' fixed test split holds 97 images (tux-stamps' 143), and a difference of
 4 images is 0.04 of accuracy; on mate-icons a grouped validation split of the training
@@ -9,8 +9,9 @@ saw its group, and pairs the systems fold by fold.
 
 The folds (`assign_folds`): the images of both fixed splits pooled, the groups of the
 loaders' own rule (icon-name word, stamp) kept whole, dealt into K folds by scikit-learn's
-StratifiedGroupKFold (shuffled with a fixed seed, so the same on every machine), which
-keeps each class's share about equal across folds. A class with fewer than 2 images on
+StratifiedGroupKFold (shuffled with a fixed seed, so the same on every machine with the
+same scikit-learn), which evens out each class's share across folds as far as whole
+groups allow. A class with fewer than 2 images on
 one side of a fold is left out of that fold on both sides (a run's train and test folders
 must hold the same classes, each with 2 images or more); the fold's record lists it.
 
@@ -22,7 +23,7 @@ run's random-init encoder, FOLDFOLDER/train as bank). Nothing is chosen here.
 Rows: per (dataset, fold, system, metric) with the fold's test size, then per (dataset,
 system, metric) the mean and sample std over the folds, the pooled accuracy (correct
 answers over all test images) and, for the trained encoder, its paired difference to each
-baseline over the folds (mean, std, folds won).
+baseline over the folds (mean, std, folds won; a tie is not won).
 
 Usage:
     python -m benchmarks.defaults_folds [--sets mate-icons,tux-stamps] [--folds 4]
@@ -62,7 +63,7 @@ def exported_items(dataset: str, folder: Path) -> list[tuple[Path, str, str]]:
 
 
 def assign_folds(classes: list[str], groups: list[str], folds: int) -> np.ndarray:
-    """The fold (0..folds-1) of each item: groups whole, class shares about equal
+    """The fold (0..folds-1) of each item: groups whole, class shares as even as they allow
     (StratifiedGroupKFold, shuffled with FOLD_SEED).
 
     Raises:
@@ -152,6 +153,15 @@ def main() -> None:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     root = Path(args.root)
     previous = previous_results(args.output) if args.resume else None
+    if previous and (previous.get("fold_count"), previous.get("budget_seconds")) != (
+        args.folds,
+        budget,
+    ):
+        parser.error(
+            f"--resume: {args.output}.json holds {previous.get('fold_count')} folds of "
+            f"{previous.get('budget_seconds')} s, not {args.folds} of {budget} s; its folds "
+            "would not pair with these (another --output starts afresh)"
+        )
     rows, runs = resumed(previous)
     done = {(r["dataset"], r["seed"]) for r in runs}
     layout: dict[str, list[dict[str, Any]]] = dict(previous.get("folds", {})) if previous else {}

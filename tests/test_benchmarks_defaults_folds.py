@@ -68,14 +68,28 @@ def test_a_class_with_one_image_on_a_side_is_left_out(tmp_path: Path) -> None:
     assert counts["left_out"] == ["a", "c"] and counts["test"] == 3  # b's g4 only
 
 
+def test_a_class_with_two_images_on_each_side_is_kept(tmp_path: Path) -> None:
+    spec = [("a", 0), ("a", 0), ("a", 1), ("a", 1), ("b", 0), ("b", 0), ("b", 0), ("b", 1)]
+    items = []
+    for i, (name, _) in enumerate(spec):
+        path = tmp_path / "set" / name / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        items.append((path, name, f"g{i}"))
+    folds = np.array([fold for _, fold in spec])
+    counts = df.fold_folder(items, folds, 1, tmp_path / "fold")
+    assert counts == {"train": 2, "test": 2, "left_out": ["b"]}  # a: 2 and 2; b: 3 and 1
+
+
 def test_pooled_weighs_folds_by_test_images_and_pairs_systems() -> None:
     def row(system: str, fold: int, value: float, n: int) -> dict:
         return {"dataset": "d", "system": system, "metric": "knn_top1", "value": value,
                 "fold": fold, "test_images": n}  # fmt: skip
 
-    rows = [
+    rows = [  # the baseline's folds in the other order: pairs are by fold, not by position
         row("trained encoder (simclr)", 0, 0.5, 100), row("trained encoder (simclr)", 1, 0.8, 300),
-        row("raw pixels", 0, 0.6, 100), row("raw pixels", 1, 0.6, 300),
+        row("raw pixels", 1, 0.6, 300), row("raw pixels", 0, 0.6, 100),
+        row("random-init encoder", 1, 0.8, 300), row("random-init encoder", 0, 0.4, 100),
     ]  # fmt: skip
     lines = {line["system"]: line for line in df.pooled(rows)}
     assert lines["trained encoder (simclr)"]["pooled"] == pytest.approx((50 + 240) / 400)
@@ -84,4 +98,5 @@ def test_pooled_weighs_folds_by_test_images_and_pairs_systems() -> None:
     assert trained["minus raw pixels"] == pytest.approx(0.05)  # (-0.1 + 0.2) / 2
     assert trained["minus raw pixels std"] == pytest.approx(np.std([-0.1, 0.2], ddof=1))
     assert trained["folds won over raw pixels"] == "1/2"
-    assert "minus random-init encoder" not in trained  # no such rows
+    assert trained["minus random-init encoder"] == pytest.approx(0.05)  # (0.1 + 0.0) / 2
+    assert trained["folds won over random-init encoder"] == "1/2"  # the tie is not won
