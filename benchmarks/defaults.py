@@ -224,6 +224,21 @@ def verdicts(means: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def budget_and_sets(
+    parser: argparse.ArgumentParser, budget: str, sets: str, known: Any
+) -> tuple[float, list[str]]:
+    """--budget in seconds and --sets as names, each one of `known`; else a parser error."""
+    try:
+        seconds = parse_duration(budget)
+    except ValueError as exc:
+        parser.error(f"--budget {exc}")
+    names = [s.strip() for s in sets.split(",") if s.strip()]
+    unknown = [s for s in names if s not in known]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return seconds, names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", default="5m", help="total wall-clock budget per run: 300, 5m")
@@ -247,14 +262,7 @@ def main() -> None:
         "the (set, variant, seed) it lacks",
     )  # fmt: skip
     args = parser.parse_args()
-    try:
-        budget = parse_duration(args.budget)
-    except ValueError as exc:
-        parser.error(f"--budget {exc}")
-    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = [s for s in sets if s not in EVAL_SETS]
-    if unknown:
-        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(EVAL_SETS)}")
+    budget, sets = budget_and_sets(parser, args.budget, args.sets, EVAL_SETS)
     if not 0 < args.tune_share < 1:
         parser.error(f"--tune-share must be between 0 and 1, got {args.tune_share}")
     variants = ["default", "tuned"] if args.tune else ["default"]

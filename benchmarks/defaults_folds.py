@@ -42,9 +42,16 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import commands_so_far, previous_results, print_table, write_results
-from benchmarks.defaults import BASELINES, ROOT, record_run, resumed, run_one, summaries
+from benchmarks.defaults import (
+    BASELINES,
+    ROOT,
+    budget_and_sets,
+    record_run,
+    resumed,
+    run_one,
+    summaries,
+)
 from benchmarks.defaults_validation import GROUPED, export_groups, link_or_copy
-from contrastkit.config import parse_duration
 from contrastkit.data.eval_sets import export_image_folder
 
 FOLD_SEED = 0  # the shuffle of StratifiedGroupKFold: the same folds on every machine
@@ -142,13 +149,7 @@ def main() -> None:
     parser.add_argument("--output", default="defaults_folds", help="results/<output>.json")
     parser.add_argument("--resume", action="store_true", help="run only what OUTPUT.json lacks")
     args = parser.parse_args()
-    try:
-        budget = parse_duration(args.budget)
-    except ValueError as exc:
-        parser.error(f"--budget {exc}")
-    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    if not set(sets) <= set(GROUPED):
-        parser.error(f"--sets takes {', '.join(GROUPED)} (the sets with known groups)")
+    budget, sets = budget_and_sets(parser, args.budget, args.sets, GROUPED)
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     root = Path(args.root)
