@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ["LogisticFit", "fit_logistic"]
@@ -71,14 +70,22 @@ def _run(
     )  # fmt: skip
     seen = {"g": float("inf"), "f": float("nan")}
 
+    rows = torch.arange(len(y), device=y.device)
+
+    @torch.no_grad()
     def closure() -> Tensor:
-        optimizer.zero_grad()
+        # The gradients in closed form, each matmul with the skinny factor on the left:
+        # autograd's x^T @ g (and p^T @ g) ran 10x slower on a CPU than (g^T @ x)^T.
         w = p @ u
-        w.retain_grad()
-        loss = F.cross_entropy(torch.addmm(b, x, w), y) + 0.5 * decay * w.square().sum()
-        loss.backward()
-        seen["g"] = max(float(w.grad.abs().max()), float(b.grad.abs().max()))
-        seen["f"] = float(loss.detach())
+        log_p = torch.log_softmax(torch.addmm(b, x, w), dim=1)
+        loss = -log_p[rows, y].mean() + 0.5 * decay * w.square().sum()
+        g = log_p.exp_()
+        g[rows, y] -= 1.0
+        g /= len(y)
+        grad_w = (g.T @ x).T + decay * w
+        u.grad, b.grad = (grad_w.T @ p).T.contiguous(), g.sum(dim=0)
+        seen["g"] = max(float(grad_w.abs().max()), float(b.grad.abs().max()))
+        seen["f"] = float(loss)
         return loss
 
     done = 0
@@ -115,17 +122,16 @@ def fit_logistic(
     b = torch.zeros(num_classes, device=x.device, requires_grad=True)
     p64 = _preconditioner(x, decay)
     dtypes = (torch.float32,) if x.device.type == "mps" else (torch.float32, torch.float64)
-    with torch.enable_grad():
-        for dtype in dtypes:
-            if dtype != u.dtype:  # float32 stalled: go on from there in float64
-                u = u.detach().to(dtype).requires_grad_(True)
-                b = b.detach().to(dtype).requires_grad_(True)
-            used, gradient_max, objective, stalled = _run(
-                x.to(dtype), y, p64.to(x.device, dtype), u, b, decay, tol, max_iter - iterations
-            )
-            iterations += used
-            if gradient_max <= tol or not stalled or iterations >= max_iter:
-                break
+    for dtype in dtypes:
+        if dtype != u.dtype:  # float32 stalled: go on from there in float64
+            u = u.detach().to(dtype).requires_grad_(True)
+            b = b.detach().to(dtype).requires_grad_(True)
+        used, gradient_max, objective, stalled = _run(
+            x.to(dtype), y, p64.to(x.device, dtype), u, b, decay, tol, max_iter - iterations
+        )
+        iterations += used
+        if gradient_max <= tol or not stalled or iterations >= max_iter:
+            break
     weight = (p64.to(x.device, u.dtype) @ u).detach().float()
     return LogisticFit(
         weight, b.detach().float(), gradient_max <= tol, iterations, gradient_max, objective

@@ -133,3 +133,21 @@ def test_the_probe_solves_to_its_tolerance_where_an_iteration_cap_stopped_it_ear
     assert abs(solved.objective - FASHION_2000_OPTIMUM) < 5e-5
     record = solved.to_dict()
     assert record["converged"] is True and record["iterations"] == solved.iterations
+
+
+def test_the_solver_gradient_is_autograd_gradient_at_its_solution():
+    """The solver's closed-form gradient: at the solution it reports, autograd's gradient
+    of the same objective is as small as the tolerance and the objective is the same."""
+    import torch.nn.functional as F
+
+    from contrastkit.evaluate.logistic import fit_logistic
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 12, generator=g), torch.randint(0, 4, (300,), generator=g)
+    fit = fit_logistic(x, y, 4, decay=0.01, tol=1e-5, max_iter=500)
+    w, b = fit.weight.double().requires_grad_(), fit.bias.double().requires_grad_()
+    f = F.cross_entropy(x.double() @ w + b, y) + 0.005 * w.square().sum()
+    f.backward()
+    assert fit.converged and 0 < fit.iterations < 500
+    assert float(f) == pytest.approx(fit.objective, abs=1e-6)
+    assert max(float(w.grad.abs().max()), float(b.grad.abs().max())) <= 2e-5
