@@ -19,7 +19,7 @@ from tests.modalities.helpers import loss_fell, train_and_evaluate
 pytestmark = pytest.mark.slow
 
 
-def test_siglip_on_emoji_pairs_learns(tmp_path: Path, one_thread) -> None:
+def test_siglip_on_emoji_pairs_learns(tmp_path: Path) -> None:
     run = tmp_path / "run"
     fit, s = train_and_evaluate(
         run, data__dataset="emoji", method__name="siglip", train__steps=250,

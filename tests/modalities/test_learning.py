@@ -56,7 +56,7 @@ def test_graph_simclr_beats_random_init_on_debian(tmp_path: Path, one_thread) ->
     assert node > s[("random-init encoder", "node_accuracy")] + 0.01
 
 
-def test_image_text_clip_beats_random_init_on_emoji(tmp_path: Path, one_thread) -> None:
+def test_image_text_clip_beats_random_init_on_emoji(tmp_path: Path) -> None:
     fit, s = train_and_evaluate(
         tmp_path / "run", data__dataset="emoji", train__steps=250, model__widths=[16, 32, 64, 128],
     )  # fmt: skip
