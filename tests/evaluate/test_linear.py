@@ -149,5 +149,5 @@ def test_the_solver_gradient_is_autograd_gradient_at_its_solution():
     f = F.cross_entropy(x.double() @ w + b, y) + 0.005 * w.square().sum()
     f.backward()
     assert fit.converged and 0 < fit.iterations < 500
-    assert float(f) == pytest.approx(fit.objective, abs=1e-6)
+    assert float(f.detach()) == pytest.approx(fit.objective, abs=1e-6)
     assert max(float(w.grad.abs().max()), float(b.grad.abs().max())) <= 2e-5
