@@ -151,3 +151,31 @@ def test_the_solver_gradient_is_autograd_gradient_at_its_solution():
     assert fit.converged and 0 < fit.iterations < 500
     assert float(f.detach()) == pytest.approx(fit.objective, abs=1e-6)
     assert max(float(w.grad.abs().max()), float(b.grad.abs().max())) <= 2e-5
+
+
+def test_closed_form_objective_and_gradients_equal_autograd_on_random_inputs():
+    import torch.nn.functional as F
+
+    from contrastkit.evaluate.logistic import objective_and_gradients
+
+    g = torch.Generator().manual_seed(1)
+    x, y = (
+        torch.randn(50, 7, generator=g, dtype=torch.float64),
+        torch.randint(0, 3, (50,), generator=g),
+    )
+    p = torch.randn(7, 7, generator=g, dtype=torch.float64)  # any matrix, not only symmetric
+    u0, b0 = (
+        torch.randn(7, 3, generator=g, dtype=torch.float64),
+        torch.randn(3, generator=g, dtype=torch.float64),
+    )
+    f, grad_u, grad_b, grad_w = objective_and_gradients(x, y, p, u0, b0, 0.03)
+
+    u, b = u0.clone().requires_grad_(), b0.clone().requires_grad_()
+    w = p @ u
+    w.retain_grad()
+    ref = F.cross_entropy(x @ w + b, y) + 0.015 * w.square().sum()
+    ref.backward()
+    torch.testing.assert_close(f, ref.detach())
+    torch.testing.assert_close(grad_u, u.grad)
+    torch.testing.assert_close(grad_b, b.grad)
+    torch.testing.assert_close(grad_w, w.grad)
