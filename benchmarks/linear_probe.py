@@ -1,6 +1,7 @@
 """Seconds to solve the linear probe: contrastkit's solver against scikit-learn's
-`LogisticRegression` (lbfgs) on the same objective, and against the same solver with
-its gradients from autograd (as it was before they were written in closed form).
+`LogisticRegression` (lbfgs) on the same objective, and against the same solver as it was
+before two changes: its gradients from autograd (before they were written in closed form)
+and its preconditioner from an eigendecomposition (before the Cholesky factor).
 
 The objective is mean cross-entropy + ||W||^2 / (2 C N) with C = 1 on standardised
 features (scikit-learn's `LogisticRegression(C=1)`); every system solves it to
@@ -11,7 +12,7 @@ Data (real): raw pixels of 2,979 emoji of the `emoji` set (32x32 RGB, 3,072 feat
 groups; 676 held out) and of 10,000 Fashion-MNIST training images (784 features, 10
 classes; 2,000 further images held out).
 
-Usage: python benchmarks/linear_probe.py [--repeats 3]
+Usage: python -m benchmarks.linear_probe [--repeats 3] [--systems A,B] [--output NAME]
 """
 
 from __future__ import annotations
@@ -67,15 +68,27 @@ def autograd_gradients(x, y, p, u, b, decay):
     return f.detach(), u.grad, b.grad, w.grad
 
 
-def contrastkit_solve(x, y, k, *, autograd: bool = False):
-    """(W, b, objective) from `fit_logistic`, with the closed-form or autograd gradients."""
-    closed_form = logistic.objective_and_gradients
+def eigh_preconditioner(x, decay):
+    """`logistic._preconditioner` as it was: the symmetric (x^T x / N + r I)^(-1/2) from a
+    float64 eigendecomposition."""
+    cov = (x.T @ x).double() / x.shape[0]
+    ridge = max(4.0 * decay, 1e-6 * float(cov.diagonal().mean()), 1e-12)
+    eigenvalues, vectors = torch.linalg.eigh(cov)
+    return (vectors * (eigenvalues.clamp_min(0) + ridge).rsqrt()) @ vectors.T
+
+
+def contrastkit_solve(x, y, k, *, autograd: bool = False, eigh: bool = False):
+    """(W, b, objective) from `fit_logistic`; `autograd` / `eigh` swap in the gradients /
+    the preconditioner it had before (and restore them)."""
+    closed_form, cholesky = logistic.objective_and_gradients, logistic._preconditioner
     if autograd:
         logistic.objective_and_gradients = autograd_gradients
+    if eigh:
+        logistic._preconditioner = eigh_preconditioner
     try:
         fit = logistic.fit_logistic(x, y, k, decay=1 / len(x), tol=TOL, max_iter=100000)
     finally:
-        logistic.objective_and_gradients = closed_form
+        logistic.objective_and_gradients, logistic._preconditioner = closed_form, cholesky
     return fit.weight, fit.bias, fit.objective
 
 
@@ -91,9 +104,12 @@ def sklearn_solve(x, y, k):
 
 
 SYSTEMS: dict[str, Callable] = {
-    "contrastkit (closed-form gradients)": contrastkit_solve,
-    "contrastkit (autograd gradients, before)": lambda x, y, k: contrastkit_solve(
-        x, y, k, autograd=True
+    "contrastkit": contrastkit_solve,
+    "contrastkit before: eigh preconditioner": lambda x, y, k: contrastkit_solve(
+        x, y, k, eigh=True
+    ),
+    "contrastkit before: eigh preconditioner + autograd gradients": (
+        lambda x, y, k: contrastkit_solve(x, y, k, autograd=True, eigh=True)
     ),
     "scikit-learn LogisticRegression lbfgs": sklearn_solve,
 }
@@ -102,11 +118,18 @@ SYSTEMS: dict[str, Callable] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated names")
+    parser.add_argument("--output", default="linear_probe", help="benchmarks/results/NAME.json")
     args = parser.parse_args()
+    chosen = [n.strip() for n in args.systems.split(",")]
+    unknown = [n for n in chosen if n not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown --systems {unknown}; known: {list(SYSTEMS)}")
     rows = []
     for name, (x, y, xh, yh) in data().items():
         k = int(y.max()) + 1
-        for system, solve in SYSTEMS.items():
+        for system in chosen:
+            solve = SYSTEMS[system]
             seconds = []
             for _ in range(args.repeats):
                 start = time.perf_counter()
@@ -124,7 +147,7 @@ def main() -> None:
             ]  # fmt: skip
             print(f"{name} | {system}: {median:.2f} s, objective {objective:.6f}", flush=True)
     print_table(rows, ["data", "system", "metric", "value"])
-    write_results("linear_probe", rows, torch_threads=torch.get_num_threads())
+    write_results(args.output, rows, torch_threads=torch.get_num_threads())
 
 
 if __name__ == "__main__":

@@ -179,3 +179,32 @@ def test_closed_form_objective_and_gradients_equal_autograd_on_random_inputs():
     torch.testing.assert_close(grad_u, u.grad)
     torch.testing.assert_close(grad_b, b.grad)
     torch.testing.assert_close(grad_w, w.grad)
+
+
+@pytest.mark.parametrize("rank", [40, 10])  # full rank (Cholesky) and rank-deficient
+def test_the_preconditioner_whitens_the_ridged_covariance(rank: int) -> None:
+    """P^T (x^T x / N + r I) P = I: what the solve needs of P (the symmetric inverse square
+    root it replaced has the same property)."""
+    from contrastkit.evaluate.logistic import _preconditioner
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(200, rank, generator=g) @ torch.randn(rank, 40, generator=g)
+    p = _preconditioner(x, decay=0.01)
+    cov = (x.T @ x).double() / len(x)
+    ridge = max(0.04, 1e-6 * float(cov.diagonal().mean()))
+    whitened = p.T @ (cov + ridge * torch.eye(40, dtype=torch.float64)) @ p
+    torch.testing.assert_close(whitened, torch.eye(40, dtype=torch.float64))
+    assert p.dtype == torch.float64 and torch.equal(p, p.triu())  # L^(-T): upper triangular
+
+
+def test_the_preconditioner_falls_back_to_the_spectrum_when_cholesky_fails(monkeypatch):
+    from contrastkit.evaluate import logistic
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(100, 20, generator=g)
+    cholesky = torch.linalg.cholesky_ex
+    monkeypatch.setattr(torch.linalg, "cholesky_ex", lambda a: (cholesky(a)[0], torch.tensor(1)))
+    p = logistic._preconditioner(x, decay=0.01)
+    cov = (x.T @ x).double() / len(x) + 0.04 * torch.eye(20, dtype=torch.float64)
+    torch.testing.assert_close(p.T @ cov @ p, torch.eye(20, dtype=torch.float64))
+    torch.testing.assert_close(p, p.T)  # the symmetric inverse square root
