@@ -1,7 +1,8 @@
 """Audio views: batched, per-sample random augmentations of waveforms and log-mel spectrograms.
 
 Every function takes a batch and a `torch.Generator` and draws one independent setting per
-sample (applied with probability `p`), with no Python loop over samples. `AudioViews`
+sample (applied with probability `p`), with no Python loop over samples; the costly ones
+(crop, speed, noise, shift) compute only the rows they apply to. `AudioViews`
 chains them: waveform augmentations (crop, gain, noise, shift, mixing), then the encoder's
 log-mel front end, then time and frequency masking on the spectrogram. Its views are
 log-mel spectrograms (B, 1, n_mels, frames), which `AudioEncoder` accepts directly.
@@ -9,6 +10,7 @@ log-mel spectrograms (B, 1, n_mels, frames), which `AudioEncoder` accepts direct
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +40,18 @@ def _chosen(n: int, p: float, g: torch.Generator, device) -> Tensor:
     return torch.rand(n, generator=g, device=device) < p
 
 
+def _on_rows(x: Tensor, chosen: Tensor, fn: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """x (B, T) with the rows `chosen` (B,) bool replaced by fn(x[rows], rows), the others
+    left as they are; fn sees only the rows it changes (rows: (k,) int64 indices)."""
+    rows = chosen.nonzero().flatten()
+    if len(rows) == len(x):
+        return fn(x, rows)
+    out = x.clone()
+    if len(rows):
+        out[rows] = fn(x[rows], rows)
+    return out
+
+
 def random_crop(x: Tensor, g: torch.Generator, *, min_scale: float = 0.6, p: float = 1.0) -> Tensor:
     """Keep a random window of each clip, at its start, zero-padded to the clip length.
 
@@ -50,11 +64,15 @@ def random_crop(x: Tensor, g: torch.Generator, *, min_scale: float = 0.6, p: flo
     """
     b, t = x.shape
     length = (t * _uniform(b, min_scale, 1.0, g, x.device)).long().clamp(1, t)
-    length = torch.where(_chosen(b, p, g, x.device), length, torch.full_like(length, t))
+    chosen = _chosen(b, p, g, x.device)
     start = (torch.rand(b, generator=g, device=x.device) * (t - length + 1)).long()
     pos = torch.arange(t, device=x.device)
-    src = (start[:, None] + pos[None, :]).clamp_max(t - 1)
-    return torch.where(pos[None, :] < length[:, None], x.gather(1, src), torch.zeros_like(x))
+
+    def crop(rows_x: Tensor, rows: Tensor) -> Tensor:
+        src = (start[rows, None] + pos[None, :]).clamp_max(t - 1)
+        return rows_x.gather(1, src).masked_fill_(pos[None, :] >= length[rows, None], 0.0)
+
+    return _on_rows(x, chosen, crop)
 
 
 def random_gain(
@@ -75,11 +93,16 @@ def add_noise(
 ) -> Tensor:
     """Add white Gaussian noise at a random signal-to-noise ratio (dB, vs the clip's RMS)."""
     b = x.shape[0]
-    rms = x.float().square().mean(dim=1).sqrt().clamp_min(1e-5)
-    scale = rms / 10.0 ** (_uniform(b, *snr_db, g, x.device) / 20.0)
-    scale = torch.where(_chosen(b, p, g, x.device), scale, torch.zeros_like(scale))
-    noise = torch.randn(x.shape, generator=g, device=x.device)
-    return (x + scale[:, None] * noise).to(x.dtype)
+    snr = _uniform(b, *snr_db, g, x.device)
+    chosen = _chosen(b, p, g, x.device)
+
+    def noise(rows_x: Tensor, rows: Tensor) -> Tensor:
+        rms = rows_x.float().square().mean(dim=1).sqrt().clamp_min(1e-5)
+        scale = rms / 10.0 ** (snr[rows] / 20.0)
+        white = torch.randn(rows_x.shape, generator=g, device=x.device)
+        return (rows_x + scale[:, None] * white).to(x.dtype)
+
+    return _on_rows(x, chosen, noise)
 
 
 def time_shift(
@@ -89,10 +112,14 @@ def time_shift(
     b, t = x.shape
     most = int(max_fraction * t)
     shift = torch.randint(-most, most + 1, (b,), generator=g, device=x.device)
-    shift = torch.where(_chosen(b, p, g, x.device), shift, torch.zeros_like(shift))
-    src = torch.arange(t, device=x.device)[None, :] - shift[:, None]
-    inside = (src >= 0) & (src < t)
-    return torch.where(inside, x.gather(1, src.clamp(0, t - 1)), torch.zeros_like(x))
+    chosen = _chosen(b, p, g, x.device) & (shift != 0)
+
+    def delay(rows_x: Tensor, rows: Tensor) -> Tensor:
+        src = torch.arange(t, device=x.device)[None, :] - shift[rows, None]
+        outside = (src < 0) | (src >= t)
+        return rows_x.gather(1, src.clamp(0, t - 1)).masked_fill_(outside, 0.0)
+
+    return _on_rows(x, chosen, delay)
 
 
 def speed_change(
@@ -102,15 +129,18 @@ def speed_change(
     +-`semitones`; linear interpolation, zero-filled past the end of the clip."""
     b, t = x.shape
     shift = _uniform(b, -semitones, semitones, g, x.device)
-    shift = torch.where(_chosen(b, p, g, x.device), shift, torch.zeros_like(shift))
+    chosen = _chosen(b, p, g, x.device) & (shift != 0)
     rate = 2.0 ** (shift / 12.0)
-    pos = torch.arange(t, device=x.device, dtype=torch.float32)[None, :] * rate[:, None]
-    left = pos.floor().long()
-    frac = (pos - left).to(x.dtype)
-    a = x.gather(1, left.clamp_max(t - 1))
-    c = x.gather(1, (left + 1).clamp_max(t - 1))
-    out = a + frac * (c - a)
-    return torch.where(pos <= t - 1, out, torch.zeros_like(out))
+
+    def resample(rows_x: Tensor, rows: Tensor) -> Tensor:
+        pos = torch.arange(t, device=x.device, dtype=torch.float32)[None, :] * rate[rows, None]
+        left = pos.floor().long()
+        frac = (pos - left).to(x.dtype)
+        a = rows_x.gather(1, left.clamp_max(t - 1))
+        c = rows_x.gather(1, (left + 1).clamp_max(t - 1))
+        return a.lerp_(c, frac).masked_fill_(pos > t - 1, 0.0)
+
+    return _on_rows(x, chosen, resample)
 
 
 def mix_batch(x: Tensor, g: torch.Generator, *, max_weight: float = 0.3, p: float = 0.5) -> Tensor:

@@ -145,3 +145,27 @@ def test_audio_views_validate() -> None:
         AudioViews(mix_weight=0.6)
     with pytest.raises(ValueError, match="crop_min_scale"):
         AudioViews(crop_min_scale=0.0)
+
+
+@pytest.mark.parametrize("name", ["crop", "noise", "shift", "speed"])
+def test_rows_not_chosen_are_left_exactly_as_they_were(name: str) -> None:
+    """With 0 < p < 1 an augmentation changes some rows and returns the others untouched
+    (these four compute only the rows they change)."""
+    make = {
+        "crop": lambda x, g: random_crop(x, g, min_scale=0.5, p=0.5),
+        "noise": lambda x, g: add_noise(x, g, p=0.5),
+        "shift": lambda x, g: time_shift(x, g, max_fraction=0.2, p=0.5),
+        "speed": lambda x, g: speed_change(x, g, semitones=3.0, p=0.5),
+    }[name]
+    level = 10.0 * torch.arange(1.0, 65.0)[:, None]  # each row around its own level
+    x = _clips(64) + level
+    out = make(x, torch.Generator().manual_seed(5))
+    same = (out == x).all(dim=1)
+    assert 10 < int(same.sum()) < 54, int(same.sum())  # about half of 64 each way
+    assert torch.equal(out, make(x, torch.Generator().manual_seed(5)))
+    # every changed row is made from its own clip: its samples stay at that row's level
+    if name == "noise":
+        assert torch.all((out.mean(dim=1, keepdim=True) - level).abs() < 0.05 * level)
+    else:  # crops, shifts and resampling zero-fill; the rest are the row's own samples
+        kept = out != 0
+        assert torch.all(((out - level).abs() < 2.0) | ~kept)
