@@ -22,9 +22,9 @@ RECIPE = RECIPE_DIR / "fashion_mnist_vit_tiny.yaml"
 
 @pytest.fixture(scope="module")
 def fashion(tmp_path_factory) -> Path:
-    """The first 2,000 training and 500 test images of Fashion-MNIST (the Debian package
+    """The first 2,000 training and 2,000 test images of Fashion-MNIST (the Debian package
     scripts/setup.sh installs), as a folder the `fashion-mnist` reader takes."""
-    root = write_fashion_subset(tmp_path_factory.mktemp("fashion"), 2000, 500)
+    root = write_fashion_subset(tmp_path_factory.mktemp("fashion"), 2000, 2000)
     assert root is not None, "Fashion-MNIST is missing: run scripts/setup.sh"
     return root
 
@@ -54,10 +54,18 @@ def test_the_recipe_trains_with(method: str, fashion: Path, tmp_path: Path, one_
 
 
 @pytest.mark.slow
-def test_a_vit_with_4x4_patches_learns_fashion_mnist(fashion: Path, tmp_path, one_thread) -> None:
+def test_a_vit_with_4x4_patches_learns_fashion_mnist(fashion: Path, tmp_path) -> None:
     """The recipe's ViT-Tiny cut to 2 of its 12 blocks (width 192, 3 heads, 4x4 patches on
-    28x28 images kept): 250 SimCLR steps at batch 32 on 2,000 images, kNN (k=20) on 500
-    test images. The 12 blocks take 6x longer a step, too slow for a test on 2 cores."""
+    28x28 images kept): 250 SimCLR steps at batch 32 on 2,000 images, kNN (k=20) on 2,000
+    test images. The 12 blocks take 6x longer a step, too slow for a test on 2 cores.
+
+    Threshold from a validation split (training images 2,000-3,999 as the queries, the test
+    split unread; two threads, 2026-12-04): kNN over the random-init ViT +0.042, +0.060 and
+    +0.103 for seeds 0-2 (about 100 s each). With 500 queries the same runs read +0.052,
+    +0.090 and +0.120, and this test once read +0.074 on one thread and +0.036 on two: one
+    query in 500 is 0.002 and their spread swamped the old +0.04 threshold, hence 2,000
+    queries and +0.02 (2,000 queries: a standard error of about 0.011 per accuracy).
+    """
     run_dir = tmp_path / "run"
     cfg = load_config(RECIPE, {
         "data.data_dir": str(fashion), "data.holdout": 0, "model.backbone_args": {"depth": 2},
@@ -68,8 +76,8 @@ def test_a_vit_with_4x4_patches_learns_fashion_mnist(fashion: Path, tmp_path, on
     torch.manual_seed(0)
     fit, _ = train(cfg, progress=False)
     scores = {(r["system"], r["metric"]): r["value"] for r in evaluate(run_dir)}
-    # seen (seeds 0 and 1): loss 3.37 -> 2.41 and 3.42 -> 2.47; effective rank 10.4 and 10.0,
-    # std 0.42; kNN 0.582 vs 0.508 and 0.570 vs 0.492 (raw pixels 0.78: a ViT from scratch
+    # seen on 500 test images (seeds 0 and 1, one thread): loss 3.37 -> 2.41 and 3.42 ->
+    # 2.47; effective rank 10.4 and 10.0, std 0.42 (raw pixels 0.78: a ViT from scratch
     # needs far more than 250 steps to pass them)
     loss_fell(fit, by=0.5)
     assert fit.collapsed_at_step is None
@@ -77,4 +85,5 @@ def test_a_vit_with_4x4_patches_learns_fashion_mnist(fashion: Path, tmp_path, on
     assert rank > 8 and std > 0.1, (rank, std)  # collapsed: rank about 1, std about 0
     trained = scores[("contrastkit simclr", "knn_top1")]
     initial = scores[("random-init encoder", "knn_top1")]
-    assert trained > initial + 0.04, (trained, initial)
+    print(f"ViT kNN {trained:.4f} vs random-init {initial:.4f}")
+    assert trained > initial + 0.02, (trained, initial)
