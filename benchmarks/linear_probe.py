@@ -70,11 +70,9 @@ def autograd_gradients(x, y, p, u, b, decay):
 
 def eigh_preconditioner(x, decay):
     """`logistic._preconditioner` as it was: the symmetric (x^T x / N + r I)^(-1/2) from a
-    float64 eigendecomposition."""
-    cov = (x.T @ x).double() / x.shape[0]
-    ridge = max(4.0 * decay, 1e-6 * float(cov.diagonal().mean()), 1e-12)
-    eigenvalues, vectors = torch.linalg.eigh(cov)
-    return (vectors * (eigenvalues.clamp_min(0) + ridge).rsqrt()) @ vectors.T
+    float64 eigendecomposition (eigenvalues of x^T x / N clamped at 0, then the ridge)."""
+    cov, ridge = logistic._ridged_covariance(x, decay)
+    return logistic._inverse_sqrt(cov, floor=ridge)
 
 
 def contrastkit_solve(x, y, k, *, autograd: bool = False, eigh: bool = False):

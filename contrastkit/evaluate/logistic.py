@@ -51,19 +51,31 @@ class LogisticFit:
     objective: float
 
 
-def _preconditioner(x: Tensor, decay: float) -> Tensor:
-    """L^(-T), (D, D) upper triangular, where L L^T = x^T x / N + r I (Cholesky), with a
-    ridge r of at least 4 * decay: P^T (x^T x / N + r I) P = I, as the symmetric inverse
-    square root gives, at a fifth of its cost (no eigendecomposition). The two differ by a
-    rotation, which leaves L-BFGS's iterates in W unchanged (from zero, in exact arithmetic).
-    """
+def _ridged_covariance(x: Tensor, decay: float) -> tuple[Tensor, float]:
+    """(x^T x / N + r I, r): (D, D) float64 on the CPU, with a ridge r of at least 4 * decay."""
     cov = (x.T @ x).cpu().double() / x.shape[0]  # float64 on the CPU: MPS has none
     ridge = max(4.0 * decay, 1e-6 * float(cov.diagonal().mean()), 1e-12)
     cov.diagonal().add_(ridge)
+    return cov, ridge
+
+
+def _inverse_sqrt(cov: Tensor, floor: float) -> Tensor:
+    """cov^(-1/2), (D, D) symmetric, from an eigendecomposition whose eigenvalues are
+    clamped to at least `floor`."""
+    eigenvalues, vectors = torch.linalg.eigh(cov)
+    return (vectors * eigenvalues.clamp_min(floor).rsqrt()) @ vectors.T
+
+
+def _preconditioner(x: Tensor, decay: float) -> Tensor:
+    """L^(-T), (D, D) upper triangular, where L L^T = x^T x / N + r I (Cholesky; see
+    `_ridged_covariance`): P^T (x^T x / N + r I) P = I, as the symmetric inverse square root
+    gives, at a fifth of its cost (no eigendecomposition). The two differ by a rotation,
+    which leaves L-BFGS's iterates in W unchanged (from zero, in exact arithmetic).
+    """
+    cov, ridge = _ridged_covariance(x, decay)
     lower, info = torch.linalg.cholesky_ex(cov)
     if int(info) != 0:  # not positive definite after rounding: clamp the spectrum instead
-        eigenvalues, vectors = torch.linalg.eigh(cov)
-        return (vectors * eigenvalues.clamp_min(ridge).rsqrt()) @ vectors.T
+        return _inverse_sqrt(cov, floor=ridge)
     eye = torch.eye(cov.shape[0], dtype=cov.dtype)
     return torch.linalg.solve_triangular(lower, eye, upper=False).T.contiguous()
 
