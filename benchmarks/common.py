@@ -141,7 +141,8 @@ def write_results(name: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns]
+    """Print `rows` as an aligned text table of `columns` (a header alone when empty)."""
+    widths = [max([len(c), *(len(_cell(r.get(c))) for r in rows)]) for c in columns]
     print(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     for r in rows:

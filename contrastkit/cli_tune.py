@@ -17,16 +17,28 @@ from contrastkit.errors import ConfigError, ContrastkitError
 Opt = typer.Option
 
 
+_BUDGET = ("train.epochs", "train.steps", "train.max_time")
+
+
 def base_config(dataset: str, config: Path | None, overrides: dict, budget: float):
     """The config `contrastkit train --dataset DATASET [--config RECIPE]` would use (its
-    data-aware defaults included); with no budget anywhere, `train.max_time` = `budget`."""
+    data-aware defaults included); with no budget anywhere, `train.max_time` = `budget`.
+
+    A budget the data-aware defaults chose (e.g. 200 epochs or 10 minutes) is kept as its
+    time alone: best.yaml then trains for a time, so `train --config best.yaml --max-time
+    T` trains for T as `train --dataset DATASET --max-time T` does, not for T or 200
+    epochs, whichever ends first (which stopped 288-image sets after a minute)."""
     from contrastkit.pipeline.settings import load_train_config
 
     given = {**overrides, "data.dataset": dataset}
     try:
-        return load_train_config(config, given)[0]
+        base = load_train_config(config, given)[0]
     except ConfigError:  # no budget given: best.yaml trains as long as the search ran
         return load_train_config(config, {"train.max_time": budget, **given})[0]
+    chosen = config is None and not any(k in given for k in ("train", *_BUDGET))
+    if chosen and base.train.max_time is not None:
+        base.train.epochs, base.train.steps = None, None
+    return base
 
 
 def tune_views(

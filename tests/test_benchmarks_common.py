@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import load_snapshot, machine_load
+from benchmarks.common import load_snapshot, machine_load, print_table
 
 
 def test_a_competing_process_is_measured_and_marked() -> None:
@@ -23,3 +23,13 @@ def test_a_competing_process_is_measured_and_marked() -> None:
     assert load["other_cpu_share"] > 0.5 / (os.cpu_count() or 1)
     assert load["competing_load"] is True
     assert set(load) >= {"wall_seconds", "loadavg_start", "loadavg_end"}
+
+
+def test_print_table_aligns_rows_and_prints_a_header_when_there_are_none(capsys) -> None:
+    print_table([{"system": "contrastkit", "value": 0.5}, {"system": "raw"}], ["system", "value"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "system      | value"
+    assert lines[2] == "contrastkit | 0.500"
+    assert lines[3].rstrip() == "raw         |"
+    print_table([], ["dataset", "value"])
+    assert capsys.readouterr().out.splitlines() == ["dataset | value", "--------+------"]

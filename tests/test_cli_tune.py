@@ -65,6 +65,20 @@ def test_tune_views_on_digits_writes_a_recipe_that_trains(tmp_path: Path) -> Non
     assert (tmp_path / "run" / "encoder.safetensors").is_file()
 
 
+def test_best_yaml_trains_for_a_time_when_the_defaults_chose_the_budget() -> None:
+    # `train --dataset digits` alone: 200 epochs or 10 minutes, whichever ends first
+    from contrastkit.pipeline.settings import load_train_config
+
+    plain = load_train_config(None, {"data.dataset": "digits"})[0]
+    assert (plain.train.epochs, plain.train.max_time) == (200, 600)
+    # the search's base keeps the time alone, so a later --max-time T trains for T
+    base = base_config("digits", None, {}, 40.0)
+    assert (base.train.epochs, base.train.steps, base.train.max_time) == (None, None, 600)
+    # a budget the user gave is the user's: kept whole
+    given = base_config("digits", None, {"train.epochs": 5}, 40.0)
+    assert (given.train.epochs, given.train.max_time) == (5, None)
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
