@@ -10,6 +10,7 @@ import platform
 import resource
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,22 @@ from typing import Any
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SOURCE = Path(__file__).resolve().parents[1]  # the checkout these benchmarks belong to
+
+
+def run_cli(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """`contrastkit ARGS` in a subprocess of this interpreter that runs this checkout's
+    package (`SOURCE` first on sys.path, before the working folder, and on PYTHONPATH for
+    the processes it starts): a benchmark started in a frozen worktree measures that
+    worktree's code, not the folder an editable install points at. `kwargs` go to
+    `subprocess.run` (text mode; an `env` is merged into the environment)."""
+    env = {**os.environ, **kwargs.pop("env", {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), env.get("PYTHONPATH")]))
+    launch = (
+        f"import sys; sys.path.insert(0, {str(SOURCE)!r}); sys.argv[0] = 'contrastkit'; "
+        "from contrastkit.cli import main; main()"
+    )
+    return subprocess.run([sys.executable, "-c", launch, *args], text=True, env=env, **kwargs)
 
 
 def machine() -> str:

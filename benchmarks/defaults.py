@@ -48,7 +48,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,7 @@ from benchmarks.common import (
     mean_std,
     previous_results,
     print_table,
+    run_cli,
     write_results,
 )
 from contrastkit.config import parse_duration
@@ -71,18 +71,13 @@ BASELINES = ("raw pixels", "random-init encoder")
 TUNE_GROUPS = {"font-letters": r"\d+-(\w+)-"}
 
 
-def _script() -> str:
-    beside = Path(sys.executable).with_name("contrastkit")
-    return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
-
-
 def _call(cmd: list[str], log: Path) -> None:
     """Run a contrastkit command, its output to `log`; a failure raises with its last lines."""
     with log.open("w") as out:
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        done = run_cli(cmd, stdout=out, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         tail = log.read_text().strip().splitlines()[-3:]
-        raise RuntimeError(f"{' '.join(cmd[1:])} failed: {' / '.join(tail)}")
+        raise RuntimeError(f"{' '.join(cmd)} failed: {' / '.join(tail)}")
 
 
 def _beside(run: Path, suffix: str) -> Path:
@@ -93,7 +88,7 @@ def _beside(run: Path, suffix: str) -> Path:
 
 def has_tune_views() -> bool:
     """Whether this installation's contrastkit has the `tune-views` command."""
-    done = subprocess.run([_script(), "tune-views", "--help"], capture_output=True, text=True)
+    done = run_cli(["tune-views", "--help"], capture_output=True)
     return done.returncode == 0
 
 
@@ -120,11 +115,11 @@ def run_one(
     snapshot = load_snapshot()
     info: dict[str, Any] = {"load_before": _load()}
     start = time.perf_counter()
-    train = [_script(), "train", "--dataset", str(folder)]
+    train = ["train", "--dataset", str(folder)]
     if variant == "tuned":
         tuned = runs / f"tune-seed{seed}"
         shutil.rmtree(tuned, ignore_errors=True)
-        _call([_script(), "tune-views", str(folder), "--budget", f"{budget * tune_share:.0f}s",
+        _call(["tune-views", str(folder), "--budget", f"{budget * tune_share:.0f}s",
                "--seed", str(seed), "-o", str(tuned), *(["--group", group] if group else [])],
               _beside(tuned, ".log"))  # fmt: skip
         info["tune_seconds"] = round(time.perf_counter() - start, 1)
@@ -137,7 +132,7 @@ def run_one(
     train += ["--max-time", f"{left:.0f}s", "--seed", str(seed), "-o", str(run), *(extra or [])]
     _call(train, _beside(run, ".log"))
     if not (run / "eval.json").is_file():
-        _call([_script(), "evaluate", str(run)], _beside(run, ".evaluate.log"))
+        _call(["evaluate", str(run)], _beside(run, ".evaluate.log"))
     summary = json.loads((run / "summary.json").read_text())
     evaluation = json.loads((run / "eval.json").read_text())
     info.update(

@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import print_table, write_results
+from benchmarks.common import print_table, run_cli, write_results
 from contrastkit.modalities.registry import get_modality
 from contrastkit.pipeline.settings import load_config
 from contrastkit.recipes import RECIPE_DIR
@@ -37,11 +35,6 @@ RECIPES = (
 )  # fmt: skip
 
 
-def _script() -> str:
-    beside = Path(sys.executable).with_name("contrastkit")
-    return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
-
-
 STRUCTURE = ("neighbour-mean features", "common neighbours", "Adamic-Adar")  # graph baselines
 FEW_LABELS = ("image", "audio", "graph", "table")  # modalities with a few-label evaluation
 
@@ -52,12 +45,12 @@ def run_recipe(name: str, budget: float, seed: int, out: Path, few_labels: str =
     cfg = load_config(recipe)
     run = out / name
     shutil.rmtree(run, ignore_errors=True)
-    cmd = [_script(), "train", "--config", str(recipe), "--max-time", str(budget),
+    cmd = ["train", "--config", str(recipe), "--max-time", str(budget),
            "--seed", str(seed), "-o", str(run), "--no-progress", "--no-report"]  # fmt: skip
     if few_labels and cfg.data.modality in FEW_LABELS:
         cmd += ["--set", f"eval.few_labels=[{few_labels}]"]
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = run_cli(cmd, capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"{name}: {done.stderr.strip().splitlines()[-1]}")
     summary = json.loads((run / "summary.json").read_text())

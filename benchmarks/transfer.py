@@ -22,27 +22,20 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import print_table, write_results
+from benchmarks.common import print_table, run_cli, write_results
 from contrastkit.recipes import RECIPE_DIR
 
 CONFIGS = RECIPE_DIR
 RECIPE = CONFIGS / "simclr_fashion_mnist.yaml"
 
 
-def _script() -> str:
-    beside = Path(sys.executable).with_name("contrastkit")
-    return str(beside) if beside.is_file() else shutil.which("contrastkit") or "contrastkit"
-
-
 def _call(cmd: list[str]) -> str:
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = run_cli(cmd, capture_output=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[1:3])}: {(done.stderr or done.stdout).strip()}")
+        raise RuntimeError(f"{' '.join(cmd[:2])}: {(done.stderr or done.stdout).strip()}")
     return done.stdout
 
 
@@ -55,7 +48,7 @@ def pretrain(run: Path, budget: float, epochs: float, seed: int, threads: int) -
         if epochs > 0
         else ["--max-time", str(budget)]
     )
-    _call([_script(), "train", "--config", str(RECIPE), *limit,
+    _call(["train", "--config", str(RECIPE), *limit,
            "--seed", str(seed), "--threads", str(threads), "-o", str(run), "--no-progress",
            "--no-evaluate", "--no-report"])  # fmt: skip
     return json.loads((run / "summary.json").read_text())
@@ -64,7 +57,7 @@ def pretrain(run: Path, budget: float, epochs: float, seed: int, threads: int) -
 def transfer(run: Path, args: argparse.Namespace) -> dict:
     """`contrastkit finetune` on digits; its {"rows", "settings"}."""
     out = run / "finetune-digits.json"
-    _call([_script(), "finetune", str(run), "--dataset", "digits", "--labels", args.labels,
+    _call(["finetune", str(run), "--dataset", "digits", "--labels", args.labels,
            "--seeds", str(args.seeds), "--steps", str(args.steps), "--batch-size",
            str(args.batch_size), "--lr", args.lr, "--threads", str(args.threads),
            "-o", str(out)])  # fmt: skip

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import load_snapshot, machine_load, print_table
+from benchmarks.common import SOURCE, load_snapshot, machine_load, print_table, run_cli
 
 
 def test_a_competing_process_is_measured_and_marked() -> None:
@@ -33,3 +33,17 @@ def test_print_table_aligns_rows_and_prints_a_header_when_there_are_none(capsys)
     assert lines[3].rstrip() == "raw         |"
     print_table([], ["dataset", "value"])
     assert capsys.readouterr().out.splitlines() == ["dataset | value", "--------+------"]
+
+
+def test_run_cli_runs_this_checkouts_package_not_another_on_the_path(tmp_path) -> None:
+    # an impostor package in the working folder and on PYTHONPATH, as a stale editable
+    # install or another checkout would be: the benchmark's own tree must still win
+    fake = tmp_path / "contrastkit"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "cli.py").write_text("def main():\n    print('impostor')\n")
+    done = run_cli(["--help"], capture_output=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "impostor" not in done.stdout and "tune-views" in done.stdout
+    assert "Usage: contrastkit " in done.stdout  # the tool's name, not "-c"
+    assert (SOURCE / "contrastkit" / "cli.py").is_file()
