@@ -17,9 +17,6 @@ from contrastkit.errors import ConfigError, ContrastkitError
 Opt = typer.Option
 
 
-_BUDGET = ("train.epochs", "train.steps", "train.max_time")
-
-
 def base_config(dataset: str, config: Path | None, overrides: dict, budget: float):
     """The config `contrastkit train --dataset DATASET [--config RECIPE]` would use (its
     data-aware defaults included); with no budget anywhere, `train.max_time` = `budget`.
@@ -28,15 +25,16 @@ def base_config(dataset: str, config: Path | None, overrides: dict, budget: floa
     time alone: best.yaml then trains for a time, so `train --config best.yaml --max-time
     T` trains for T as `train --dataset DATASET --max-time T` does, not for T or 200
     epochs, whichever ends first (which stopped 288-image sets after a minute)."""
+    from contrastkit.config import BUDGET_KEYS
     from contrastkit.pipeline.settings import load_train_config
 
     given = {**overrides, "data.dataset": dataset}
     try:
-        base = load_train_config(config, given)[0]
+        base, choices = load_train_config(config, given)
     except ConfigError:  # no budget given: best.yaml trains as long as the search ran
         return load_train_config(config, {"train.max_time": budget, **given})[0]
-    chosen = config is None and not any(k in given for k in ("train", *_BUDGET))
-    if chosen and base.train.max_time is not None:
+    chosen = {key for choice in choices for key in choice.values if key in BUDGET_KEYS}
+    if "train.max_time" in chosen:
         base.train.epochs, base.train.steps = None, None
     return base
 

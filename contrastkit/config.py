@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from contrastkit.errors import ConfigError
 
 __all__ = [
+    "BUDGET_KEYS",
     "Config",
     "DataConfig",
     "EvalConfig",
@@ -39,6 +40,8 @@ __all__ = [
     "set_dotted",
     "validation_messages",
 ]
+
+BUDGET_KEYS = ("train.epochs", "train.steps", "train.max_time")  # the first reached ends a run
 
 
 class Section(BaseModel):

@@ -70,6 +70,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 
+from contrastkit.config import BUDGET_KEYS
 from contrastkit.data.image_facts import ImageFacts
 from contrastkit.data.splits import monitor_holdout
 from contrastkit.evaluate.knn_protocol import default_knn_k
@@ -78,7 +79,6 @@ from contrastkit.modalities.base import DefaultChoice
 __all__ = ["BUDGET_KEYS", "MAX_SIDE", "choose_image_defaults", "training_items"]
 
 MAX_SIDE = 96  # larger images are resized to this side
-BUDGET_KEYS = ("train.epochs", "train.steps", "train.max_time")
 _WIDTHS = [32, 64, 128, 256, 256]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field, ValidationError, create_model
 
 from contrastkit.config import (
+    BUDGET_KEYS,
     Config,
     MethodConfig,
     merge_trees,
@@ -167,9 +168,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return validate_config(tree)
 
 
-_BUDGET = ("train.epochs", "train.steps", "train.max_time")
-
-
 def load_train_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> tuple[Config, list[DefaultChoice]]:
@@ -187,7 +185,7 @@ def load_train_config(
     if path is not None:
         return load_config(path, overrides), []
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
-    stand_in = {} if {"train", *_BUDGET} & set(given) else {"train.max_time": 1}
+    stand_in = {} if {"train", *BUDGET_KEYS} & set(given) else {"train.max_time": 1}
     cfg = load_config(None, {**stand_in, **given})  # every check but the budget's
     choices = get_modality(cfg.data.modality).data_defaults(cfg, set(given))  # may set one
     chosen = {key: value for choice in choices for key, value in choice.values.items()}
