@@ -24,3 +24,17 @@ def test_grid_pool_matches_adaptive_pooling(side, size, channels_last):
     got.backward(g)
     want.backward(g)
     torch.testing.assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gradient_keeps_the_input_memory_format(channels_last):
+    """A contiguous gradient into a channels-last ReLU backward is 30x slower on CPU."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(4, 6, 3, 3).contiguous(memory_format=fmt).requires_grad_()
+    GridAvgPool(2)(x).sum().backward()
+    assert x.grad.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(
+        x.grad,
+        torch.full_like(x, 0.25)
+        * torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]),
+    )
