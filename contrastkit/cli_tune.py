@@ -25,7 +25,6 @@ def base_config(dataset: str, config: Path | None, overrides: dict, budget: floa
     time alone: best.yaml then trains for a time, so `train --config best.yaml --max-time
     T` trains for T as `train --dataset DATASET --max-time T` does, not for T or 200
     epochs, whichever ends first (which stopped 288-image sets after a minute)."""
-    from contrastkit.config import BUDGET_KEYS
     from contrastkit.pipeline.settings import load_train_config
 
     given = {**overrides, "data.dataset": dataset}
@@ -33,8 +32,7 @@ def base_config(dataset: str, config: Path | None, overrides: dict, budget: floa
         base, choices = load_train_config(config, given)
     except ConfigError:  # no budget given: best.yaml trains as long as the search ran
         return load_train_config(config, {"train.max_time": budget, **given})[0]
-    chosen = {key for choice in choices for key in choice.values if key in BUDGET_KEYS}
-    if "train.max_time" in chosen:
+    if any("train.max_time" in choice.values for choice in choices):
         base.train.epochs, base.train.steps = None, None
     return base
 

@@ -76,7 +76,7 @@ from contrastkit.data.splits import monitor_holdout
 from contrastkit.evaluate.knn_protocol import default_knn_k
 from contrastkit.modalities.base import DefaultChoice
 
-__all__ = ["BUDGET_KEYS", "MAX_SIDE", "choose_image_defaults", "training_items"]
+__all__ = ["MAX_SIDE", "choose_image_defaults", "training_items"]
 
 MAX_SIDE = 96  # larger images are resized to this side
 _WIDTHS = [32, 64, 128, 256, 256]
