@@ -5,7 +5,8 @@ fashion_mnist: same CompactCNN backbone, views, batch size and precision) on
 the 60,000 training images for `--budget` seconds, then is scored on the 10,000 test
 images: weighted kNN (k=200, t=0.1; the training set as bank), linear probe, effective
 rank of the test features, training items/s and whether the collapse monitor fired.
-Raw pixels and the randomly initialised encoder are the baselines. SupCon uses the
+Raw pixels and the randomly initialised encoder are the baselines (one per backbone:
+a ViT row gets a random-init ViT beside it, with the same seeds). SupCon uses the
 labels (marked); every other method sees images only. A name that is not a method names
 the packaged recipe fashion_mnist_<name> (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
 `--seeds N` trains every row with seeds 0..N-1 (rows per seed, then mean and sample std);
@@ -42,7 +43,7 @@ from benchmarks.common import (
     previous_results,
     write_results,
 )
-from contrastkit.config import parse_override
+from contrastkit.config import Config, parse_override
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.splits import held_out
 from contrastkit.errors import ContrastkitError
@@ -199,13 +200,16 @@ def main() -> None:
     if not args.no_baselines:
         if "raw pixels" not in done:
             score("raw pixels", None, base, {}, load_snapshot())
-        for seed in seeds:
-            if tag("random-init encoder", seed) in done:
-                continue
-            snapshot = load_snapshot()
-            torch.manual_seed(seed)
-            random_init = modality.build_encoder(base, data)
-            score(tag("random-init encoder", seed), random_init, base, {"seed": seed}, snapshot)
+        recipes = {n: _recipe(n, args.budget, Path(args.run_root), shared) for n in names}
+        for label, cfg in random_init_baselines(base, recipes):
+            cfg = modality.resolve(cfg, data)
+            for seed in seeds:
+                if tag(label, seed) in done:
+                    continue
+                snapshot = load_snapshot()
+                torch.manual_seed(seed)
+                random_init = modality.build_encoder(cfg, data)
+                score(tag(label, seed), random_init, cfg, {"seed": seed}, snapshot)
 
     for name, seed in [(n, s) for n in names for s in seeds]:
         run_dir = Path(args.run_root) / (name if len(seeds) == 1 else f"{name}-seed{seed}")
@@ -257,6 +261,18 @@ def main() -> None:
     for r in summaries(kept + rows_to_records(rows)):
         print(f"{r['system']:40s} {r['metric']:10s} {r['value']:.4f} ± {r['std']:.4f} (n={r['n']})")
     print(f"written {save(complete=True)}")
+
+
+def random_init_baselines(base: Config, recipes: dict[str, Config]) -> list[tuple[str, Config]]:
+    """The randomly initialised encoder of each backbone in the table: the shared recipe's
+    backbone as "random-init encoder", every other backbone among `recipes` (e.g. a ViT-Tiny)
+    as "random-init encoder (<backbone>)", configured as the first recipe that trains it, so
+    each trained row has the untrained version of its own encoder beside it."""
+    baselines = {base.model.backbone: ("random-init encoder", base)}
+    for cfg in recipes.values():
+        backbone = cfg.model.backbone
+        baselines.setdefault(backbone, (f"random-init encoder ({backbone})", cfg))
+    return list(baselines.values())
 
 
 def summaries(records: list[dict]) -> list[dict]:

@@ -40,3 +40,17 @@ def test_summaries_average_seeds_only() -> None:
     (mean,) = methods.summaries(records)
     assert mean["system"] == "simclr (mean)" and mean["n"] == 2
     assert mean["value"] == pytest.approx(0.82) and mean["std"] == pytest.approx(0.02828, abs=1e-4)
+
+
+def test_random_init_baselines_one_per_backbone() -> None:
+    cnn = methods._recipe("simclr", 10, methods.ROOT / "runs" / "unused")
+    recipes = {
+        name: methods._recipe(name, 10, methods.ROOT / "runs" / "unused")
+        for name in ("simclr", "byol", "vit_tiny", "dino_vit_tiny")
+    }
+    baselines = methods.random_init_baselines(cnn, recipes)
+    labels = [label for label, _ in baselines]
+    vit = recipes["vit_tiny"].model.backbone
+    assert labels == ["random-init encoder", f"random-init encoder ({vit})"]
+    assert baselines[0][1] is cnn and baselines[1][1] is recipes["vit_tiny"]
+    assert methods.random_init_baselines(cnn, {}) == [("random-init encoder", cnn)]
