@@ -5,7 +5,7 @@ fashion_mnist: same CompactCNN backbone, views, batch size and precision) on
 the 60,000 training images for `--budget` seconds, then is scored on the 10,000 test
 images: weighted kNN (k=200, t=0.1; the training set as bank), linear probe, effective
 rank of the test features, training items/s and whether the collapse monitor fired.
-Raw pixels and the randomly initialised encoder are the baselines (one per backbone:
+Raw pixels and the randomly initialised encoder are the baselines (one per encoder:
 a ViT row gets a random-init ViT beside it, with the same seeds). SupCon uses the
 labels (marked); every other method sees images only. A name that is not a method names
 the packaged recipe fashion_mnist_<name> (e.g. `vit_tiny`: SimCLR with a ViT-Tiny).
@@ -263,15 +263,28 @@ def main() -> None:
     print(f"written {save(complete=True)}")
 
 
+_HEAD_KEYS = {"proj_hidden_dim", "proj_dim", "sync_batchnorm"}  # not the encoder's
+
+
 def random_init_baselines(base: Config, recipes: dict[str, Config]) -> list[tuple[str, Config]]:
-    """The randomly initialised encoder of each backbone in the table: the shared recipe's
-    backbone as "random-init encoder", every other backbone among `recipes` (e.g. a ViT-Tiny)
-    as "random-init encoder (<backbone>)", configured as the first recipe that trains it, so
-    each trained row has the untrained version of its own encoder beside it."""
-    baselines = {base.model.backbone: ("random-init encoder", base)}
-    for cfg in recipes.values():
+    """The randomly initialised encoder of each distinct encoder in the table (the model
+    section without its head sizes): the shared recipe's as "random-init encoder", any other
+    as "random-init encoder (<backbone>)", or "(<backbone>, <recipe>)" when an earlier one
+    has that backbone name with other settings (e.g. other widths), configured as the first
+    recipe that trains it, so each trained row has its own encoder untrained beside it."""
+
+    def encoder(cfg: Config) -> str:
+        return repr(sorted(cfg.model.model_dump(exclude=_HEAD_KEYS).items()))
+
+    baselines = {encoder(base): ("random-init encoder", base)}
+    names = {base.model.backbone}
+    for recipe, cfg in recipes.items():
+        if encoder(cfg) in baselines:
+            continue
         backbone = cfg.model.backbone
-        baselines.setdefault(backbone, (f"random-init encoder ({backbone})", cfg))
+        suffix = backbone if backbone not in names else f"{backbone}, {recipe}"
+        baselines[encoder(cfg)] = (f"random-init encoder ({suffix})", cfg)
+        names.add(backbone)
     return list(baselines.values())
 
 

@@ -51,6 +51,27 @@ def test_random_init_baselines_one_per_backbone() -> None:
     baselines = methods.random_init_baselines(cnn, recipes)
     labels = [label for label, _ in baselines]
     vit = recipes["vit_tiny"].model.backbone
-    assert labels == ["random-init encoder", f"random-init encoder ({vit})"]
+    assert labels == [  # DINO's ViT embeds other sizes (backbone_args): its own baseline
+        "random-init encoder",
+        f"random-init encoder ({vit})",
+        f"random-init encoder ({vit}, dino_vit_tiny)",
+    ]
     assert baselines[0][1] is cnn and baselines[1][1] is recipes["vit_tiny"]
+    alone = methods.random_init_baselines(cnn, {"dino_vit_tiny": recipes["dino_vit_tiny"]})
+    assert alone[1] == (f"random-init encoder ({vit})", recipes["dino_vit_tiny"])
     assert methods.random_init_baselines(cnn, {}) == [("random-init encoder", cnn)]
+
+
+def test_random_init_baselines_tell_other_settings_of_one_backbone_apart() -> None:
+    cnn = methods._recipe("simclr", 10, methods.ROOT / "runs" / "unused")
+    narrow = methods._recipe(
+        "byol", 10, methods.ROOT / "runs" / "unused", {"model.widths": [16, 32, 64, 128]}
+    )
+    other_head = methods._recipe("moco", 10, methods.ROOT / "runs" / "unused")
+    other_head.model.proj_dim = 7  # a head size does not make another encoder
+    baselines = methods.random_init_baselines(cnn, {"moco": other_head, "byol": narrow})
+    assert [label for label, _ in baselines] == [
+        "random-init encoder",
+        "random-init encoder (compact_cnn, byol)",
+    ]
+    assert baselines[1][1] is narrow
