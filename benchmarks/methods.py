@@ -124,7 +124,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--resume", action="store_true",
-        help="keep the rows in results/<output>.json, train only the missing ones",
+        help="keep the rows in results/<output>.json, train only the missing ones (a run "
+        "folder a missing row left, e.g. from a stopped invocation, is trained again)",
     )  # fmt: skip
     args = parser.parse_args()
     extra = dict(parse_override(text) for text in args.set)
@@ -222,9 +223,9 @@ def main() -> None:
             continue
         snapshot = load_snapshot()
         try:
-            result, run_dir = train(
-                cfg, run_dir=cfg.train.run_dir, progress=False,
-                data=data if args.validation else None,
+            result, run_dir = train(  # with --resume, a folder an unscored row left
+                cfg, run_dir=cfg.train.run_dir, progress=False,  # (a stopped run) is replaced
+                data=data if args.validation else None, overwrite=args.resume,
             )  # fmt: skip
         except ContrastkitError as exc:  # e.g. a diverging recipe: report it, go on
             print(f"{label}: training failed: {exc}", flush=True)

@@ -106,7 +106,9 @@ def main() -> None:
         snapshot = load_snapshot()
         cfg = _recipe(args.recipe, args.budget, run_dir, overrides)
         try:
-            result, run_dir = train(cfg, run_dir=run_dir, progress=False, data=data)
+            result, run_dir = train(  # --resume: an unscored candidate's folder is replaced
+                cfg, run_dir=run_dir, progress=False, data=data, overwrite=args.resume
+            )
         except ContrastkitError as exc:  # a diverging candidate: report it, go on
             print(f"{name}: FAILED ({exc})", flush=True)
             continue

@@ -42,7 +42,7 @@ def test_summaries_average_seeds_only() -> None:
     assert mean["value"] == pytest.approx(0.82) and mean["std"] == pytest.approx(0.02828, abs=1e-4)
 
 
-def test_random_init_baselines_one_per_backbone() -> None:
+def test_random_init_baselines_one_per_encoder() -> None:
     cnn = methods._recipe("simclr", 10, methods.ROOT / "runs" / "unused")
     recipes = {
         name: methods._recipe(name, 10, methods.ROOT / "runs" / "unused")

@@ -61,3 +61,34 @@ def test_a_bad_candidate_stops_the_search_before_any_training(
     err = capsys.readouterr().err
     assert "candidate 'typo'" in err and "unknown config key 'views.crop_scal'" in err
     assert not trained
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_resume_replaces_the_folder_an_unscored_candidate_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: bool
+) -> None:
+    """A stopped search leaves a run folder without a scored row; --resume trains it again
+    (overwrite) instead of failing on "holds a run already"; without --resume nothing is
+    replaced."""
+    from contrastkit.errors import ContrastkitError
+
+    grid = tmp_path / "g.yaml"
+    grid.write_text("- name: base\n")
+    calls: list[dict] = []
+
+    def fake_train(*args, **kwargs):
+        calls.append(kwargs)
+        raise ContrastkitError("stop here")
+
+    class NoData:
+        def prepare(self, cfg, given):
+            return None
+
+    monkeypatch.setattr(recipe_search, "train", fake_train)
+    monkeypatch.setattr(recipe_search, "ImageModality", NoData)
+    monkeypatch.setattr(recipe_search, "validation_split", lambda data: (None, None, None))
+    monkeypatch.setattr(recipe_search, "previous_results", lambda name: {"rows": []})
+    argv = ["recipe_search", "--grid", str(grid), "--run-root", str(tmp_path / "runs")]
+    monkeypatch.setattr(sys, "argv", argv + (["--resume"] if resume else []))
+    recipe_search.main()
+    assert [c["overwrite"] for c in calls] == [resume]
