@@ -223,8 +223,9 @@ def main() -> None:
             continue
         snapshot = load_snapshot()
         try:
-            result, run_dir = train(  # with --resume, a folder an unscored row left
-                cfg, run_dir=cfg.train.run_dir, progress=False,  # (a stopped run) is replaced
+            # with --resume, a folder left by an unscored row (a stopped run) is replaced
+            result, run_dir = train(
+                cfg, run_dir=cfg.train.run_dir, progress=False,
                 data=data if args.validation else None, overwrite=args.resume,
             )  # fmt: skip
         except ContrastkitError as exc:  # e.g. a diverging recipe: report it, go on

@@ -1,6 +1,10 @@
-"""benchmarks/methods.py without training: the validation split and the seed summaries."""
+"""benchmarks/methods.py without training: the validation split, the seed summaries and
+--resume."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,6 +12,7 @@ import torch
 from benchmarks import methods
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.modalities.image import ImageData
+from tests.helpers.benchmark_fakes import NoImageData, refused_train
 
 
 def _data(n: int) -> ImageData:
@@ -75,3 +80,23 @@ def test_random_init_baselines_tell_other_settings_of_one_backbone_apart() -> No
         "random-init encoder (compact_cnn, byol)",
     ]
     assert baselines[1][1] is narrow
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_resume_retrains_the_folder_an_unscored_row_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: bool
+) -> None:
+    """A stopped invocation leaves a run folder for a row it never scored; --resume trains
+    it again (overwrite) instead of failing on "holds a run already"; without --resume
+    nothing is replaced."""
+    calls, fake_train = refused_train()
+    monkeypatch.setattr(methods, "train", fake_train)
+    monkeypatch.setattr(methods, "ImageModality", NoImageData)
+    monkeypatch.setattr(methods, "evaluation_split", lambda data: (None, None))
+    monkeypatch.setattr(methods, "previous_results", lambda name: None)
+    monkeypatch.setattr(methods, "write_results", lambda *a, **k: tmp_path / "out.json")
+    argv = ["methods", "--methods", "simclr", "--seeds", "1", "--no-baselines",
+            "--run-root", str(tmp_path / "runs"), "--output", "unused"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv + (["--resume"] if resume else []))
+    methods.main()
+    assert [c["overwrite"] for c in calls] == [resume]

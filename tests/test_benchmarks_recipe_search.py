@@ -10,6 +10,7 @@ import pytest
 from benchmarks import recipe_search
 from benchmarks.methods import _recipe
 from benchmarks.recipe_search import read_grid
+from tests.helpers.benchmark_fakes import NoImageData, refused_train
 
 GRIDS = Path(__file__).resolve().parent.parent / "benchmarks" / "grids"
 
@@ -70,22 +71,11 @@ def test_resume_replaces_the_folder_an_unscored_candidate_left(
     """A stopped search leaves a run folder without a scored row; --resume trains it again
     (overwrite) instead of failing on "holds a run already"; without --resume nothing is
     replaced."""
-    from contrastkit.errors import ContrastkitError
-
     grid = tmp_path / "g.yaml"
     grid.write_text("- name: base\n")
-    calls: list[dict] = []
-
-    def fake_train(*args, **kwargs):
-        calls.append(kwargs)
-        raise ContrastkitError("stop here")
-
-    class NoData:
-        def prepare(self, cfg, given):
-            return None
-
+    calls, fake_train = refused_train()
     monkeypatch.setattr(recipe_search, "train", fake_train)
-    monkeypatch.setattr(recipe_search, "ImageModality", NoData)
+    monkeypatch.setattr(recipe_search, "ImageModality", NoImageData)
     monkeypatch.setattr(recipe_search, "validation_split", lambda data: (None, None, None))
     monkeypatch.setattr(recipe_search, "previous_results", lambda name: {"rows": []})
     argv = ["recipe_search", "--grid", str(grid), "--run-root", str(tmp_path / "runs")]
