@@ -44,3 +44,32 @@ def test_drop_is_full_size_minus_quarter_size_per_seed() -> None:
     drop = [r for r in matryoshka.summaries(rows) if r["metric"] == "drop"]
     assert len(drop) == 1 and drop[0]["value"] == pytest.approx((0.10 + 0.06) / 2)
     assert drop[0]["n"] == 2
+
+
+def test_a_rotated_start_is_fitted_on_the_training_texts_of_the_split_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contrastkit.modalities import text as text_modality
+    from contrastkit.pipeline.settings import load_config
+
+    seen: list[str] = []
+
+    class Start:
+        rotation = None
+
+    def fake_fit(encoder, texts, *, precision):
+        seen.extend(texts)
+        encoder.rotation = "fitted"
+        return encoder
+
+    monkeypatch.setattr(text_modality, "fit_pca_rotation", fake_fit)
+    monkeypatch.setattr(matryoshka, "VALIDATION_SIZE", 10)
+    data = _prepared(50)
+    data.start = Start()  # type: ignore[assignment]
+    held = matryoshka.validation_data(data, seed=0)
+    cfg = load_config(matryoshka.RECIPE, matryoshka.SYSTEMS["Matryoshka PCA"])
+    rotated = matryoshka.with_rotated_start(held, cfg)
+    assert rotated.start.rotation == "fitted" and held.start.rotation is None  # a copy
+    assert rotated.test is held.test and rotated.train is held.train
+    assert set(seen) == set(held.train.anchor) | set(held.train.positive)  # 80 < 6,000
+    assert not set(seen) & (set(held.test.anchor) | set(held.test.positive) | {"ta", "tp"})

@@ -88,3 +88,43 @@ def test_train_rejects_a_bad_budget(tmp_path):
     assert result.exit_code != 0
     assert "train.max_time" in str(result.exception) and "duration" in str(result.exception)
     assert not (tmp_path / "r").exists()  # rejected before anything was written
+
+
+def test_a_pca_rotation_is_fitted_once_kept_in_init_and_exported(pairs_file, tmp_path):
+    from contrastkit.encoders.text import minilm_path
+
+    run = tmp_path / "run"
+    args = [
+        "train", "--dataset", str(pairs_file), "-o", str(run), "--steps", "2",
+        "--batch-size", "8", "--precision", "fp32", "--set", "data.test_size=20",
+        "--set", "model.max_length=16", "--set", "model.rotation=pca",
+        "--set", "method.matryoshka_dims=[96,192,384]", "--no-progress", "--no-report",
+    ]  # fmt: skip
+    with pytest.warns(UserWarning, match="skipped 1 bad row"):
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "fitting the principal axes of 200 texts" in result.output  # 100 training pairs
+    start = TextEncoder.from_pretrained(run / "init")
+    plain = TextEncoder.from_pretrained(minilm_path(), max_length=16)
+    weight = start.rotation.weight.detach()
+    torch.testing.assert_close(weight @ weight.T, torch.eye(384), atol=1e-4, rtol=0)
+    a, b = start.encode(WORDS), plain.encode(WORDS)  # the start: MiniLM, only rotated
+    torch.testing.assert_close(a @ a.T, b @ b.T, atol=1e-4, rtol=0)
+    assert TextEncoder.from_pretrained(run / "model").rotation is not None
+
+    config = (run / "config.yaml").read_text().replace("steps: 2", "steps: 3")
+    (run / "config.yaml").write_text(config)
+    with pytest.warns(UserWarning):
+        result = runner.invoke(app, ["train", "--resume", str(run), "--no-progress", "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "fitting" not in result.output  # the resumed run starts from init, not a new fit
+    assert json.loads((run / "summary.json").read_text())["steps"] == 3
+
+
+def test_a_pca_rotation_of_a_scratch_encoder_is_refused_before_training(pairs_file, tmp_path):
+    args = ["train", "--dataset", str(pairs_file), "-o", str(tmp_path / "r"), "--steps", "2",
+            "--model", "scratch", "--set", "model.rotation=pca"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert "model.rotation" in str(result.exception) and "scratch" in str(result.exception)
+    assert not (tmp_path / "r").exists()

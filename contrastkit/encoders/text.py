@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.encoders.minilm import minilm_path
+from contrastkit.encoders.text_rotation import load_rotation, save_rotation
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
 from contrastkit.nn.placement import to_device
 
@@ -54,6 +55,9 @@ class TextEncoder(nn.Module):
         normalize: L2-normalise the embeddings.
         max_length: tokens kept per text (longer texts are truncated).
 
+    `rotation`, when set (`contrastkit.encoders.text_rotation.fit_pca_rotation`), is a
+    square linear layer applied after pooling, before normalisation.
+
     Example:
         >>> enc = TextEncoder.from_pretrained(minilm_path())
         >>> z = enc.encode(["a sentence", "another one"])  # (2, 384)
@@ -76,6 +80,7 @@ class TextEncoder(nn.Module):
         self.model, self.tokenizer = model, tokenizer
         self.pooling, self.normalize, self.max_length = pooling, normalize, max_length
         self.output_dim: int = int(model.config.hidden_size)
+        self.rotation: nn.Linear | None = None  # (D, D) after pooling: `fit_pca_rotation`
         self.eval()  # inference by default, as loaded models are; the trainer switches modes
 
     # ---- building ------------------------------------------------------------------------
@@ -108,13 +113,15 @@ class TextEncoder(nn.Module):
         if getattr(model, "pooler", None) is not None:
             model.pooler = None  # the sentence embedding is pooled here, not by BERT's pooler
         tokenizer = tf.AutoTokenizer.from_pretrained(path, local_files_only=True)
-        return cls(
+        encoder = cls(
             model,
             tokenizer,
             pooling=pooling or st.get("pooling", "mean"),
             normalize=st.get("normalize", True) if normalize is None else normalize,
             max_length=max_length or st.get("max_length", 128),
         )
+        encoder.rotation = st.get("rotation")
+        return encoder
 
     @classmethod
     def from_scratch(
@@ -179,6 +186,8 @@ class TextEncoder(nn.Module):
         else:
             mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        if self.rotation is not None:
+            pooled = self.rotation(pooled)
         return F.normalize(pooled, dim=-1) if self.normalize else pooled
 
     @torch.no_grad()
@@ -218,31 +227,25 @@ class TextEncoder(nn.Module):
         """Write a folder that `SentenceTransformer(path)` and `from_pretrained` load.
 
         Layout: the transformers model (safetensors) and tokenizer at the top level,
-        modules.json, sentence_bert_config.json, 1_Pooling/config.json, 2_Normalize/.
+        modules.json, sentence_bert_config.json, 1_Pooling/config.json, then 2_Dense/ (the
+        rotation, if any) and a Normalize module folder.
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
         modules = [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {
-                "idx": 1,
-                "name": "1",
-                "path": "1_Pooling",
-                "type": "sentence_transformers.models.Pooling",
-            },
+            {"idx": 0, "name": "0", "path": "", "type": _ST + "Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": _ST + "Pooling"},
         ]
+        if self.rotation is not None:
+            modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": _ST + "Dense"})
+            save_rotation(path / "2_Dense", self.rotation)
         if self.normalize:
-            modules.append(
-                {
-                    "idx": 2,
-                    "name": "2",
-                    "path": "2_Normalize",
-                    "type": "sentence_transformers.models.Normalize",
-                }
-            )
-            (path / "2_Normalize").mkdir(exist_ok=True)
+            n = len(modules)
+            folder = f"{n}_Normalize"
+            modules.append({"idx": n, "name": str(n), "path": folder, "type": _ST + "Normalize"})
+            (path / folder).mkdir(exist_ok=True)
         _write_json(path / "modules.json", modules)
         _write_json(
             path / "sentence_bert_config.json",
@@ -309,7 +312,8 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def _sentence_transformers_settings(path: Path) -> dict[str, Any]:
-    """Pooling, normalisation and max_length from a sentence-transformers folder, if any."""
+    """Pooling, normalisation, a rotation (Dense) and max_length from a sentence-transformers
+    folder, if any."""
     out: dict[str, Any] = {}
     modules_file = path / "modules.json"
     if not modules_file.is_file():
@@ -320,6 +324,10 @@ def _sentence_transformers_settings(path: Path) -> dict[str, Any]:
         if m.get("type", "").endswith("Pooling"):
             cfg = json.loads((path / m["path"] / "config.json").read_text())
             out["pooling"] = "cls" if cfg.get("pooling_mode_cls_token") else "mean"
+        if m.get("type", "").endswith("Dense"):
+            if "rotation" in out:
+                raise ContrastkitError(f"{path}: more than one Dense module; one is supported")
+            out["rotation"] = load_rotation(path / m["path"])
     bert_cfg = path / "sentence_bert_config.json"
     if bert_cfg.is_file():
         length = json.loads(bert_cfg.read_text()).get("max_seq_length")

@@ -190,11 +190,22 @@ class TextModelConfig(ModelConfig):
     dim: int = Field(256, ge=8, description="scratch: hidden size")
     layers: int = Field(4, ge=1, description="scratch: transformer layers")
     heads: int = Field(4, ge=1, description="scratch: attention heads")
+    rotation: Literal["none", "pca"] = Field(
+        "none",
+        description="pca: rotate the pretrained embedding onto its principal axes (fit on "
+        "training texts) so the first features carry the most variance; for Matryoshka",
+    )
 
     @model_validator(mode="after")
     def _heads_divide_dim(self) -> TextModelConfig:
         if self.dim % self.heads:
             raise ValueError(f"model.dim {self.dim} must be a multiple of model.heads {self.heads}")
+        if self.rotation == "pca" and self.name == "scratch":
+            raise ValueError(
+                "model.rotation 'pca' orders a pretrained model's features; a scratch "
+                "encoder's random features have no order to find: use model.name minilm or a "
+                "model folder, or model.rotation none"
+            )
         return self
 
 

@@ -34,6 +34,7 @@ from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import SCORED_TEXT_DATASETS, TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
+from contrastkit.encoders.text_rotation import fit_pca_rotation
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.similarity import similarity_correlation
@@ -48,8 +49,10 @@ from contrastkit.modalities.base import (
 )
 from contrastkit.modalities.sections import TextDataConfig, TextModelConfig, TextViewsConfig
 from contrastkit.train.batches import TextBatches
+from contrastkit.train.precision import inference_autocast
 from contrastkit.views.text import TextViews
 
+ROTATION_TEXTS = 6000  # training texts (a seeded sample) that model.rotation 'pca' is fit on
 EVAL_BANK = 2000  # labelled training texts embedded for kNN / linear-probe evaluation
 
 
@@ -144,10 +147,13 @@ class TextModality(Modality):
             return TextEncoder.from_pretrained(init)
         m, t = cfg.model, data.train
         corpus = [x for col in (t.anchor, t.positive, t.negative) if col for x in col]
-        return build_text_encoder(
+        encoder = build_text_encoder(
             m.name, corpus, max_length=m.max_length, seed=cfg.train.seed,
             vocab_size=m.vocab_size, dim=m.dim, layers=m.layers, heads=m.heads,
         )  # fmt: skip
+        if m.rotation == "pca":  # kept in RUN_DIR/init with the start, so fitted once per run
+            rotate_start(encoder, cfg, t)
+        return encoder
 
     def write_artifacts(self, cfg: Config, data: TextPrepared, run_dir: Path) -> None:
         if not (run_dir / "init").is_dir():  # a scratch vocabulary does not refit exactly
@@ -258,6 +264,16 @@ def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor 
         return None
     index = {c: i for i, c in enumerate(classes)}
     return torch.tensor([index[x] for x in labels], dtype=torch.int64)
+
+
+def rotate_start(encoder: TextEncoder, cfg: Config, train: TextData) -> TextEncoder:
+    """Set `encoder`'s PCA rotation (`model.rotation: pca`) from a seeded sample of up to
+    ROTATION_TEXTS of `train`'s texts, embedded in the run's precision (in place)."""
+    corpus = [x for col in (train.anchor, train.positive, train.negative) if col for x in col]
+    sample = random.Random(cfg.train.seed).sample(corpus, min(len(corpus), ROTATION_TEXTS))
+    print(f"model.rotation pca: fitting the principal axes of {len(sample):,} texts")
+    bf16 = inference_autocast(cfg.train.precision, torch.device("cpu")) == torch.bfloat16
+    return fit_pca_rotation(encoder, sample, precision="bf16" if bf16 else "fp32")
 
 
 def _read_texts(source: str, columns: dict[str, str] | None) -> TextData:
