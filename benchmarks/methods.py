@@ -19,11 +19,14 @@ random draw) become the validation queries, training and the kNN bank / probe us
 50,000, and the test split is not read. `--resume` keeps the rows already in
 results/<output>.json and trains only the (method, seed) rows it lacks, so a long table can
 be measured over several invocations (the file lists every command that wrote into it).
+`--baselines-from NAME` copies the raw-pixel and random-init rows of results/NAME.json
+(scored on the same split; each copy marked `copied_from`, the file `baselines_from`)
+instead of measuring them again, e.g. to add a method to a finished table.
 
 Usage:
     python -m benchmarks.methods [--budget 120] [--methods simclr,byol,vit_tiny]
         [--seeds 1] [--output methods] [--set optim.lr=0.1 ...] [--no-baselines]
-        [--validation] [--resume]
+        [--validation] [--resume] [--baselines-from NAME]
 """
 
 from __future__ import annotations
@@ -127,6 +130,11 @@ def main() -> None:
         help="keep the rows in results/<output>.json, train only the missing ones (a run "
         "folder a missing row left, e.g. from a stopped invocation, is trained again)",
     )  # fmt: skip
+    parser.add_argument(
+        "--baselines-from", metavar="NAME",
+        help="copy the raw-pixel and random-init rows of results/NAME.json (same split) "
+        "instead of measuring them; rows it lacks (other seeds, encoders) are measured",
+    )  # fmt: skip
     args = parser.parse_args()
     extra = dict(parse_override(text) for text in args.set)
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -149,6 +157,18 @@ def main() -> None:
     previous = previous_results(args.output) if args.resume else None
     kept = [r for r in (previous or {}).get("rows", []) if not r["system"].endswith("(mean)")]
     kept = [r for r in kept if r["metric"] != "failed"]  # a failed row is tried again
+    split = "validation" if args.validation else "test"
+    baselines_from = args.baselines_from or (previous or {}).get("baselines_from")
+    if args.baselines_from:
+        source = previous_results(args.baselines_from)
+        if source is None:
+            parser.error(f"--baselines-from: no results file {args.baselines_from}.json")
+        have = {r["system"] for r in kept}
+        try:
+            copied = copied_baselines(source, args.baselines_from, split)
+        except ValueError as exc:
+            parser.error(str(exc))
+        kept += [r for r in copied if r["system"] not in have]
     done = {r["system"] for r in kept}
     rows: list[EvalRow] = []
     failures: dict[str, str] = {}
@@ -191,8 +211,8 @@ def main() -> None:
             args.output, records + summaries(records), budget_seconds=args.budget,
             overrides=args.set, seeds=seeds, complete=complete,
             load_average={"before": load_before, "after": os.getloadavg()},
-            split="validation" if args.validation else "test",
-            commands=commands_so_far(previous),
+            split=split, commands=commands_so_far(previous),
+            **({"baselines_from": baselines_from} if baselines_from else {}),
         )  # fmt: skip
 
     def tag(label: str, seed: int) -> str:
@@ -265,6 +285,31 @@ def main() -> None:
     print(f"written {save(complete=True)}")
 
 
+def copied_baselines(source: dict, name: str, split: str) -> list[dict]:
+    """The per-seed raw-pixel and random-init rows of the results `source` (the file NAME),
+    each marked `copied_from` (an earlier copy keeps its origin).
+
+    Raises:
+        ValueError: `source` was scored on another split, or has no such rows.
+    """
+    if source.get("split", "test") != split:
+        raise ValueError(
+            f"--baselines-from {name}: its rows are scored on the {source.get('split')} "
+            f"split, this run on the {split} split"
+        )
+    rows = [
+        r
+        for r in source.get("rows", [])
+        if r["system"].startswith(BASELINES)
+        and not r["system"].endswith("(mean)")
+        and r["metric"] != "failed"
+    ]
+    if not rows:
+        raise ValueError(f"--baselines-from {name}: no raw-pixel or random-init rows in it")
+    return [{"copied_from": name, **r} for r in rows]
+
+
+BASELINES = ("raw pixels", "random-init encoder")  # the baseline rows' system names start so
 _HEAD_KEYS = {"proj_hidden_dim", "proj_dim", "sync_batchnorm"}  # not the encoder's
 
 

@@ -100,3 +100,54 @@ def test_resume_retrains_the_folder_an_unscored_row_left(
     monkeypatch.setattr(sys, "argv", argv + (["--resume"] if resume else []))
     methods.main()
     assert [c["overwrite"] for c in calls] == [resume]
+
+
+def _source(split: str = "test") -> dict:
+    rows = [
+        {"system": "raw pixels", "metric": "knn_top1", "value": 0.79},
+        {"system": "random-init encoder", "metric": "knn_top1", "value": 0.80},
+        {"system": "random-init encoder (vit_tiny) (seed 0)", "metric": "knn_top1",
+         "value": 0.55, "copied_from": "older"},
+        {"system": "random-init encoder (mean)", "metric": "knn_top1", "value": 0.8, "std": 0},
+        {"system": "simclr", "metric": "knn_top1", "value": 0.86},
+    ]  # fmt: skip
+    return {"split": split, "rows": rows}
+
+
+def test_copied_baselines_are_the_baseline_rows_marked_with_their_origin() -> None:
+    copied = methods.copied_baselines(_source(), "table", "test")
+    assert [r["system"] for r in copied] == [
+        "raw pixels", "random-init encoder", "random-init encoder (vit_tiny) (seed 0)"
+    ]  # fmt: skip
+    assert [r["copied_from"] for r in copied] == ["table", "table", "older"]
+    with pytest.raises(ValueError, match="validation split, this run on the test split"):
+        methods.copied_baselines(_source("validation"), "table", "test")
+    with pytest.raises(ValueError, match="no raw-pixel or random-init rows"):
+        methods.copied_baselines({"split": "test", "rows": _source()["rows"][-1:]}, "t", "test")
+
+
+def test_baselines_from_a_file_are_not_measured_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NoImageData cannot build an encoder: measuring a random-init row would fail here."""
+    _, fake_train = refused_train()
+    written: list[tuple[list, dict]] = []
+    monkeypatch.setattr(methods, "train", fake_train)
+    monkeypatch.setattr(methods, "ImageModality", NoImageData)
+    monkeypatch.setattr(methods, "evaluation_split", lambda data: (None, None))
+    monkeypatch.setattr(methods, "previous_results", {"table": _source()}.get)
+    monkeypatch.setattr(
+        methods, "write_results", lambda name, rows, **k: written.append((rows, k)) or tmp_path
+    )
+    argv = ["methods", "--methods", "simclr", "--run-root", str(tmp_path / "runs"),
+            "--output", "new", "--baselines-from", "table"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    methods.main()
+    rows, keys = written[-1]
+    assert keys["baselines_from"] == "table"
+    assert {r["system"] for r in rows if r.get("copied_from") == "table"} == {
+        "raw pixels", "random-init encoder"
+    }  # fmt: skip
+    monkeypatch.setattr(sys, "argv", [*argv[:-1], "missing"])
+    with pytest.raises(SystemExit):
+        methods.main()

@@ -98,7 +98,7 @@ def test_a_pca_rotation_is_fitted_once_kept_in_init_and_exported(pairs_file, tmp
         "train", "--dataset", str(pairs_file), "-o", str(run), "--steps", "2",
         "--batch-size", "8", "--precision", "fp32", "--set", "data.test_size=20",
         "--set", "model.max_length=16", "--set", "model.rotation=pca",
-        "--set", "method.matryoshka_dims=[96,192,384]", "--no-progress", "--no-report",
+        "--set", "method.matryoshka_dims=[96,192,384]", "--no-progress", "--no-evaluate",
     ]  # fmt: skip
     with pytest.warns(UserWarning, match="skipped 1 bad row"):
         result = runner.invoke(app, args)
@@ -115,7 +115,9 @@ def test_a_pca_rotation_is_fitted_once_kept_in_init_and_exported(pairs_file, tmp
     config = (run / "config.yaml").read_text().replace("steps: 2", "steps: 3")
     (run / "config.yaml").write_text(config)
     with pytest.warns(UserWarning):
-        result = runner.invoke(app, ["train", "--resume", str(run), "--no-progress", "--no-report"])
+        result = runner.invoke(
+            app, ["train", "--resume", str(run), "--no-progress", "--no-evaluate"]
+        )
     assert result.exit_code == 0, result.output
     assert "fitting" not in result.output  # the resumed run starts from init, not a new fit
     assert json.loads((run / "summary.json").read_text())["steps"] == 3
