@@ -49,7 +49,6 @@ def test_drop_is_full_size_minus_quarter_size_per_seed() -> None:
 def test_a_rotated_start_is_fitted_on_the_training_texts_of_the_split_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from contrastkit.modalities import text as text_modality
     from contrastkit.pipeline.settings import load_config
 
     seen: list[str] = []
@@ -57,12 +56,11 @@ def test_a_rotated_start_is_fitted_on_the_training_texts_of_the_split_only(
     class Start:
         rotation = None
 
-    def fake_fit(encoder, texts, *, precision):
-        seen.extend(texts)
-        encoder.rotation = "fitted"
-        return encoder
+        def fit_pca_rotation(self, texts, *, precision):
+            seen.extend(texts)
+            self.rotation = "fitted"
+            return self
 
-    monkeypatch.setattr(text_modality, "fit_pca_rotation", fake_fit)
     monkeypatch.setattr(matryoshka, "VALIDATION_SIZE", 10)
     data = _prepared(50)
     data.start = Start()  # type: ignore[assignment]

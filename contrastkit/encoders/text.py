@@ -22,7 +22,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.encoders.minilm import minilm_path
-from contrastkit.encoders.text_rotation import load_rotation, save_rotation
+from contrastkit.encoders.text_rotation import (
+    load_rotation,
+    pca_rotation,
+    rotation_layer,
+    save_rotation,
+)
 from contrastkit.errors import ContrastkitError, DatasetNotFoundError
 from contrastkit.nn.placement import to_device
 
@@ -55,8 +60,8 @@ class TextEncoder(nn.Module):
         normalize: L2-normalise the embeddings.
         max_length: tokens kept per text (longer texts are truncated).
 
-    `rotation`, when set (`contrastkit.encoders.text_rotation.fit_pca_rotation`), is a
-    square linear layer applied after pooling, before normalisation.
+    `rotation`, when set (`fit_pca_rotation`), is a square linear layer applied after
+    pooling, before normalisation.
 
     Example:
         >>> enc = TextEncoder.from_pretrained(minilm_path())
@@ -221,6 +226,18 @@ class TextEncoder(nn.Module):
         finally:
             self.train(was_training)
         return out
+
+    @torch.no_grad()
+    def fit_pca_rotation(self, texts: Sequence[str], *, precision: str = "fp32") -> TextEncoder:
+        """Set `rotation` to the principal axes of the embeddings of `texts` (largest
+        variance first; `text_rotation.pca_rotation`), replacing any earlier rotation rather
+        than composing with it. Full-size cosine similarities are unchanged. Returns self."""
+        if len(texts) < 2:
+            raise ValueError(f"a PCA rotation needs at least 2 texts, got {len(texts)}")
+        self.rotation = None
+        z = self.encode(texts, precision=precision, progress=False)
+        self.rotation = rotation_layer(pca_rotation(z))
+        return self
 
     # ---- export --------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

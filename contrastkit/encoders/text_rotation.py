@@ -6,7 +6,8 @@ particular order. `pca_rotation` finds the orthogonal matrix whose rows are the 
 axes of a sample of embeddings, largest variance first. Applied after pooling (and before
 normalisation) it leaves every full-size cosine similarity exactly as it was, since it is
 orthogonal, while the first m features become the best m-dimensional linear summary of
-the sample. A Matryoshka fine-tune can then start from that order instead of building it.
+the sample. A Matryoshka fine-tune can then start from that order instead of building it
+(`TextEncoder.fit_pca_rotation`).
 
 The rotation is saved as a sentence-transformers `Dense` module (square, no bias, identity
 activation), so `SentenceTransformer(path)` applies it too.
@@ -15,19 +16,15 @@ activation), so `SentenceTransformer(path)` applies it too.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from contrastkit.errors import ContrastkitError
 
-if TYPE_CHECKING:
-    from contrastkit.encoders.text import TextEncoder
-
-__all__ = ["fit_pca_rotation", "load_rotation", "pca_rotation", "rotation_layer", "save_rotation"]
+__all__ = ["load_rotation", "pca_rotation", "rotation_layer", "save_rotation"]
 
 _IDENTITY = "torch.nn.modules.linear.Identity"
 _TANH = "torch.nn.modules.activation.Tanh"  # sentence-transformers' default activation
@@ -55,20 +52,6 @@ def rotation_layer(weight: Tensor) -> nn.Linear:
     with torch.no_grad():
         layer.weight.copy_(weight)
     return layer
-
-
-@torch.no_grad()
-def fit_pca_rotation(
-    encoder: TextEncoder, texts: Sequence[str], *, precision: str = "fp32"
-) -> TextEncoder:
-    """Embed `texts` with `encoder` and set its rotation to their principal axes (in place;
-    any earlier rotation is replaced, not composed). Returns `encoder`."""
-    if len(texts) < 2:
-        raise ValueError(f"a PCA rotation needs at least 2 texts, got {len(texts)}")
-    encoder.rotation = None
-    z = encoder.encode(texts, precision=precision, progress=False)
-    encoder.rotation = rotation_layer(pca_rotation(z))
-    return encoder
 
 
 def save_rotation(folder: Path, layer: nn.Linear) -> None:

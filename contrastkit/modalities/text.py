@@ -34,7 +34,6 @@ from contrastkit.data.inputs import as_list
 from contrastkit.data.text import COLUMN_ALIASES, TextData, load_texts, split_texts
 from contrastkit.data.text_datasets import SCORED_TEXT_DATASETS, TEXT_DATASETS, load_named_texts
 from contrastkit.encoders.text import TextEncoder, build_text_encoder
-from contrastkit.encoders.text_rotation import fit_pca_rotation
 from contrastkit.errors import ConfigError, ContrastkitError
 from contrastkit.evaluate.retrieval import retrieval_metrics
 from contrastkit.evaluate.similarity import similarity_correlation
@@ -273,7 +272,7 @@ def rotate_start(encoder: TextEncoder, cfg: Config, train: TextData) -> TextEnco
     sample = random.Random(cfg.train.seed).sample(corpus, min(len(corpus), ROTATION_TEXTS))
     print(f"model.rotation pca: fitting the principal axes of {len(sample):,} texts")
     bf16 = inference_autocast(cfg.train.precision, torch.device("cpu")) == torch.bfloat16
-    return fit_pca_rotation(encoder, sample, precision="bf16" if bf16 else "fp32")
+    return encoder.fit_pca_rotation(sample, precision="bf16" if bf16 else "fp32")
 
 
 def _read_texts(source: str, columns: dict[str, str] | None) -> TextData:

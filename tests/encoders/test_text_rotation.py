@@ -11,7 +11,6 @@ from sklearn.decomposition import PCA
 
 from contrastkit.encoders.text import TextEncoder
 from contrastkit.encoders.text_rotation import (
-    fit_pca_rotation,
     load_rotation,
     pca_rotation,
     rotation_layer,
@@ -65,7 +64,7 @@ def scratch() -> TextEncoder:
 
 def test_fitted_rotation_keeps_full_size_similarities_and_orders_the_features(scratch) -> None:
     before = scratch.encode(TEXTS)
-    fit_pca_rotation(scratch, TEXTS)
+    scratch.fit_pca_rotation(TEXTS)
     try:
         after = scratch.encode(TEXTS)
         torch.testing.assert_close(after @ after.T, before @ before.T, atol=1e-5, rtol=0)
@@ -77,7 +76,7 @@ def test_fitted_rotation_keeps_full_size_similarities_and_orders_the_features(sc
         assert share > before[:, :4].var(0).sum() / before.var(0).sum() + 0.05
         # refitting replaces the rotation instead of composing a second one
         first = scratch.rotation.weight.detach().clone()
-        fit_pca_rotation(scratch, TEXTS)
+        scratch.fit_pca_rotation(TEXTS)
         torch.testing.assert_close(scratch.rotation.weight, first, atol=1e-5, rtol=0)
     finally:
         scratch.rotation = None
@@ -86,7 +85,7 @@ def test_fitted_rotation_keeps_full_size_similarities_and_orders_the_features(sc
 def test_a_rotated_encoder_round_trips_and_loads_in_sentence_transformers(scratch, tmp_path):
     from sentence_transformers import SentenceTransformer
 
-    fit_pca_rotation(scratch, TEXTS)
+    scratch.fit_pca_rotation(TEXTS)
     try:
         mine = scratch.encode(TEXTS[:6])
         path = scratch.save(tmp_path / "rotated")
