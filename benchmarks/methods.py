@@ -165,7 +165,7 @@ def main() -> None:
             parser.error(f"--baselines-from: no results file {args.baselines_from}.json")
         have = {r["system"] for r in kept}
         try:
-            copied = copied_baselines(source, args.baselines_from, split)
+            copied = copied_baselines(source, args.baselines_from, split, seeds, args.set)
         except ValueError as exc:
             parser.error(str(exc))
         kept += [r for r in copied if r["system"] not in have]
@@ -285,24 +285,44 @@ def main() -> None:
     print(f"written {save(complete=True)}")
 
 
-def copied_baselines(source: dict, name: str, split: str) -> list[dict]:
-    """The per-seed raw-pixel and random-init rows of the results `source` (the file NAME),
-    each marked `copied_from` (an earlier copy keeps its origin).
+def copied_baselines(
+    source: dict, name: str, split: str, seeds: list[int], overrides: list[str]
+) -> list[dict]:
+    """The raw-pixel and random-init rows of the results `source` (the file NAME) that a run
+    with `seeds` would write ("(seed N)" rows for N in seeds when there are several seeds,
+    untagged rows for one), each marked `copied_from` (an earlier copy keeps its origin).
 
     Raises:
-        ValueError: `source` was scored on another split, or has no such rows.
+        ValueError: `source` was scored on another split or with other non-method
+            overrides (`--set`), or has no such rows.
     """
     if source.get("split", "test") != split:
         raise ValueError(
             f"--baselines-from {name}: its rows are scored on the {source.get('split')} "
             f"split, this run on the {split} split"
         )
+    shared = [o for o in overrides if not o.startswith("method.")]
+    theirs = [o for o in source.get("overrides", []) if not o.startswith("method.")]
+    if theirs != shared:
+        raise ValueError(
+            f"--baselines-from {name}: its baselines ran with --set {theirs}, this run "
+            f"with {shared}"
+        )
+
+    def wanted(system: str) -> bool:
+        if system == "raw pixels":
+            return True
+        if " (seed " not in system:
+            return len(seeds) == 1
+        return len(seeds) > 1 and int(system.rsplit(" (seed ", 1)[1].rstrip(")")) in seeds
+
     rows = [
         r
         for r in source.get("rows", [])
         if r["system"].startswith(BASELINES)
         and not r["system"].endswith("(mean)")
         and r["metric"] != "failed"
+        and wanted(r["system"])
     ]
     if not rows:
         raise ValueError(f"--baselines-from {name}: no raw-pixel or random-init rows in it")

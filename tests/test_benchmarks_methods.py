@@ -111,19 +111,26 @@ def _source(split: str = "test") -> dict:
         {"system": "random-init encoder (mean)", "metric": "knn_top1", "value": 0.8, "std": 0},
         {"system": "simclr", "metric": "knn_top1", "value": 0.86},
     ]  # fmt: skip
-    return {"split": split, "rows": rows}
+    return {"split": split, "rows": rows, "overrides": ["method.temperature=0.2"]}
 
 
 def test_copied_baselines_are_the_baseline_rows_marked_with_their_origin() -> None:
-    copied = methods.copied_baselines(_source(), "table", "test")
-    assert [r["system"] for r in copied] == [
-        "raw pixels", "random-init encoder", "random-init encoder (vit_tiny) (seed 0)"
-    ]  # fmt: skip
-    assert [r["copied_from"] for r in copied] == ["table", "table", "older"]
+    one = methods.copied_baselines(_source(), "table", "test", [0], [])
+    assert [r["system"] for r in one] == ["raw pixels", "random-init encoder"]
+    assert [r["copied_from"] for r in one] == ["table", "table"]
+    several = methods.copied_baselines(_source(), "table", "test", [0, 1], ["method.t=2"])
+    assert [r["system"] for r in several] == [
+        "raw pixels", "random-init encoder (vit_tiny) (seed 0)"
+    ]  # fmt: skip  # seeds 0-1: the untagged one-seed row is not this run's
+    assert several[1]["copied_from"] == "older"  # a copy of a copy keeps its origin
+    assert len(methods.copied_baselines(_source(), "table", "test", [1, 2], [])) == 1
     with pytest.raises(ValueError, match="validation split, this run on the test split"):
-        methods.copied_baselines(_source("validation"), "table", "test")
+        methods.copied_baselines(_source("validation"), "table", "test", [0], [])
+    with pytest.raises(ValueError, match=r"with --set \[\], this run with \['model"):
+        methods.copied_baselines(_source(), "table", "test", [0], ["model.widths=[8]"])
+    no_rows = {"split": "test", "rows": _source()["rows"][-1:]}
     with pytest.raises(ValueError, match="no raw-pixel or random-init rows"):
-        methods.copied_baselines({"split": "test", "rows": _source()["rows"][-1:]}, "t", "test")
+        methods.copied_baselines(no_rows, "t", "test", [0], [])
 
 
 def test_baselines_from_a_file_are_not_measured_again(

@@ -229,14 +229,17 @@ class TextEncoder(nn.Module):
 
     @torch.no_grad()
     def fit_pca_rotation(self, texts: Sequence[str], *, precision: str = "fp32") -> TextEncoder:
-        """Set `rotation` to the principal axes of the embeddings of `texts` (largest
-        variance first; `text_rotation.pca_rotation`), replacing any earlier rotation rather
-        than composing with it. Full-size cosine similarities are unchanged. Returns self."""
+        """Rotate the embeddings onto the principal axes of those of `texts` (largest
+        variance first; `text_rotation.pca_rotation`): `rotation` becomes that rotation,
+        composed after any earlier (e.g. fine-tuned) rotation layer, so full-size cosine
+        similarities stay what they were. Returns self."""
         if len(texts) < 2:
             raise ValueError(f"a PCA rotation needs at least 2 texts, got {len(texts)}")
-        self.rotation = None
         z = self.encode(texts, precision=precision, progress=False)
-        self.rotation = rotation_layer(pca_rotation(z))
+        axes = pca_rotation(z)
+        earlier = self.rotation
+        layer = rotation_layer(axes if earlier is None else axes @ earlier.weight.cpu())
+        self.rotation = layer.to(next(self.model.parameters()).device)  # where the model is
         return self
 
     # ---- export --------------------------------------------------------------------------

@@ -74,10 +74,21 @@ def test_fitted_rotation_keeps_full_size_similarities_and_orders_the_features(sc
         best = torch.linalg.eigvalsh(torch.cov(before.T)).flip(0)
         torch.testing.assert_close(share, best[:4].sum() / best.sum(), atol=1e-4, rtol=0)
         assert share > before[:, :4].var(0).sum() / before.var(0).sum() + 0.05
-        # refitting replaces the rotation instead of composing a second one
-        first = scratch.rotation.weight.detach().clone()
+        # a second fit composes with the first (here a trained, non-orthogonal one): the
+        # encoder's full-size similarities stay those of the layer it had
+        with torch.no_grad():
+            scratch.rotation.weight.mul_(torch.linspace(0.5, 2.0, 32))  # as if fine-tuned
+        tuned = scratch.encode(TEXTS)
         scratch.fit_pca_rotation(TEXTS)
-        torch.testing.assert_close(scratch.rotation.weight, first, atol=1e-5, rtol=0)
+        again = scratch.encode(TEXTS)
+        torch.testing.assert_close(again @ again.T, tuned @ tuned.T, atol=1e-5, rtol=0)
+        top = torch.linalg.eigvalsh(torch.cov(tuned.T)).flip(0)
+        torch.testing.assert_close(
+            again[:, :4].var(0).sum() / again.var(0).sum(),
+            top[:4].sum() / top.sum(),
+            atol=1e-4,
+            rtol=0,
+        )
     finally:
         scratch.rotation = None
 
