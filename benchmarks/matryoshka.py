@@ -161,7 +161,7 @@ def main() -> None:
                         "train.run_dir": str(run_dir)}  # fmt: skip
             cfg = load_config(RECIPE, {**overrides, **settings})
             rotated = cfg.model.rotation == "pca"
-            scored = with_rotated_start(held, cfg) if held and rotated else held
+            scored = with_rotated_start(held, cfg) if held is not None and rotated else held
             torch.manual_seed(seed)
             fit, _ = train(cfg, progress=False, data=scored)
             start = "MiniLM as it is" + (", PCA-rotated" if rotated else "")

@@ -145,9 +145,8 @@ class TextModality(Modality):
         if init is not None and init.is_dir():  # resume / evaluate: the run's exact start
             return TextEncoder.from_pretrained(init)
         m, t = cfg.model, data.train
-        corpus = [x for col in (t.anchor, t.positive, t.negative) if col for x in col]
         encoder = build_text_encoder(
-            m.name, corpus, max_length=m.max_length, seed=cfg.train.seed,
+            m.name, _corpus(t), max_length=m.max_length, seed=cfg.train.seed,
             vocab_size=m.vocab_size, dim=m.dim, layers=m.layers, heads=m.heads,
         )  # fmt: skip
         if m.rotation == "pca":  # kept in RUN_DIR/init with the start, so fitted once per run
@@ -258,6 +257,11 @@ def _texts(data: TextData) -> list[str]:
     return data.anchor + (data.positive or [])
 
 
+def _corpus(data: TextData) -> list[str]:
+    """Every text of `data`: anchors, positives and negatives."""
+    return [x for col in (data.anchor, data.positive, data.negative) if col for x in col]
+
+
 def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor | None:
     if labels is None or classes is None:
         return None
@@ -268,7 +272,7 @@ def _codes(labels: list[str] | None, classes: list[str] | None) -> torch.Tensor 
 def rotate_start(encoder: TextEncoder, cfg: Config, train: TextData) -> TextEncoder:
     """Set `encoder`'s PCA rotation (`model.rotation: pca`) from a seeded sample of up to
     ROTATION_TEXTS of `train`'s texts, embedded in the run's precision (in place)."""
-    corpus = [x for col in (train.anchor, train.positive, train.negative) if col for x in col]
+    corpus = _corpus(train)
     sample = random.Random(cfg.train.seed).sample(corpus, min(len(corpus), ROTATION_TEXTS))
     print(f"model.rotation pca: fitting the principal axes of {len(sample):,} texts")
     bf16 = inference_autocast(cfg.train.precision, torch.device("cpu")) == torch.bfloat16
